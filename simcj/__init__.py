@@ -1,0 +1,14 @@
+"""simcj: discrete-event simulation of the VAWG criminal justice pathway in London.
+
+    import simcj
+    sc = simcj.load_scenario("scenarios/baseline.yaml")
+    res = simcj.simulate(sc, reps=4, seed=1)
+    res.summary
+"""
+
+__version__ = "0.1.0"
+
+from .experiment.results import Results, simulate  # noqa: E402
+from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+
+__all__ = ["Results", "Scenario", "ScenarioError", "__version__", "load_scenario", "simulate"]

@@ -1,0 +1,101 @@
+"""Command line: ``simcj run``, ``simcj check``, ``simcj schema``.
+
+Thin by design: parse, call the API, print. A bad scenario file, a bad ``--set`` or an unusable
+``--out`` exits with code 2 and one line per problem, before anything is simulated or written.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from . import __version__
+from .experiment.results import simulate
+from .experiment.runner import default_jobs
+from .scenario import ScenarioError, json_schema, load_scenario
+
+USAGE_ERROR = 2
+
+
+def _fail(lines) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(USAGE_ERROR)
+
+
+def _load(path: str, overrides=()):
+    try:
+        return load_scenario(path, overrides)
+    except ScenarioError as exc:
+        _fail(str(p) for p in exc.problems)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="simcj")
+def main() -> None:
+    """Simulate the criminal justice pathway for violence against women and girls in London."""
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--reps", type=click.IntRange(min=1), help="Replications (default: the scenario's run.reps).")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's run.seed).")
+@click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Measured years after the warm-up.")
+@click.option("--warmup-years", type=click.FloatRange(min=0), help="Simulated years discarded before measuring.")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity (0.1 for a quick run).")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting, e.g. --set courts.crown.sitting_days_per_year=27500 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/<scenario>-<timestamp>).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(scenario, reps, seed, years, warmup_years, scale, jobs, overrides, out, quiet):
+    """Run SCENARIO and write a results folder."""
+    sc = _load(scenario, overrides)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_path = Path(out) if out else Path("results") / f"{sc.name}-{stamp}"
+    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
+        _fail([f"--out: {out_path} already exists and is not empty; choose another folder"])
+    jobs = jobs or default_jobs()
+    n_reps = reps or sc.run.reps
+    if quiet:
+        res = simulate(sc, reps=reps, seed=seed, years=years, warmup_years=warmup_years, scale=scale, jobs=jobs)
+    else:
+        label = f"{sc.name}: {n_reps} replications on {min(jobs, n_reps)} process(es)"
+        with click.progressbar(length=1000, label=label, file=sys.stderr, show_eta=True) as bar:
+
+            def tick(fraction: float) -> None:
+                bar.update(int(fraction * 1000) - bar.pos)
+
+            res = simulate(sc, reps=reps, seed=seed, years=years, warmup_years=warmup_years, scale=scale, jobs=jobs, progress=tick)
+    command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with pd.option_context("display.max_colwidth", 40, "display.width", 200):
+        click.echo(f"\n{sc.name}: mean [95% CI] over {res.spec.reps} replications, per year unless stated\n")
+        click.echo(res.headline().to_string())
+    written = res.save(out_path, command)
+    click.echo(f"\nResults written to {written} ({res.wall_seconds:.1f} s)")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Check with these overrides applied.")
+def check(scenario, overrides):
+    """Validate SCENARIO: exit 0 if valid, 2 with one line per problem if not."""
+    sc = _load(scenario, overrides)
+    assumptions = sum(1 for s in sc.sources.values() if s.source.upper().startswith("ASSUMPTION"))
+    classes = ", ".join(name for name, _ in sc.offences.items())
+    click.echo(f"{scenario}: valid scenario '{sc.name}' ({classes}); {len(sc.sources)} sourced parameters, {assumptions} of them marked ASSUMPTION")
+
+
+@main.command()
+def schema():
+    """Print the JSON Schema of scenario files (for editor completion and checking)."""
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

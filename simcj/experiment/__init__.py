@@ -1,0 +1,1 @@
+"""Replications, parallel execution and statistics."""

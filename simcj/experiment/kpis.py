@@ -1,0 +1,218 @@
+"""Key performance indicators of one replication, in long format.
+
+Counts are flows in the measurement window (after the warm-up), per year, as published annual
+statistics are. Rates use the published denominators:
+
+* ``rate_charge_recorded``: charge/summons outcomes / crimes recorded (the Home Office measure);
+* ``rate_cps_charge``: charges / (charges + NFA + CPS out-of-court disposals): CPS legal decisions;
+* ``rate_conviction``: convictions / completed prosecutions (the CPS measure);
+* ``rate_guilty_plea``: guilty pleas / completed prosecutions;
+* ``rate_withdrawal_pre_charge``: victim withdrew before charge / pre-charge outcomes assigned
+  (O15, O16, O18, cautions, CPS NFA and out-of-court disposals, and charges).
+
+Every metric is given for each offence class and ``all``; case-based metrics also by victim group
+(``ethnicity=…``, ``age_band=…``, ``borough=…``, ``risk=…``) beside the total group ``all``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..model.entities import Exit, Plea, Venue
+from ..model.world import ReplicationOutput
+from ..scenario.schema import Scenario
+
+GROUP_COLUMNS = ("ethnicity", "age_band", "borough", "risk")
+ALL = "all"
+
+PRE_CHARGE_EXITS = (Exit.NO_SUSPECT, Exit.EVIDENTIAL_DIFFICULTIES, Exit.WITHDREW_PRE_CHARGE, Exit.NFA, Exit.OUT_OF_COURT)
+PROSECUTION_EXITS = (Exit.RETRACTION_POST_CHARGE, Exit.DISCONTINUED, Exit.ACQUITTED, Exit.CONVICTED)
+
+# (metric, numerator column, denominator column, scale); counts have no denominator.
+COUNTS = {
+    "reported": "reported",
+    "recorded": "recorded",
+    "arrests": "arrested_w",
+    "referred_cps": "referred",
+    "charged": "charged",
+    "convicted": "convicted",
+    "completed_prosecutions": "completed",
+    "withdrawals_pre_charge": "withdrew",
+    "outcome_o15": "o15",
+    "outcome_o16": "withdrew",
+    "outcome_o18": "o18",
+    "cautions_and_out_of_court": "ooc",
+}
+RATES = {
+    "rate_charge_recorded": ("charged", "recorded"),
+    "rate_cps_charge": ("cps_charge", "cps_decision"),
+    "rate_conviction": ("convicted", "completed"),
+    "rate_guilty_plea": ("guilty_plea", "completed"),
+    "rate_early_guilty_plea": ("early_plea", "completed"),
+    "rate_retraction_post_charge": ("retraction", "completed"),
+    "rate_withdrawal_pre_charge": ("withdrew", "pre_charge_outcome"),
+    "share_o15": ("o15", "pre_charge_outcome"),
+    "share_o18": ("o18", "pre_charge_outcome"),
+    "arrests_per_100_recorded": ("arrested_w", "recorded"),
+    "rate_conviction_sdvc": ("convicted_sdvc", "completed_sdvc"),
+    "rate_early_guilty_plea_sdvc": ("early_plea_sdvc", "completed_sdvc"),
+    "rate_conviction_magistrates": ("convicted_magistrates", "completed_magistrates"),
+    "rate_conviction_crown": ("convicted_crown", "completed_crown"),
+}
+PER_100 = {"arrests_per_100_recorded"}
+DURATIONS = {
+    "days_report_to_charge": "d_report_to_charge",
+    "days_charge_to_completion": "d_charge_to_completion",
+    "days_report_to_outcome": "d_report_to_outcome",
+    "days_offence_to_completion": "d_offence_to_completion",
+    "days_investigation_wait": "d_investigation_wait",
+    "days_support_wait": "d_support_wait",
+}
+
+
+def _in(t: pd.Series, start: float, end: float) -> pd.Series:
+    return (t >= start) & (t < end)
+
+
+def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
+    """Per-case 0/1 indicators and durations for the window [start, end)."""
+    exit_ = cases["exit"]
+    done_in = _in(cases["t_exit"], start, end)
+    completed = _in(cases["t_completion"], start, end)
+    charged = _in(cases["t_charge"], start, end)
+    decided = _in(cases["t_charge_decision"], start, end)
+    venue = cases["venue"]
+    plea = cases["plea"]
+    convicted = completed & (exit_ == Exit.CONVICTED)
+    early = completed & (plea == Plea.EARLY_GUILTY)
+    ind = pd.DataFrame(
+        {
+            "reported": _in(cases["t_report"], start, end),
+            "recorded": _in(cases["t_report"], start, end) & (exit_ != Exit.NOT_RECORDED),
+            "arrested_w": _in(cases["t_police_outcome"], start, end) & cases["arrested"],
+            "referred": _in(cases["t_cps_referral"], start, end),
+            "charged": charged,
+            "cps_charge": decided & cases["t_charge"].notna(),
+            "cps_decision": decided,
+            "convicted": convicted,
+            "completed": completed,
+            "guilty_plea": completed & plea.isin([Plea.EARLY_GUILTY, Plea.LATE_GUILTY]),
+            "early_plea": early,
+            "retraction": completed & (exit_ == Exit.RETRACTION_POST_CHARGE),
+            "withdrew": done_in & (exit_ == Exit.WITHDREW_PRE_CHARGE),
+            "o15": done_in & exit_.isin([Exit.EVIDENTIAL_DIFFICULTIES, Exit.NFA]),
+            "o18": done_in & (exit_ == Exit.NO_SUSPECT),
+            "ooc": done_in & (exit_ == Exit.OUT_OF_COURT),
+            "pre_charge_outcome": (done_in & exit_.isin(PRE_CHARGE_EXITS)) | charged,
+        }
+    )
+    for name, v in (("sdvc", Venue.SDVC), ("magistrates", Venue.MAGISTRATES), ("crown", Venue.CROWN)):
+        at = venue == v
+        ind[f"completed_{name}"] = completed & at
+        ind[f"convicted_{name}"] = convicted & at
+        ind[f"early_plea_{name}"] = early & at
+    ind = ind.astype(np.int32)
+    nan = np.nan
+    ind["d_report_to_charge"] = np.where(charged, cases["t_charge"] - cases["t_report"], nan)
+    ind["d_charge_to_completion"] = np.where(completed, cases["t_completion"] - cases["t_charge"], nan)
+    ind["d_report_to_outcome"] = np.where(done_in & (exit_ != Exit.NOT_RECORDED), cases["t_exit"] - cases["t_report"], nan)
+    ind["d_offence_to_completion"] = np.where(completed, cases["t_completion"] - cases["t_incident"], nan)
+    started = _in(cases["t_investigation_start"], start, end)
+    ind["d_investigation_wait"] = np.where(started, cases["t_investigation_start"] - cases["t_investigation_queued"], nan)
+    supported = _in(cases["t_support_start"], start, end)
+    ind["d_support_wait"] = np.where(supported, cases["t_support_start"] - cases["t_support_referral"], nan)
+    return ind
+
+
+def _grouped(ind: pd.DataFrame, keys: list[pd.Series], years: float) -> pd.DataFrame:
+    """Metrics for each combination of ``keys`` (long format: metric, value + the key columns)."""
+    g = ind.groupby(keys, observed=True, sort=True)
+    count_cols = sorted(set(COUNTS.values()) | {c for pair in RATES.values() for c in pair})
+    sums = g[count_cols].sum()
+    out = {}
+    for metric, col in COUNTS.items():
+        out[metric] = sums[col] / years
+    for metric, (num, den) in RATES.items():
+        rate = sums[num] / sums[den].where(sums[den] > 0)
+        out[metric] = rate * 100.0 if metric in PER_100 else rate
+    dur_cols = list(DURATIONS.values())
+    med = g[dur_cols].median()
+    p90 = g[dur_cols].quantile(0.9)
+    mean = g[dur_cols].mean()
+    for metric, col in DURATIONS.items():
+        out[f"{metric}_median"] = med[col]
+        out[f"{metric}_p90"] = p90[col]
+        out[f"{metric}_mean"] = mean[col]
+    wide = pd.DataFrame(out)
+    return wide.reset_index().melt(id_vars=list(wide.index.names), var_name="metric", value_name="value")
+
+
+def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float) -> pd.DataFrame:
+    """Case-based metrics by offence (and 'all') and group (and 'all')."""
+    ind = indicators(cases, start, end)
+    offence = cases["offence"].astype(str)
+    frames = []
+    for group_col in (None,) + GROUP_COLUMNS:
+        if group_col is None:
+            group = pd.Series(ALL, index=cases.index, name="group")
+        else:
+            values = cases[group_col].astype(str)
+            if (values == "").all():
+                continue
+            group = (group_col + "=" + values).where(values != "", other=None).rename("group")
+        for off in (offence.rename("offence"), pd.Series(ALL, index=cases.index, name="offence")):
+            frames.append(_grouped(ind, [off, group], years))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["metric", "offence", "group", "value"]]
+
+
+def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
+    """Metrics of the system rather than of cases: incidents, backlogs, advocate capacity."""
+    start, end = run.warmup, run.horizon
+    years = (end - start) / 365.0
+    rows = []
+    for name, times in run.incident_times.items():
+        rows.append(("incidents", name, _count(times, start, end) / years))
+        rows.append(("not_reported", name, _count(run.unreported_times[name], start, end) / years))
+    rows.append(("incidents", ALL, sum(_count(t, start, end) for t in run.incident_times.values()) / years))
+    rows.append(("not_reported", ALL, sum(_count(t, start, end) for t in run.unreported_times.values()) / years))
+
+    ts = run.timeseries
+    for tier in ("crown", "magistrates"):
+        series = ts[ts["series"] == f"{tier}_backlog"]
+        window = series[(series["day"] >= start) & (series["day"] <= end)]
+        rows.append((f"{tier}_backlog", ALL, float(window["value"].iloc[-1]) if len(window) else np.nan))
+        rows.append((f"{tier}_backlog_mean", ALL, float(window["value"].mean()) if len(window) else np.nan))
+
+    cases = run.cases
+    for service, slots in run.support_slots.items():
+        mine = cases[cases["support_service"] == service]
+        s = mine["t_support_start"].clip(lower=start, upper=end)
+        e = mine["t_support_end"].fillna(end).clip(lower=start, upper=end)
+        busy = float((e - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
+        rows.append((f"{service}_utilisation", ALL, busy / (slots * (end - start))))
+        started = _in(mine["t_support_start"], start, end)
+        waits = (mine["t_support_start"] - mine["t_support_referral"])[started]
+        rows.append((f"{service}_wait_days_mean", ALL, float(waits.mean()) if len(waits) else np.nan))
+        rows.append((f"{service}_referrals", ALL, float(_in(mine["t_support_referral"], start, end).sum()) / years))
+        rows.append((f"{service}_supported", ALL, float(started.sum()) / years))
+    open_at_end = cases["exit"] == Exit.OPEN
+    for name in run.incident_times:
+        rows.append(("open_at_end", name, float((open_at_end & (cases["offence"] == name)).sum())))
+    rows.append(("open_at_end", ALL, float(open_at_end.sum())))
+    frame = pd.DataFrame(rows, columns=["metric", "offence", "value"])
+    frame["group"] = ALL
+    return frame[["metric", "offence", "group", "value"]]
+
+
+def _count(times: np.ndarray, start: float, end: float) -> int:
+    return int(((times >= start) & (times < end)).sum())
+
+
+def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
+    """All KPIs of one replication in long format with the replication number."""
+    years = (run.horizon - run.warmup) / 365.0
+    frame = pd.concat([system_kpis(run, scenario), case_kpis(run.cases, run.warmup, run.horizon, years)], ignore_index=True)
+    frame.insert(0, "replication", run.replication)
+    return frame

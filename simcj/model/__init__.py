@@ -1,0 +1,1 @@
+"""The SimPy world: one module per stage of the pathway."""

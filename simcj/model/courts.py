@@ -1,0 +1,265 @@
+"""Courts: first hearing, pleas, trial listing on shared sitting days, specialist DV courts, verdicts.
+
+A charged case goes to the magistrates' court, a specialist domestic violence court (SDVC) session
+list, or the Crown Court. At the first hearing the defendant may plead guilty. Otherwise the case
+is listed for trial:
+
+* the magistrates' and Crown Court tiers are pools of courtrooms whose capacity is the tier's
+  sitting days per year. Their trial lists are shared, first come first served, with a background
+  stream of non-VAWG cases, so the backlog and the wait depend on the total load, as they do;
+* SDVCs sit in dedicated weekly sessions, each hearing a fixed number of listed trials.
+
+A listed trial may be ineffective (re-listed after a delay), cracked (late guilty plea, the
+prosecution ends the case, or the victim has withdrawn and the prosecution does not continue
+evidence-led) or effective (verdict after the trial's court time).
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+
+import numpy as np
+import simpy
+
+from ..scenario.schema import CourtTier, Prosecution, SpecialistCourts
+from .entities import Exit, Plea, Venue
+from .pools import Pool
+from .reporting import DAYS_PER_YEAR
+
+DAYS_PER_WEEK = 7.0
+
+
+class ListingResult(Enum):
+    LATE_GUILTY_PLEA = "late guilty plea"
+    DISCONTINUED = "discontinued"
+    TRIAL = "effective trial"
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def choose_venue(p: Prosecution, u_venue: float, u_sdvc: float, sdvc_sitting: bool) -> Venue:
+    if u_venue < p.p_crown:
+        return Venue.CROWN
+    if sdvc_sitting and u_sdvc < p.p_sdvc:
+        return Venue.SDVC
+    return Venue.MAGISTRATES
+
+
+def _at_venue(by_venue, venue: Venue) -> float:
+    return getattr(by_venue, venue.name.lower())
+
+
+def pleads_guilty_early(p: Prosecution, venue: Venue, u: float) -> bool:
+    return u < _at_venue(p.p_guilty_plea_first_hearing, venue)
+
+
+def continues_evidence_led(p_evidence_led: float, u: float) -> bool:
+    return u < p_evidence_led
+
+
+def at_listing(p: Prosecution, u_late_plea: float, u_discontinue: float) -> ListingResult:
+    """What happens when an effective listing is reached with the case still going."""
+    if u_late_plea < p.p_late_guilty_plea:
+        return ListingResult.LATE_GUILTY_PLEA
+    if u_discontinue < p.p_discontinued_at_trial:
+        return ListingResult.DISCONTINUED
+    return ListingResult.TRIAL
+
+
+def convicted_at_trial(p: Prosecution, venue: Venue, evidence_led: bool, supported: bool, conviction_rr: float, u: float) -> bool:
+    """Verdict of an effective trial; an advocate's effect is a relative risk (disputed, so a parameter)."""
+    prob = p.p_convict_evidence_led if evidence_led else _at_venue(p.p_convict_at_trial, venue)
+    if supported:
+        prob = min(1.0, prob * conviction_rr)
+    return u < prob
+
+
+# --------------------------------------------------------------------------- court capacity
+
+
+class CourtTierList:
+    """A tier's courtrooms: capacity = sitting days per year, shared with background cases."""
+
+    def __init__(self, env: simpy.Environment, name: str, params: CourtTier, rng: np.random.Generator, horizon: float):
+        self.env = env
+        self.name = name
+        self.params = params
+        rooms = max(1, math.ceil(params.sitting_days_per_year / params.sitting_days_per_courtroom))
+        # Calendar days one sitting day occupies a courtroom, so that rooms x year = sitting days.
+        self.days_per_sitting_day = DAYS_PER_YEAR * rooms / params.sitting_days_per_year
+        self.pool = Pool(env, rooms, name)
+        self._rng = rng
+        self._horizon = horizon
+
+    def request(self, i: int):
+        return self.pool.request(i)
+
+    def sit(self, sitting_days: float) -> float:
+        """Occupy the granted courtroom for ``sitting_days``; returns calendar days until it ends."""
+        days = sitting_days * self.days_per_sitting_day
+        self.pool.release_after(days)
+        return days
+
+    def cracked(self) -> None:
+        self.sit(self.params.cracked_sitting_days)
+
+    def ineffective(self, u: float) -> bool:
+        return u < self.params.p_ineffective
+
+    def relist_delay(self, u: float) -> float:
+        return float(self.params.relist_delay.ppf(np.array([u]))[0])
+
+    def listing_delay(self, u: float) -> float:
+        return float(self.params.listing_delay.ppf(np.array([u]))[0])
+
+    def backlog(self) -> int:
+        """Cases waiting for or in a trial slot (VAWG and background)."""
+        return self.pool.waiting() + self.pool.busy
+
+    def start_background(self) -> None:
+        """The initial backlog at time 0, then Poisson background arrivals to the horizon."""
+        p, rng = self.params, self._rng
+        n0 = int(round(p.initial_backlog))
+        n = int(rng.poisson(p.background_cases_per_year / DAYS_PER_YEAR * self._horizon))
+        arrivals = np.sort(rng.uniform(0.0, self._horizon, n))
+        sitting = p.background_sitting_days.ppf(rng.random(n0 + n)).tolist()
+        for k in range(n0):
+            self._background_case(sitting[k])
+        self.env.process(self._background_arrivals(arrivals.tolist(), sitting[n0:]))
+
+    def _background_arrivals(self, times: list, sitting: list):
+        env = self.env
+        for t, d in zip(times, sitting):
+            yield env.timeout(t - env.now)
+            self._background_case(d)
+
+    def _background_case(self, sitting_days: float) -> None:
+        grant = self.pool.request(None)
+        if grant is None:
+            self.sit(sitting_days)
+        else:
+            grant.callbacks.append(lambda _e, d=sitting_days: self.sit(d))
+
+
+class SpecialistCourtList:
+    """SDVC sessions: each court sits once a week and hears up to ``trials_per_session`` listed trials.
+
+    The weekly capacity (courts x trials per session) is kept exact when ``--scale`` makes the
+    number of courts fractional: the courts sit correspondingly more or less often.
+    """
+
+    def __init__(self, env: simpy.Environment, params: SpecialistCourts):
+        self.env = env
+        self.params = params
+        self.n_courts = max(1, math.ceil(params.courts))
+        self.session_interval = DAYS_PER_WEEK * self.n_courts / params.courts
+        self._queue: list = []
+        self._head = 0
+        for k in range(self.n_courts):
+            env.process(self._sessions(offset=self.session_interval * k / self.n_courts))
+
+    def request(self, i: int):
+        event = self.env.event()
+        self._queue.append(event)
+        return event
+
+    def sit(self, sitting_days: float) -> float:
+        return 0.0  # the case was heard within the session slot it was given
+
+    def cracked(self) -> None:
+        return None
+
+    def ineffective(self, u: float) -> bool:
+        return u < self.params.p_ineffective
+
+    def relist_delay(self, u: float) -> float:
+        return float(self.params.relist_delay.ppf(np.array([u]))[0])
+
+    def listing_delay(self, u: float) -> float:
+        return 0.0  # the weekly session list is the lead time
+
+    def waiting(self) -> int:
+        return len(self._queue) - self._head
+
+    def _sessions(self, offset: float):
+        env = self.env
+        yield env.timeout(offset)
+        while True:
+            for _ in range(self.params.trials_per_session):
+                if self._head == len(self._queue):
+                    break
+                self._queue[self._head].succeed()
+                self._head += 1
+            if self._head > 4096 and self._head * 2 > len(self._queue):
+                del self._queue[: self._head]
+                self._head = 0
+            yield env.timeout(self.session_interval)
+
+
+# --------------------------------------------------------------------------- the case's court journey
+
+
+def prosecute(world, i: int):
+    """SimPy sub-process: from charge to completion (conviction, acquittal, retraction, discontinuance)."""
+    env, c = world.env, world.cases
+    oc = world.offence(i)
+    p = oc.prosecution
+    venue = choose_venue(p, c.u_venue[i], c.u_sdvc[i], world.sdvc is not None)
+    c.venue[i] = int(venue)
+    yield env.timeout(c.d_first_hearing[i])
+    now = env.now
+    c.t_first_hearing[i] = now
+    if pleads_guilty_early(p, venue, c.u_plea[i]):
+        c.plea[i] = int(Plea.EARLY_GUILTY)
+        world.complete(i, Exit.CONVICTED, now)
+        return
+    c.plea[i] = int(Plea.NOT_GUILTY)
+    if not world.victim_engaged(i, now):
+        if not continues_evidence_led(oc.withdrawal.p_evidence_led, c.u_evidence_led[i]):
+            world.complete(i, Exit.RETRACTION_POST_CHARGE, now)
+            return
+        c.evidence_led[i] = True
+    court = world.court_for(venue)
+    if venue is Venue.SDVC:
+        world.clock.scale_hazard(i, now, world.scenario.courts.sdvc.hr_withdrawal)
+    lead = court.listing_delay(c.u_listing_delay[i])
+    if lead > 0.0:
+        yield env.timeout(lead)
+
+    while True:
+        c.listings[i] += 1
+        grant = court.request(i)
+        if grant is not None:
+            yield grant
+        now = env.now
+        if court.ineffective(world.listing_uniform()):
+            court.cracked()
+            yield env.timeout(court.relist_delay(world.listing_uniform()))
+            continue
+        c.t_trial[i] = now
+        if not c.evidence_led[i] and not world.victim_engaged(i, now):
+            if not continues_evidence_led(oc.withdrawal.p_evidence_led, c.u_evidence_led[i]):
+                court.cracked()
+                world.complete(i, Exit.RETRACTION_POST_CHARGE, now)
+                return
+            c.evidence_led[i] = True
+        result = at_listing(p, c.u_late_plea[i], c.u_discontinue[i])
+        if result is ListingResult.LATE_GUILTY_PLEA:
+            c.plea[i] = int(Plea.LATE_GUILTY)
+            court.cracked()
+            world.complete(i, Exit.CONVICTED, now)
+            return
+        if result is ListingResult.DISCONTINUED:
+            court.cracked()
+            world.complete(i, Exit.DISCONTINUED, now)
+            return
+        days = court.sit(c.d_trial[i])
+        if days > 0.0:
+            yield env.timeout(days)
+        supported = c.t_support_start[i] <= env.now  # NaN compares False: never supported
+        conviction_rr = world.scenario.support.effect.conviction_rr
+        guilty = convicted_at_trial(p, venue, c.evidence_led[i], supported, conviction_rr, c.u_verdict[i])
+        world.complete(i, Exit.CONVICTED if guilty else Exit.ACQUITTED, env.now)
+        return

@@ -1,0 +1,82 @@
+"""Capacity with a waiting list, in O(1).
+
+``simpy.Resource`` releases in O(capacity) (``list.remove`` on its users), which is ruinous for a pool
+of thousands of investigator or caseload slots. :class:`Pool` keeps a count of busy slots and a
+FIFO waiting list per priority level, so request and release are O(1).
+
+Waiting entries can lapse (a victim withdraws while the case waits for an investigator). Rather
+than schedule an event for every possible lapse, entries are checked when they reach the head of
+the list, and at monitor snapshots: the pool's ``lapsed(item, now)`` callback decides, and records
+the case's exit itself. Service order is exactly that of eager removal, because a lapsed entry is
+never served.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Optional
+
+import simpy
+
+
+class Pool:
+    """``capacity`` identical slots; FIFO within each of ``levels`` priorities (0 is served first)."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        capacity: int,
+        name: str,
+        lapsed: Optional[Callable[[int, float], bool]] = None,
+        levels: int = 1,
+    ):
+        if capacity < 1:
+            raise ValueError(f"{name}: capacity must be at least 1, got {capacity}")
+        self.env = env
+        self.capacity = int(capacity)
+        self.name = name
+        self.lapsed = lapsed
+        self.busy = 0
+        self._queues = [deque() for _ in range(levels)]
+        self._n_waiting = 0
+
+    def request(self, item, level: int = 0) -> Optional[simpy.Event]:
+        """Ask for a slot for ``item``. Returns None if granted now, else an event fired on grant."""
+        if self.busy < self.capacity and self._n_waiting == 0:
+            self.busy += 1
+            return None
+        event = self.env.event()
+        self._queues[level].append((item, event))
+        self._n_waiting += 1
+        return event
+
+    def release(self) -> None:
+        """Free a slot: hand it to the first waiting entry that has not lapsed."""
+        now = self.env.now
+        lapsed = self.lapsed
+        for queue in self._queues:
+            while queue:
+                item, event = queue.popleft()
+                self._n_waiting -= 1
+                if lapsed is not None and item is not None and lapsed(item, now):
+                    continue
+                event.succeed(item)
+                return
+        self.busy -= 1
+
+    def release_after(self, delay: float) -> None:
+        """Release one slot ``delay`` days from now, without a process to wait for it."""
+        if delay <= 0.0:
+            self.release()
+        else:
+            self.env.timeout(delay).callbacks.append(lambda _event: self.release())
+
+    def waiting(self) -> int:
+        """Entries on the waiting list after dropping those that have lapsed by now."""
+        if self.lapsed is not None and self._n_waiting:
+            now, lapsed = self.env.now, self.lapsed
+            for level, queue in enumerate(self._queues):
+                kept = deque(e for e in queue if e[0] is None or not lapsed(e[0], now))
+                self._n_waiting -= len(queue) - len(kept)
+                self._queues[level] = kept
+        return self._n_waiting

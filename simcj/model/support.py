@@ -1,0 +1,59 @@
+"""Advocacy support: IDVAs and ISVAs as capacity-limited services.
+
+A recorded case is referred to its offence class's service (IDVA for domestic abuse, ISVA for
+sexual offences) with a probability that depends on its DASH risk level. The service has FTE x
+caseload slots and a waiting list ordered by risk (high risk first by default, as MARAC cases are).
+A referral lapses if the case has closed before a slot comes free. Support lasts a sampled time;
+from its start the victim's withdrawal hazard is multiplied by ``support.effect.hr_withdrawal`` for
+the rest of the case, and a supported case's chance of conviction at trial is multiplied by
+``support.effect.conviction_rr``. Both effects are disputed in the evidence and are scenario
+parameters with ranges.
+"""
+
+from __future__ import annotations
+
+from ..scenario.schema import AdvocacyService, Support
+from .pools import Pool
+
+
+def referral_probability(p: Support, risk: str) -> float:
+    """Referral probability for a case of DASH risk ``risk`` ('' when not risk-assessed)."""
+    if risk in p.p_referral:
+        return p.p_referral[risk]
+    return p.p_referral.get("all", 0.0)
+
+
+def is_referred(p: Support, risk: str, u: float) -> bool:
+    return u < referral_probability(p, risk)
+
+
+def waiting_list_level(service: AdvocacyService, risk: str) -> int:
+    """Position on the waiting list: the risk level's place in the service's priority order."""
+    return service.priority.index(risk) if risk in service.priority else len(service.priority)
+
+
+class AdvocacyServiceModel:
+    """One service's slots and waiting list."""
+
+    def __init__(self, env, name: str, params: AdvocacyService, still_needed):
+        self.name = name
+        self.params = params
+        slots = max(1, round(params.staff * params.caseload))
+        self.pool = Pool(env, slots, name, lapsed=lambda i, now: not still_needed(i, now), levels=len(params.priority) + 1)
+
+
+def support_victim(world, i: int, service: AdvocacyServiceModel):
+    """SimPy process: wait for an advocate, support the victim, free the slot."""
+    env, c = world.env, world.cases
+    c.support_service[i] = service.name
+    c.t_support_referral[i] = env.now
+    grant = service.pool.request(i, waiting_list_level(service.params, c.risk[i]))
+    if grant is not None:
+        yield grant
+    now = env.now
+    c.t_support_start[i] = now
+    if c.exit[i] == 0:
+        world.clock.scale_hazard(i, now, world.scenario.support.effect.hr_withdrawal)
+    yield env.timeout(c.d_support[i])
+    c.t_support_end[i] = env.now
+    service.pool.release()

@@ -1,0 +1,91 @@
+"""Victim engagement: withdrawal as a competing risk.
+
+Each victim's withdrawal hazard over time since report is Weibull, ``h0(tau) = (k/lam) (tau/lam)^(k-1)``,
+multiplied by factors that switch on at known moments (advocacy support starts, the case is
+charged, it is listed at a specialist court). The victim withdraws when the accumulated hazard
+reaches a unit-exponential draw ``E`` that belongs to the case.
+
+This is sampled, not polled: at any moment the withdrawal time under the current multiplier is a
+closed form (:meth:`WithdrawalClock.time`). When a multiplier changes, the hazard used so far is
+banked and the remainder is re-solved, which is exactly "resample the remainder when support
+changes" with no re-draw, so common random numbers survive. Decision points (the end of an
+investigation, a charging decision, a hearing, a trial listing) ask whether the withdrawal time has
+passed. Support only ever lowers the hazard while a case is being worked, so a process that sleeps
+until the earlier of its service end and its current withdrawal time never oversleeps.
+"""
+
+from __future__ import annotations
+
+import math
+
+INF = math.inf
+
+
+def cumulative_hazard(tau: float, shape: float, scale: float) -> float:
+    """Weibull cumulative hazard H0(tau) = (tau/scale)^shape, zero before the report."""
+    return (tau / scale) ** shape if tau > 0.0 else 0.0
+
+
+def time_at_cumulative(h: float, shape: float, scale: float) -> float:
+    """Inverse of :func:`cumulative_hazard`: the time since report at which H0 reaches ``h``."""
+    return scale * h ** (1.0 / shape) if h > 0.0 else 0.0
+
+
+def probability_withdrawn_by(tau: float, shape: float, scale: float, multiplier: float = 1.0) -> float:
+    """P(withdrawal before ``tau`` days) with a constant multiplier and no competing exit."""
+    return 1.0 - math.exp(-multiplier * cumulative_hazard(tau, shape, scale))
+
+
+class WithdrawalClock:
+    """Per-case withdrawal state of one replication (parallel lists indexed by case id)."""
+
+    def __init__(self, t_report: list, e_draw: list, shape: list, scale: list):
+        self.t0 = t_report
+        self.e = e_draw
+        self.shape = shape
+        self.scale = scale
+        n = len(t_report)
+        self.banked = [0.0] * n  # hazard accumulated up to t_last
+        self.t_last = list(t_report)
+        self.mult = [1.0] * n
+
+    def time(self, i: int) -> float:
+        """Absolute time at which case ``i``'s victim withdraws if nothing changes from now on."""
+        m = self.mult[i]
+        if m <= 0.0:
+            return INF
+        k, lam, t0 = self.shape[i], self.scale[i], self.t0[i]
+        target = cumulative_hazard(self.t_last[i] - t0, k, lam) + (self.e[i] - self.banked[i]) / m
+        return t0 + time_at_cumulative(target, k, lam)
+
+    def scale_hazard(self, i: int, now: float, factor: float) -> None:
+        """Multiply case ``i``'s hazard by ``factor`` from ``now`` on, banking what was used so far."""
+        k, lam, t0 = self.shape[i], self.scale[i], self.t0[i]
+        used = cumulative_hazard(now - t0, k, lam) - cumulative_hazard(self.t_last[i] - t0, k, lam)
+        self.banked[i] += self.mult[i] * used
+        self.t_last[i] = now
+        self.mult[i] *= factor
+
+
+def serve_or_withdraw(world, i: int, duration: float):
+    """SimPy sub-process: work on case ``i`` for ``duration`` days unless the victim withdraws first.
+
+    Returns True when the work completes; False when the victim withdrew (the case is then closed as
+    a withdrawal before charge at the moment it happened).
+    """
+    env, clock, cases = world.env, world.clock, world.cases
+    end = env.now + duration
+    while True:
+        tw = clock.time(i)
+        if tw >= end:
+            yield env.timeout(end - env.now)
+            return True
+        if tw > env.now:
+            yield env.timeout(tw - env.now)
+            if cases.exit[i]:
+                return False
+            tw = clock.time(i)
+            if tw > env.now + 1e-9:
+                continue  # support began meanwhile and postponed the withdrawal
+        world.withdraw_before_charge(i, min(tw, env.now))
+        return False

@@ -1,0 +1,193 @@
+"""One replication of the pathway: the SimPy environment, its capacity, and its cases.
+
+The world builds every stage's resources from the scenario, releases each reported case into the
+pathway at its report time, runs to the horizon and hands back the case table, the incident counts
+and the time series. Reporting → police → charging → courts is one SimPy process per case; advocacy
+support runs beside it as a second process when the victim is referred.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from ..scenario.schema import OFFENCE_CLASSES, OffenceClass, Scenario, StaffedUnit
+from . import charging, courts, police, reporting, support
+from .entities import CaseTable, Exit, Stage, Venue
+from .monitors import Monitor
+from .pools import Pool
+from .streams import Streams
+from .victims import WithdrawalClock
+
+PROGRESS_STEP_DAYS = 30.0
+
+
+def slots(unit: StaffedUnit) -> int:
+    """Concurrent cases a staffed unit can work: FTE x caseload, at least one."""
+    return max(1, round(unit.staff * unit.caseload))
+
+
+@dataclass
+class ReplicationOutput:
+    """What one replication produces; analysis works on these."""
+
+    replication: int
+    warmup: float
+    horizon: float
+    cases: pd.DataFrame
+    timeseries: pd.DataFrame
+    incident_times: dict[str, np.ndarray]
+    unreported_times: dict[str, np.ndarray]
+    support_slots: dict[str, int]
+
+
+class World:
+    def __init__(self, scenario: Scenario, replication: int, seed: int):
+        self.scenario = sc = scenario
+        self.replication = replication
+        self.env = env = simpy.Environment()
+        self.streams = streams = Streams(seed, replication)
+        self.warmup = sc.run.warmup_years * reporting.DAYS_PER_YEAR
+        self.horizon = self.warmup + sc.run.years * reporting.DAYS_PER_YEAR
+
+        self.incidents = reporting.generate(sc, streams, self.horizon)
+        self.cases = c = CaseTable(self.incidents.inputs)
+        self.clock = WithdrawalClock(c.t_report, c.e_withdraw, c.w_shape, c.w_scale)
+        self._offences: list[Optional[OffenceClass]] = [getattr(sc.offences, n) for n in OFFENCE_CLASSES]
+
+        lapse = self._lapsed
+        self.investigators = {n: Pool(env, slots(u), f"investigators:{n}", lapse) for n, u in sc.police.units.items()}
+        self.lawyers = {n: Pool(env, slots(u), f"cps:{n}", lapse) for n, u in sc.cps.units.items()}
+        self.support_services = {
+            n: support.AdvocacyServiceModel(env, n, s, self.case_open) for n, s in sc.support.services.items()
+        }
+        self.crown = courts.CourtTierList(env, "crown", sc.courts.crown, streams["background_crown"], self.horizon)
+        self.magistrates = courts.CourtTierList(env, "magistrates", sc.courts.magistrates, streams["background_magistrates"], self.horizon)
+        self.sdvc = courts.SpecialistCourtList(env, sc.courts.sdvc) if sc.courts.sdvc.courts > 0 else None
+        self._listing_rng = streams["listing"]
+        self._listing_buffer: list[float] = []
+        self.monitor = Monitor(self, sc.run.monitor_interval_days)
+
+    # ------------------------------------------------------------------ helpers used by the stages
+
+    def offence(self, i: int) -> OffenceClass:
+        return self._offences[self.cases.cls[i]]
+
+    def court_for(self, venue: Venue):
+        return {Venue.CROWN: self.crown, Venue.MAGISTRATES: self.magistrates, Venue.SDVC: self.sdvc}[venue]
+
+    def listing_uniform(self) -> float:
+        """Next draw of the listing stream (ineffective trials, re-listing delays)."""
+        if not self._listing_buffer:
+            self._listing_buffer = self._listing_rng.random(4096).tolist()[::-1]
+        return self._listing_buffer.pop()
+
+    def withdraw_before_charge(self, i: int, t: float) -> None:
+        self.cases.t_withdrawal[i] = t
+        self.cases.close(i, Exit.WITHDREW_PRE_CHARGE, t)
+
+    def case_open(self, i: int, now: float) -> bool:
+        """Is case ``i`` still open at ``now``? Closes it if the victim has withdrawn before charge."""
+        c = self.cases
+        if c.exit[i] != Exit.OPEN:
+            return False
+        if c.stage[i] < Stage.COURT:
+            tw = self.clock.time(i)
+            if tw <= now:
+                self.withdraw_before_charge(i, tw)
+                return False
+        return True
+
+    def _lapsed(self, i: int, now: float) -> bool:
+        return not self.case_open(i, now)
+
+    def victim_engaged(self, i: int, now: float) -> bool:
+        """After charge: is the victim still supporting the prosecution? Records when she stopped."""
+        tw = self.clock.time(i)
+        if tw > now:
+            return True
+        if math.isnan(self.cases.t_withdrawal[i]):
+            self.cases.t_withdrawal[i] = tw
+        return False
+
+    def complete(self, i: int, exit_: Exit, t: float) -> None:
+        """A prosecution ends."""
+        self.cases.t_completion[i] = t
+        self.cases.close(i, exit_, t, ho_outcome="")
+
+    # ------------------------------------------------------------------ the pathway
+
+    def _arrivals(self):
+        env, c = self.env, self.cases
+        for i in range(c.n):
+            t = c.t_report[i]
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self._receive(i)
+
+    def _receive(self, i: int) -> None:
+        c, oc = self.cases, self.offence(i)
+        if not police.is_recorded(oc.reporting.p_record, c.u_record[i]):
+            c.close(i, Exit.NOT_RECORDED, self.env.now)
+            return
+        svc = oc.support.service
+        if svc is not None and support.is_referred(oc.support, c.risk[i], c.u_referral[i]):
+            self.env.process(support.support_victim(self, i, self.support_services[svc]))
+        self.env.process(self._pathway(i))
+
+    def _pathway(self, i: int):
+        if not (yield from police.investigate(self, i)):
+            return
+        if not (yield from charging.decide(self, i)):
+            return
+        yield from courts.prosecute(self, i)
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, progress: Optional[Callable[[float], None]] = None) -> ReplicationOutput:
+        env = self.env
+        env.process(self._arrivals())
+        self.crown.start_background()
+        self.magistrates.start_background()
+        self.monitor.start()
+        t = 0.0
+        while t < self.horizon:
+            t = min(self.horizon, t + PROGRESS_STEP_DAYS)
+            env.run(until=t)
+            if progress is not None:
+                progress(t / self.horizon)
+        self._settle_at_horizon()
+        return self._output()
+
+    def _settle_at_horizon(self) -> None:
+        """Cases waiting in a queue whose victim withdrew before the horizon are closed as such."""
+        c = self.cases
+        for i in range(c.n):
+            if c.exit[i] == Exit.OPEN:
+                self.case_open(i, self.horizon)
+
+    def _output(self) -> ReplicationOutput:
+        cols = self.cases.columns()
+        for k in ("e_withdraw", "w_shape", "w_scale", "cls"):
+            cols.pop(k, None)
+        frame = pd.DataFrame(cols)
+        return ReplicationOutput(
+            replication=self.replication,
+            warmup=self.warmup,
+            horizon=self.horizon,
+            cases=frame,
+            timeseries=self.monitor.frame(),
+            incident_times=self.incidents.incident_times,
+            unreported_times=self.incidents.unreported_times,
+            support_slots={n: s.pool.capacity for n, s in self.support_services.items()},
+        )
+
+
+def run_replication(scenario: Scenario, replication: int, seed: int, progress=None) -> ReplicationOutput:
+    """Build and run one replication."""
+    return World(scenario, replication, seed).run(progress)

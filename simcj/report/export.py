@@ -1,0 +1,87 @@
+"""The results folder: manifest, tables, case records, time series, figures.
+
+Everything is written into a hidden temporary folder beside the target, which is renamed into
+place only when complete. A crash or a kill therefore never leaves a folder that looks finished,
+and never a half-written file under a final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from .. import __version__
+from . import figures
+
+PACKAGES = ("simpy", "numpy", "pandas", "scipy", "matplotlib", "pydantic", "PyYAML", "click", "pyarrow")
+
+
+def git_commit() -> str | None:
+    """The commit of the simcj source tree, when it is a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def manifest(results, command: str = "") -> dict:
+    spec = results.spec
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "scenario": spec.scenario.name,
+        "seed": spec.seed,
+        "replications": spec.reps,
+        "years": spec.scenario.run.years,
+        "warmup_years": spec.scenario.run.warmup_years,
+        "scale": spec.scale,
+        "jobs": results.jobs,
+        "wall_seconds": round(results.wall_seconds, 3),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "simcj_version": __version__,
+        "git_commit": git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        "resolved_scenario": spec.scenario.model_dump(mode="json", by_alias=True),
+        "sources": {path: {k: v for k, v in vars(src).items() if v is not None} for path, src in spec.scenario.sources.items()},
+    }
+
+
+def write_results(results, out: Path, command: str = "") -> Path:
+    """Write the results folder at ``out`` (which must not exist yet, or be empty)."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        (tmp / "figures").mkdir()
+        (tmp / "manifest.json").write_text(json.dumps(manifest(results, command), indent=2), encoding="utf-8")
+        results.kpis.to_csv(tmp / "kpis.csv", index=False)
+        results.summary.to_csv(tmp / "summary.csv", index=False)
+        results.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+        results.cases.to_parquet(tmp / "cases.parquet", index=False)
+        figures.save_all(results, tmp / "figures")
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

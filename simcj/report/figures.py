@@ -1,0 +1,129 @@
+"""Figures for a board paper: the attrition funnel, the Crown Court backlog, times to outcome.
+
+Each function takes a :class:`simcj.experiment.results.Results` and returns a matplotlib Figure;
+none shows or saves anything itself.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..scenario.schema import OFFENCE_CLASSES  # noqa: E402
+
+FUNNEL = (
+    ("incidents", "Incidents"),
+    ("reported", "Reported"),
+    ("recorded", "Recorded"),
+    ("referred_cps", "Referred\nto CPS"),
+    ("charged", "Charged"),
+    ("convicted", "Convicted"),
+)
+OFFENCE_LABELS = {"domestic_abuse": "Domestic abuse", "rape": "Rape", "other_sexual": "Other sexual offences", "all": "All"}
+COLOURS = {"domestic_abuse": "#1f5f8b", "rape": "#a83232", "other_sexual": "#6a4c93"}
+
+
+def _offences(results) -> list[str]:
+    return [o for o in OFFENCE_CLASSES if getattr(results.scenario.offences, o) is not None]
+
+
+def _caption(results) -> str:
+    sc = results.scenario
+    return f"simcj · scenario '{sc.name}' · {results.spec.reps} replications · seed {results.spec.seed} · scale {results.spec.scale:g}"
+
+
+def funnel(results, ax=None):
+    """Attrition funnel per offence class: yearly volumes at each stage, mean with 95% CI, log scale."""
+    offences = _offences(results)
+    if ax is None:
+        fig, axes = plt.subplots(1, len(offences), figsize=(4.2 * len(offences), 4.2), squeeze=False)
+        axes = axes[0]
+    else:
+        fig, axes = ax.figure, [ax] * len(offences)
+    s = results.summary[results.summary["group"] == "all"].set_index(["metric", "offence"])
+    for a, off in zip(axes, offences):
+        means = np.array([s.loc[(m, off), "mean"] if (m, off) in s.index else np.nan for m, _ in FUNNEL])
+        lows = np.array([s.loc[(m, off), "ci_low"] if (m, off) in s.index else np.nan for m, _ in FUNNEL])
+        highs = np.array([s.loc[(m, off), "ci_high"] if (m, off) in s.index else np.nan for m, _ in FUNNEL])
+        x = np.arange(len(FUNNEL))
+        err = np.vstack([np.nan_to_num(means - lows), np.nan_to_num(highs - means)])
+        a.bar(x, means, color=COLOURS.get(off, "grey"), yerr=err, capsize=3)
+        for xi, m in zip(x, means):
+            if np.isfinite(m):
+                a.annotate(f"{m:,.0f}", (xi, m), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+        a.set_yscale("log")
+        a.set_xticks(x, [label for _, label in FUNNEL], fontsize=8)
+        a.set_title(OFFENCE_LABELS.get(off, off))
+        a.set_ylabel("per year (log scale)")
+        a.grid(axis="y", alpha=0.3)
+    fig.suptitle("Attrition funnel: cases a year at each stage (mean, 95% CI)")
+    fig.text(0.01, 0.01, _caption(results), fontsize=7, color="grey")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    return fig
+
+
+def backlog(results, ax=None):
+    """Crown Court and magistrates' backlog over simulated time: median and 5-95% range of replications."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+    else:
+        fig = ax.figure
+    ts = results.timeseries
+    for series, label, colour in (("crown_backlog", "Crown Court", "#a83232"), ("magistrates_backlog", "Magistrates' courts", "#1f5f8b")):
+        data = ts[ts["series"] == series].pivot_table(index="day", columns="replication", values="value")
+        if data.empty:
+            continue
+        years = data.index.to_numpy() / 365.0
+        ax.plot(years, data.median(axis=1), color=colour, label=f"{label} (median)")
+        ax.fill_between(years, data.quantile(0.05, axis=1), data.quantile(0.95, axis=1), color=colour, alpha=0.2)
+    ax.axvspan(0, results.warmup_days / 365.0, color="grey", alpha=0.12, label="warm-up (not measured)")
+    ax.set_xlabel("simulated years")
+    ax.set_ylabel("cases waiting or in trial")
+    ax.set_title("Court backlog over time (shaded: 5-95% of replications)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.text(0.01, 0.01, _caption(results), fontsize=7, color="grey")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def time_to_outcome(results):
+    """Distributions of days from report to charge and from charge to completion, in the measured window."""
+    cases = results.cases
+    start = results.warmup_days
+    offences = _offences(results)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    panels = (
+        ("t_charge", "t_report", "Report to charge", axes[0]),
+        ("t_completion", "t_charge", "Charge to completion", axes[1]),
+    )
+    for end_col, start_col, title, a in panels:
+        for off in offences:
+            mine = cases[(cases["offence"] == off) & (cases[end_col] >= start)]
+            days = (mine[end_col] - mine[start_col]).dropna().to_numpy()
+            if days.size == 0:
+                continue
+            bins = np.logspace(0, np.log10(max(10.0, days.max() + 1)), 40)
+            a.hist(days + 1, bins=bins, histtype="step", linewidth=1.5, density=True, color=COLOURS.get(off), label=f"{OFFENCE_LABELS[off]} (median {np.median(days):,.0f})")
+        a.set_xscale("log")
+        a.set_xlabel("days (log scale)")
+        a.set_ylabel("density")
+        a.set_title(title)
+        a.legend(fontsize=8)
+        a.grid(alpha=0.3)
+    fig.suptitle("Time to outcome, cases reaching the stage in the measured period")
+    fig.text(0.01, 0.01, _caption(results), fontsize=7, color="grey")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    return fig
+
+
+def save_all(results, folder) -> list[str]:
+    """Write every figure as PNG into ``folder``; returns the file names."""
+    made = {"funnel.png": funnel(results), "backlog.png": backlog(results), "time_to_outcome.png": time_to_outcome(results)}
+    for name, fig in made.items():
+        fig.savefig(folder / name, dpi=150)
+        plt.close(fig)
+    return list(made)

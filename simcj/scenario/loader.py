@@ -1,0 +1,299 @@
+"""Reading scenario files: YAML, ``extends:`` inheritance, ``--set`` overrides, sources, errors.
+
+A parameter may be written bare (``p_report: 0.189``) or with its provenance::
+
+    p_report: {value: 0.189, source: "published-rates 1.1: ONS, Partner abuse in detail YE Mar 2023"}
+    hr_withdrawal: {value: 0.8, low: 0.6, high: 1.0, source: "..."}
+
+The provenance is kept beside the validated scenario (``Scenario.sources``) so reports can list every
+assumption with its source, and disputed effects carry their range for sensitivity analysis.
+
+Every problem found is reported at once, each naming the file it came from, the key path, what was
+expected and what was found. Nothing here raises anything but :class:`ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .schema import Scenario, reference_problems
+
+SOURCE_KEYS = frozenset({"value", "source", "low", "high", "note"})
+OVERRIDE_SOURCE = "set on the command line"
+_UNION_TAGS = frozenset({"lognormal", "exponential", "gamma", "fixed"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path or '(top level)'}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """One or more problems in a scenario file; ``str()`` gives one line per problem."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class ParamSource:
+    """Where a parameter's value comes from, and the range the evidence allows."""
+
+    source: str
+    file: str
+    low: Optional[float] = None
+    high: Optional[float] = None
+    note: Optional[str] = None
+
+
+# --------------------------------------------------------------------------- reading and merging
+
+
+def _read_yaml(path: Path) -> dict:
+    shown = str(path)
+    if not path.is_file():
+        raise ScenarioError([Problem(shown, "", "file not found")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([Problem(shown, "", f"not valid YAML at {where}: {reason}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(shown, "", f"not UTF-8 text ({exc.reason})")]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(shown, "", f"expected a mapping of settings, found {type(data).__name__}")])
+    return data
+
+
+def _is_sourced(node: Any) -> bool:
+    return isinstance(node, dict) and "value" in node and set(node) <= SOURCE_KEYS
+
+
+def _merge(base: dict, over: dict, origins: dict, file: str, prefix: str = "") -> None:
+    """Deep-merge ``over`` into ``base`` in place; a sourced value replaces as a whole."""
+    for key, value in over.items():
+        path = f"{prefix}{key}"
+        old = base.get(key)
+        if isinstance(value, dict) and not _is_sourced(value) and isinstance(old, dict) and not _is_sourced(old):
+            _merge(old, value, origins, file, path + ".")
+        else:
+            base[key] = copy.deepcopy(value)
+            for p in [p for p in origins if p == path or p.startswith(path + ".")]:
+                del origins[p]
+            origins[path] = file
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
+    data = _read_yaml(path)
+    parent = data.pop("extends", None)
+    base: dict = {}
+    origins: dict = {}
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ScenarioError([Problem(str(path), "extends", f"expected a file name, found {parent!r}")])
+        parent_path = (path.parent / parent).resolve()
+        if parent_path in chain or parent_path == path.resolve():
+            raise ScenarioError([Problem(str(path), "extends", f"'{parent}' leads back to this file (a cycle)")])
+        base, origins = _resolve(parent_path, chain + (path.resolve(),))
+    _merge(base, data, origins, str(path))
+    return base, origins
+
+
+def _apply_set(tree: dict, origins: dict, assignment: str) -> Optional[Problem]:
+    if "=" not in assignment:
+        return Problem("--set", assignment, "expected KEY=VALUE, e.g. courts.crown.sitting_days_per_year=27500")
+    key, text = assignment.split("=", 1)
+    key = key.strip()
+    parts = key.split(".")
+    if not key or any(not p for p in parts):
+        return Problem("--set", key, "expected a dotted key path such as offences.rape.reporting.p_report")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return Problem("--set", key, f"value {text!r} is not valid YAML")
+    node = tree
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.get(part)
+        if nxt is None:
+            nxt = node[part] = {}
+        if not isinstance(nxt, dict) or _is_sourced(nxt):
+            return Problem("--set", key, f"'{'.'.join(parts[: i + 1])}' is a value, not a section")
+        node = nxt
+    leaf = parts[-1]
+    if _is_sourced(node.get(leaf)) and not isinstance(value, dict):
+        node[leaf] = {**node[leaf], "value": value, "source": OVERRIDE_SOURCE}
+    else:
+        node[leaf] = value
+    origins[key] = "--set"
+    return None
+
+
+def _collapse_sources(node: Any, origins: dict, prefix: str, sources: dict, problems: list) -> Any:
+    """Replace each ``{value:, source:}`` by its value, recording the provenance."""
+    if isinstance(node, list):
+        return [_collapse_sources(v, origins, f"{prefix}.{i}", sources, problems) for i, v in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    if _is_sourced(node):
+        path = prefix.lstrip(".")
+        file = _origin(origins, path)
+        if not isinstance(node.get("source"), str) or not node["source"].strip():
+            problems.append(Problem(file, path, "a {value: ...} entry needs a source: the seed file and line, or the publication"))
+        for bound in ("low", "high"):
+            if node.get(bound) is not None and not isinstance(node[bound], (int, float)):
+                problems.append(Problem(file, f"{path}.{bound}", f"expected a number, found {node[bound]!r}"))
+        sources[path] = ParamSource(
+            source=str(node.get("source", "")), file=file, low=node.get("low"), high=node.get("high"), note=node.get("note")
+        )
+        return node["value"]
+    return {k: _collapse_sources(v, origins, f"{prefix}.{k}", sources, problems) for k, v in node.items()}
+
+
+def _origin(origins: dict, path: str) -> str:
+    """The file that set ``path``: the longest recorded prefix wins."""
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        hit = origins.get(".".join(parts[:n]))
+        if hit is not None:
+            return hit
+    return origins.get("", "")
+
+
+def _validation_problems(exc: ValidationError, origins: dict) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = [str(p) for p in err["loc"] if str(p) not in _UNION_TAGS and not str(p).startswith("function-")]
+        path = ".".join(loc)
+        message = err["msg"]
+        if err["type"] == "missing":
+            message = "required setting is missing"
+        elif err["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling; `simcj schema` lists every setting)"
+        found = err.get("input")
+        if err["type"] not in ("missing", "extra_forbidden") and not isinstance(found, (dict, list)):
+            message += f" (found {found!r})"
+        problems.append(Problem(_origin(origins, path), path, message))
+    return problems
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def resolve_tree(path: str | Path, overrides: Iterable[str] = ()) -> tuple[dict, dict]:
+    """The merged raw tree of a scenario (after ``extends`` and ``--set``) and each key's file."""
+    path = Path(path)
+    tree, origins = _resolve(path, ())
+    origins.setdefault("", str(path))
+    problems = [p for p in (_apply_set(tree, origins, a) for a in overrides) if p is not None]
+    if problems:
+        raise ScenarioError(problems)
+    return tree, origins
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, merge, override and validate a scenario file.
+
+    Raises :class:`ScenarioError` listing every problem found.
+    """
+    tree, origins = resolve_tree(path, overrides)
+    sources: dict[str, ParamSource] = {}
+    problems: list[Problem] = []
+    plain = _collapse_sources(tree, origins, "", sources, problems)
+    try:
+        scenario = Scenario.model_validate(plain)
+    except ValidationError as exc:
+        raise ScenarioError(problems + _validation_problems(exc, origins)) from None
+    problems += [Problem(_origin(origins, p), p, m) for p, m in reference_problems(scenario)]
+    if problems:
+        raise ScenarioError(problems)
+    scenario._sources = sources
+    return scenario
+
+
+def scaled(scenario: Scenario, factor: float) -> Scenario:
+    """A copy with every volume and capacity (fields tagged ``scales`` in the schema) times ``factor``."""
+    out = scenario.model_copy(deep=True)
+    _scale_in_place(out, factor)
+    return out
+
+
+def _scale_in_place(model: BaseModel, factor: float) -> None:
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        for meta in field.metadata:
+            if isinstance(getattr(meta, "json_schema_extra", None), dict):
+                extra = {**extra, **meta.json_schema_extra}
+        if "scales" in extra and isinstance(value, (int, float)):
+            setattr(model, name, value * factor)
+        elif isinstance(value, BaseModel):
+            _scale_in_place(value, factor)
+        elif isinstance(value, dict):
+            for v in value.values():
+                if isinstance(v, BaseModel):
+                    _scale_in_place(v, factor)
+
+
+def json_schema() -> dict:
+    """JSON Schema of scenario files, allowing ``{value, source, low, high}`` wherever a number goes."""
+    schema = Scenario.model_json_schema(by_alias=True)
+    schema["properties"]["extends"] = {"type": "string", "description": "a scenario file this one overrides"}
+    _allow_sourced(schema)
+    return schema
+
+
+def _allow_sourced(node: Any) -> None:
+    if isinstance(node, list):
+        for v in node:
+            _allow_sourced(v)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in list(node.items()):
+        if key == "properties" and isinstance(value, dict):
+            for pname, prop in value.items():
+                if isinstance(prop, dict) and _is_numeric(prop):
+                    value[pname] = _sourced_schema(prop)
+                else:
+                    _allow_sourced(prop)
+        elif key == "additionalProperties" and isinstance(value, dict) and _is_numeric(value):
+            node[key] = _sourced_schema(value)
+        else:
+            _allow_sourced(value)
+
+
+def _is_numeric(prop: dict) -> bool:
+    kinds = [prop.get("type")] + [a.get("type") for a in prop.get("anyOf", []) if isinstance(a, dict)]
+    return any(k in ("number", "integer") for k in kinds)
+
+
+def _sourced_schema(prop: dict) -> dict:
+    bare = {k: v for k, v in prop.items() if k not in ("title", "description", "default", "scales")}
+    meta = {k: v for k, v in prop.items() if k in ("title", "description", "default", "scales")}
+    sourced = {
+        "type": "object",
+        "properties": {
+            "value": bare,
+            "source": {"type": "string", "minLength": 1},
+            "low": {"type": "number"},
+            "high": {"type": "number"},
+            "note": {"type": "string"},
+        },
+        "required": ["value", "source"],
+        "additionalProperties": False,
+    }
+    return {**meta, "anyOf": [bare, sourced]}

@@ -1,0 +1,314 @@
+"""The scenario schema: every parameter of the model, its unit and its bounds.
+
+A scenario file is validated against these models. Unknown keys are errors (a typo must not be
+silently ignored). Fields that are volumes (things per year, initial backlogs) or capacities (staff,
+sitting days, courts) are tagged with ``scales``, so ``--scale F`` multiplies exactly those and no
+others; see :func:`simcj.scenario.loader.scaled`.
+
+Units: time in days, volumes per year, money in GBP at ``price_year`` prices.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, PrivateAttr, model_validator
+
+from .distributions import Duration
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+VOLUME = {"scales": "volume"}
+CAPACITY = {"scales": "capacity"}
+
+OFFENCE_CLASSES = ("domestic_abuse", "rape", "other_sexual")
+RISK_LEVELS = ("standard", "medium", "high")
+VENUES = ("magistrates", "sdvc", "crown")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- run and population
+
+
+class RunSettings(Strict):
+    """How a run is set up; each can be overridden on the command line."""
+
+    years: PositiveFloat = Field(1.0, description="measured simulated years after the warm-up")
+    warmup_years: NonNeg = Field(2.0, description="simulated years discarded before measuring")
+    reps: PositiveInt = Field(10, description="independent replications")
+    seed: Annotated[int, Field(ge=0)] = Field(20261122, description="root seed of all random streams")
+    monitor_interval_days: PositiveFloat = Field(7.0, description="days between time-series snapshots")
+
+
+class Population(Strict):
+    """Victim attribute distributions: relative weights, normalised when sampled."""
+
+    ethnicity: dict[str, NonNeg] = Field(min_length=1)
+    age_band: dict[str, NonNeg] = Field(min_length=1)
+    borough: dict[str, NonNeg] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _positive_totals(self):
+        for name in ("ethnicity", "age_band", "borough"):
+            if sum(getattr(self, name).values()) <= 0:
+                raise ValueError(f"{name}: weights must not all be zero")
+        return self
+
+
+# --------------------------------------------------------------------------- offence classes
+
+
+class Seasonality(Strict):
+    """Incidence varies as 1 + amplitude * cos(2*pi*(day - peak_day)/365)."""
+
+    amplitude: Prob = 0.0
+    peak_day: Annotated[float, Field(ge=0.0, lt=365.0)] = 182.0
+
+
+class Reporting(Strict):
+    incidents_per_year: Annotated[float, Field(gt=0.0, json_schema_extra=VOLUME)] = Field(
+        description="incidents (reported or not) per year"
+    )
+    seasonality: Seasonality = Seasonality()
+    p_report: Prob = Field(description="probability the victim (or a third party) reports to police")
+    delay: Duration = Field(description="incident to report, days")
+    p_record: Prob = Field(description="probability a report is recorded as a crime")
+    risk_mix: Optional[dict[str, NonNeg]] = Field(
+        None, description="DASH risk level weights (domestic abuse only): standard, medium, high"
+    )
+
+    @model_validator(mode="after")
+    def _risk_levels(self):
+        if self.risk_mix is not None:
+            unknown = set(self.risk_mix) - set(RISK_LEVELS)
+            if unknown:
+                raise ValueError(f"risk_mix: unknown risk level(s) {sorted(unknown)}; expected {list(RISK_LEVELS)}")
+            if sum(self.risk_mix.values()) <= 0:
+                raise ValueError("risk_mix: weights must not all be zero")
+        return self
+
+
+class Police(Strict):
+    unit: str = Field(description="investigating unit (a key of police.units)")
+    p_suspect_identified: Prob
+    p_arrest: Prob = Field(description="probability a suspect is arrested (reported per 100 recorded crimes)")
+    investigation_time: Duration
+    p_refer_cps: Prob = Field(description="after investigation, victim still engaged: refer to the CPS")
+    p_caution: Prob = Field(description="after investigation: police out-of-court disposal (caution)")
+
+    @model_validator(mode="after")
+    def _sum(self):
+        if self.p_refer_cps + self.p_caution > 1.0 + 1e-9:
+            raise ValueError("p_refer_cps + p_caution must not exceed 1 (the rest is outcome 15)")
+        return self
+
+
+class Charging(Strict):
+    unit: str = Field(description="CPS unit (a key of cps.units)")
+    decision_time: Duration
+    p_charge: Prob = Field(description="charge, of CPS legal decisions")
+    p_out_of_court: Prob = Field(description="out-of-court disposal, of CPS legal decisions")
+
+    @model_validator(mode="after")
+    def _sum(self):
+        if self.p_charge + self.p_out_of_court > 1.0 + 1e-9:
+            raise ValueError("p_charge + p_out_of_court must not exceed 1 (the rest is NFA)")
+        return self
+
+
+class ByVenue(Strict):
+    """A probability that may differ by court venue; a venue the offence never reaches may be omitted."""
+
+    magistrates: Optional[Prob] = None
+    sdvc: Optional[Prob] = None
+    crown: Optional[Prob] = None
+
+
+class Prosecution(Strict):
+    p_crown: Prob = Field(description="share of charged cases heard in the Crown Court")
+    p_sdvc: Prob = Field(0.0, description="share of magistrates' cases listed in a specialist DV court")
+    first_hearing_delay: Duration = Field(description="charge to first hearing, days")
+    p_guilty_plea_first_hearing: ByVenue
+    p_late_guilty_plea: Prob = Field(description="guilty plea when the trial is listed (cracked trial)")
+    p_discontinued_at_trial: Prob = Field(description="prosecution ends the case at the listing (cracked)")
+    p_convict_at_trial: ByVenue
+    p_convict_evidence_led: Prob = Field(description="conviction at trial when the victim has withdrawn")
+    trial_sitting_days: Duration = Field(description="court time of an effective trial, sitting days")
+
+    @model_validator(mode="after")
+    def _venues_covered(self):
+        needed = []
+        if self.p_crown > 0:
+            needed.append("crown")
+        if self.p_crown < 1:
+            needed.append("magistrates")
+            if self.p_sdvc > 0:
+                needed.append("sdvc")
+        for field in ("p_guilty_plea_first_hearing", "p_convict_at_trial"):
+            missing = [v for v in needed if getattr(getattr(self, field), v) is None]
+            if missing:
+                raise ValueError(f"{field}: needs a value for {', '.join(missing)} (cases reach that venue)")
+        return self
+
+
+class Withdrawal(Strict):
+    """Victim withdrawal as a competing risk: Weibull hazard over time since report."""
+
+    weibull_shape: PositiveFloat = Field(description="below 1: withdrawal is likeliest soon after report")
+    weibull_scale_days: PositiveFloat
+    hr_post_charge: NonNeg = Field(1.0, description="hazard ratio once charged")
+    p_evidence_led: Prob = Field(description="prosecution continues without the victim after a retraction")
+
+
+class Support(Strict):
+    service: Optional[str] = Field(None, description="advocacy service (a key of support.services)")
+    p_referral: dict[str, Prob] = Field(
+        default_factory=dict, description="referral probability by risk level, or under the key 'all'"
+    )
+
+    @model_validator(mode="after")
+    def _keys(self):
+        unknown = set(self.p_referral) - set(RISK_LEVELS) - {"all"}
+        if unknown:
+            raise ValueError(f"p_referral: unknown key(s) {sorted(unknown)}; expected 'all' or {list(RISK_LEVELS)}")
+        return self
+
+
+class OffenceClass(Strict):
+    reporting: Reporting
+    police: Police
+    charging: Charging
+    prosecution: Prosecution
+    withdrawal: Withdrawal
+    support: Support = Support()
+
+
+class Offences(Strict):
+    domestic_abuse: Optional[OffenceClass] = None
+    rape: Optional[OffenceClass] = None
+    other_sexual: Optional[OffenceClass] = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self):
+        if not any(getattr(self, c) is not None for c in OFFENCE_CLASSES):
+            raise ValueError("at least one offence class is needed")
+        return self
+
+    def items(self):
+        """(name, params) for each offence class present, in the fixed class order."""
+        return [(c, getattr(self, c)) for c in OFFENCE_CLASSES if getattr(self, c) is not None]
+
+
+# --------------------------------------------------------------------------- capacity-limited services
+
+
+class StaffedUnit(Strict):
+    """A team that works a number of cases at once: slots = staff x caseload."""
+
+    staff: Annotated[float, Field(gt=0.0, json_schema_extra=CAPACITY)] = Field(description="FTE")
+    caseload: PositiveFloat = Field(description="concurrent cases per FTE")
+
+
+class PoliceSettings(Strict):
+    units: dict[str, StaffedUnit] = Field(min_length=1)
+
+
+class CpsSettings(Strict):
+    units: dict[str, StaffedUnit] = Field(min_length=1)
+
+
+class AdvocacyService(StaffedUnit):
+    """IDVA or ISVA service: FTE x caseload slots, a waiting list, a support duration."""
+
+    duration: Duration = Field(description="length of support, days")
+    priority: list[str] = Field(
+        default_factory=lambda: ["high", "medium", "standard"],
+        description="waiting-list order by risk level, first served first",
+    )
+
+
+class SupportEffect(Strict):
+    """Effects the evidence disputes: set them as ranges and report sensitivity."""
+
+    hr_withdrawal: NonNeg = Field(description="hazard ratio of withdrawal while supported")
+    conviction_rr: NonNeg = Field(description="relative risk of conviction at trial when supported")
+
+
+class SupportSettings(Strict):
+    services: dict[str, AdvocacyService] = Field(default_factory=dict)
+    effect: SupportEffect
+
+
+class CourtTier(Strict):
+    """A court tier whose trial list is shared with a background stream of non-VAWG cases."""
+
+    sitting_days_per_year: Annotated[float, Field(gt=0.0, json_schema_extra=CAPACITY)]
+    sitting_days_per_courtroom: PositiveFloat = Field(description="sitting days a courtroom gives per year")
+    background_cases_per_year: Annotated[float, Field(ge=0.0, json_schema_extra=VOLUME)]
+    background_sitting_days: Duration = Field(description="court time of a background case, sitting days")
+    initial_backlog: Annotated[float, Field(ge=0.0, json_schema_extra=VOLUME)] = Field(
+        0.0, description="background cases waiting at the start of the run"
+    )
+    listing_delay: Duration = Field(description="not-guilty plea to the earliest trial date the list offers, days")
+    p_ineffective: Prob = Field(description="a listed trial does not go ahead and is re-listed")
+    cracked_sitting_days: NonNeg = Field(description="court time of a cracked or ineffective listing")
+    relist_delay: Duration = Field(description="ineffective trial to its next listing, days")
+
+
+class SpecialistCourts(Strict):
+    """Specialist domestic violence courts: dedicated weekly sessions."""
+
+    courts: Annotated[float, Field(ge=0.0, json_schema_extra=CAPACITY)]
+    trials_per_session: PositiveInt
+    p_ineffective: Prob
+    relist_delay: Duration
+    hr_withdrawal: NonNeg = Field(1.0, description="hazard ratio of withdrawal once listed at an SDVC")
+
+
+class Courts(Strict):
+    crown: CourtTier
+    magistrates: CourtTier
+    sdvc: SpecialistCourts
+
+
+# --------------------------------------------------------------------------- the whole scenario
+
+
+class Scenario(Strict):
+    """A fully resolved scenario: what one run of the model needs, nothing else."""
+
+    name: str
+    description: str = ""
+    price_year: Optional[int] = None
+    run: RunSettings = RunSettings()
+    population: Population
+    offences: Offences
+    police: PoliceSettings
+    cps: CpsSettings
+    support: SupportSettings
+    courts: Courts
+
+    _sources: dict = PrivateAttr(default_factory=dict)
+
+    @property
+    def sources(self) -> dict:
+        """Key path -> :class:`simcj.scenario.loader.ParamSource` for every sourced parameter."""
+        return self._sources
+
+
+def reference_problems(sc: "Scenario") -> list[tuple[str, str]]:
+    """Names that must point at a declared unit or service: (key path, what is wrong)."""
+    problems = []
+    for name, oc in sc.offences.items():
+        checks = (
+            ("police.unit", oc.police.unit, sc.police.units, "police.units"),
+            ("charging.unit", oc.charging.unit, sc.cps.units, "cps.units"),
+            ("support.service", oc.support.service, sc.support.services, "support.services"),
+        )
+        for key, value, declared, where in checks:
+            if value is not None and value not in declared:
+                problems.append((f"offences.{name}.{key}", f"'{value}' is not declared in {where} (declared: {sorted(declared)})"))
+    return problems
