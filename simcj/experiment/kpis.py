@@ -90,7 +90,7 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
         {
             "reported": _in(cases["t_report"], start, end),
             "recorded": _in(cases["t_report"], start, end) & (exit_ != Exit.NOT_RECORDED),
-            "arrested_w": _in(cases["t_police_outcome"], start, end) & cases["arrested"],
+            "arrested_w": _in(cases["t_investigation_start"], start, end) & cases["arrested"],
             "referred": _in(cases["t_cps_referral"], start, end),
             "charged": charged,
             "cps_charge": decided & cases["t_charge"].notna(),

@@ -13,7 +13,7 @@ from enum import Enum
 
 from ..scenario.schema import Charging
 from .entities import HO_CAUTION, HO_CHARGE, Exit, Stage
-from .victims import serve_or_withdraw
+from .victims import work_on
 
 
 class ChargingDecision(Enum):
@@ -30,31 +30,39 @@ def charging_decision(p: Charging, u: float) -> ChargingDecision:
     return ChargingDecision.NFA
 
 
-def decide(world, i: int):
-    """SimPy sub-process: the CPS charging decision. True if the suspect is charged."""
-    env, c = world.env, world.cases
-    oc = world.offence(i)
-    unit = world.lawyers[oc.charging.unit]
-    c.t_cps_referral[i] = env.now
-    grant = unit.request(i)
-    if grant is not None:
-        yield grant
-    c.t_cps_start[i] = env.now
-    completed = yield from serve_or_withdraw(world, i, c.d_cps[i])
-    unit.release()
-    if not completed:
-        return False
-    now = env.now
-    c.t_charge_decision[i] = now
-    decision = charging_decision(oc.charging, c.u_cps[i])
-    if decision is ChargingDecision.NFA:
-        c.close(i, Exit.NFA, now)
-        return False
-    if decision is ChargingDecision.OUT_OF_COURT:
-        c.close(i, Exit.OUT_OF_COURT, now, HO_CAUTION)
-        return False
-    c.t_charge[i] = now
-    c.ho_outcome[i] = HO_CHARGE
-    c.stage[i] = int(Stage.COURT)
-    world.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge)
-    return True
+class ChargingUnit:
+    """One CPS unit's pre-charge decisions; ``charged(i)`` is called when a suspect is charged."""
+
+    def __init__(self, world, unit, charged):
+        self.world = world
+        self.unit = unit
+        self.charged = charged
+
+    def refer(self, i: int) -> None:
+        self.world.cases.t_cps_referral[i] = self.world.env.now
+        self.unit.call_when_free(i, self._start)
+
+    def _start(self, i: int) -> None:
+        c = self.world.cases
+        c.t_cps_start[i] = self.world.env.now
+        work_on(self.world, i, c.d_cps[i], self._decide)
+
+    def _decide(self, i: int, completed: bool) -> None:
+        self.unit.release()
+        if not completed:
+            return
+        w, c = self.world, self.world.cases
+        now = w.env.now
+        oc = w.offence(i)
+        c.t_charge_decision[i] = now
+        decision = charging_decision(oc.charging, c.u_cps[i])
+        if decision is ChargingDecision.NFA:
+            c.close(i, Exit.NFA, now)
+        elif decision is ChargingDecision.OUT_OF_COURT:
+            c.close(i, Exit.OUT_OF_COURT, now, HO_CAUTION)
+        else:
+            c.t_charge[i] = now
+            c.ho_outcome[i] = HO_CHARGE
+            c.stage[i] = int(Stage.COURT)
+            w.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge)
+            self.charged(i)

@@ -15,6 +15,7 @@ from enum import IntEnum
 import math
 
 import numpy as np
+import pandas as pd
 
 
 class Exit(IntEnum):
@@ -147,11 +148,20 @@ class CaseTable:
         if ho_outcome:
             self.ho_outcome[i] = ho_outcome
 
-    def columns(self) -> dict[str, np.ndarray]:
-        """All columns as numpy arrays (uniform draws excluded)."""
+    def columns(self) -> dict[str, object]:
+        """Time stamps, durations and outcomes as typed arrays (uniform draws and working state excluded)."""
         out = {}
         for name in self._input_names + list(_OUTCOME_COLUMNS):
-            if name.startswith("u_"):
+            if name.startswith(("u_", "e_", "w_")) or name in ("cls", "stage", "risk"):
                 continue
-            out[name] = np.asarray(getattr(self, name))
+            values = getattr(self, name)
+            initial = _OUTCOME_COLUMNS.get(name, 0.0)
+            if isinstance(initial, bool):
+                out[name] = np.array(values, dtype=bool)
+            elif isinstance(initial, int):
+                out[name] = np.array(values, dtype=np.int16)
+            elif isinstance(initial, str):
+                out[name] = pd.Categorical(values)
+            else:
+                out[name] = np.array(values, dtype=np.float64)
         return out

@@ -4,6 +4,9 @@
 of thousands of investigator or caseload slots. :class:`Pool` keeps a count of busy slots and a
 FIFO waiting list per priority level, so request and release are O(1).
 
+A waiter is a function called with the item when the slot is granted: stages driven by event
+callbacks pass their own; SimPy processes use :meth:`Pool.request`, which wraps an event.
+
 Waiting entries can lapse (a victim withdraws while the case waits for an investigator). Rather
 than schedule an event for every possible lapse, entries are checked when they reach the head of
 the list, and at monitor snapshots: the pool's ``lapsed(item, now)`` callback decides, and records
@@ -41,14 +44,23 @@ class Pool:
         self._n_waiting = 0
 
     def request(self, item, level: int = 0) -> Optional[simpy.Event]:
-        """Ask for a slot for ``item``. Returns None if granted now, else an event fired on grant."""
+        """For a SimPy process: None if a slot is granted now, else an event fired on grant."""
         if self.busy < self.capacity and self._n_waiting == 0:
             self.busy += 1
             return None
         event = self.env.event()
-        self._queues[level].append((item, event))
+        self._queues[level].append((item, event.succeed))
         self._n_waiting += 1
         return event
+
+    def call_when_free(self, item, granted: Callable[[object], None], level: int = 0) -> None:
+        """For a callback-driven stage: call ``granted(item)`` now if a slot is free, else on grant."""
+        if self.busy < self.capacity and self._n_waiting == 0:
+            self.busy += 1
+            granted(item)
+            return
+        self._queues[level].append((item, granted))
+        self._n_waiting += 1
 
     def release(self) -> None:
         """Free a slot: hand it to the first waiting entry that has not lapsed."""
@@ -56,11 +68,11 @@ class Pool:
         lapsed = self.lapsed
         for queue in self._queues:
             while queue:
-                item, event = queue.popleft()
+                item, granted = queue.popleft()
                 self._n_waiting -= 1
                 if lapsed is not None and item is not None and lapsed(item, now):
                     continue
-                event.succeed(item)
+                granted(item)
                 return
         self.busy -= 1
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..scenario.schema import OFFENCE_CLASSES, OffenceClass, Scenario
 from .streams import Streams
@@ -50,7 +51,8 @@ DAYS_PER_YEAR = 365.0
 class Incidents:
     """What the reporting stage hands to the model."""
 
-    inputs: dict[str, list]  # per-case columns, sorted by report time
+    inputs: dict[str, list]  # per-case columns the event loop reads, sorted by report time
+    attributes: dict[str, pd.Categorical]  # per-case attributes for output, same order
     incident_times: dict[str, np.ndarray]  # every incident of the class in [0, horizon)
     unreported_times: dict[str, np.ndarray]  # incidents in [0, horizon) not reported before the horizon
 
@@ -95,19 +97,19 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, streams: Streams, ho
     d = {k: dur[:, j] for j, k in enumerate(DURATION_UNIFORMS)}
 
     cols: dict[str, np.ndarray] = {
-        "offence": np.full(n, name, dtype=object),
+        "cls": np.full(n, OFFENCE_CLASSES.index(name)),
         "t_incident": t_inc[is_case],
         "t_report": t_rep[is_case],
-        "ethnicity": np.array(list(sc.population.ethnicity), dtype=object)[categorical(att[:, 0], sc.population.ethnicity)],
-        "age_band": np.array(list(sc.population.age_band), dtype=object)[categorical(att[:, 1], sc.population.age_band)],
-        "borough": np.array(list(sc.population.borough), dtype=object)[categorical(att[:, 2], sc.population.borough)],
+        "ethnicity": categorical(att[:, 0], sc.population.ethnicity),
+        "age_band": categorical(att[:, 1], sc.population.age_band),
+        "borough": categorical(att[:, 2], sc.population.borough),
     }
     for j, k in enumerate(DECISION_UNIFORMS):
         cols[k] = dec[:, j]
-    if rep.risk_mix:
-        cols["risk"] = np.array(list(rep.risk_mix), dtype=object)[categorical(cols["u_risk"], rep.risk_mix)]
-    else:
-        cols["risk"] = np.full(n, "", dtype=object)
+    risk_levels = list(rep.risk_mix or {})
+    cols["risk"] = np.array(risk_levels + [""], dtype=object)[
+        categorical(cols["u_risk"], rep.risk_mix) if rep.risk_mix else np.full(n, len(risk_levels))
+    ]
 
     pros = oc.prosecution
     cols["d_investigation"] = oc.police.investigation_time.ppf(d["investigation"])
@@ -132,7 +134,12 @@ def generate(sc: Scenario, streams: Streams, horizon: float) -> Incidents:
         unreported[name] = unrep
     merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = np.argsort(merged["t_report"], kind="stable")
-    inputs = {k: v[order].tolist() for k, v in merged.items()}
-    inputs["cls"] = [OFFENCE_CLASSES.index(o) for o in inputs["offence"]]
-    return Incidents(inputs=inputs, incident_times=incidents, unreported_times=unreported)
+    pop = sc.population
+    labels = {"cls": list(OFFENCE_CLASSES), "ethnicity": list(pop.ethnicity), "age_band": list(pop.age_band), "borough": list(pop.borough)}
+    attributes = {
+        ("offence" if k == "cls" else k): pd.Categorical.from_codes(merged[k][order], v) for k, v in labels.items()
+    }
+    attributes["risk"] = pd.Categorical(merged["risk"][order])
+    inputs = {k: v[order].tolist() for k, v in merged.items() if k not in ("ethnicity", "age_band", "borough")}
+    return Incidents(inputs=inputs, attributes=attributes, incident_times=incidents, unreported_times=unreported)
 

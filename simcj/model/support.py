@@ -13,6 +13,7 @@ parameters with ranges.
 from __future__ import annotations
 
 from ..scenario.schema import AdvocacyService, Support
+from .entities import Exit
 from .pools import Pool
 
 
@@ -33,27 +34,30 @@ def waiting_list_level(service: AdvocacyService, risk: str) -> int:
 
 
 class AdvocacyServiceModel:
-    """One service's slots and waiting list."""
+    """One service's slots and waiting list, driven by event callbacks (one timeout per support)."""
 
-    def __init__(self, env, name: str, params: AdvocacyService, still_needed):
+    def __init__(self, world, name: str, params: AdvocacyService):
+        self.world = world
         self.name = name
         self.params = params
         slots = max(1, round(params.staff * params.caseload))
-        self.pool = Pool(env, slots, name, lapsed=lambda i, now: not still_needed(i, now), levels=len(params.priority) + 1)
+        self.pool = Pool(world.env, slots, name, lapsed=lambda i, now: not world.case_open(i, now), levels=len(params.priority) + 1)
 
+    def refer(self, i: int) -> None:
+        """Put the victim of case ``i`` on the waiting list; support starts when a slot is free."""
+        c = self.world.cases
+        c.support_service[i] = self.name
+        c.t_support_referral[i] = self.world.env.now
+        self.pool.call_when_free(i, self._start, waiting_list_level(self.params, c.risk[i]))
 
-def support_victim(world, i: int, service: AdvocacyServiceModel):
-    """SimPy process: wait for an advocate, support the victim, free the slot."""
-    env, c = world.env, world.cases
-    c.support_service[i] = service.name
-    c.t_support_referral[i] = env.now
-    grant = service.pool.request(i, waiting_list_level(service.params, c.risk[i]))
-    if grant is not None:
-        yield grant
-    now = env.now
-    c.t_support_start[i] = now
-    if c.exit[i] == 0:
-        world.clock.scale_hazard(i, now, world.scenario.support.effect.hr_withdrawal)
-    yield env.timeout(c.d_support[i])
-    c.t_support_end[i] = env.now
-    service.pool.release()
+    def _start(self, i: int) -> None:
+        w = self.world
+        c, now = w.cases, w.env.now
+        c.t_support_start[i] = now
+        if c.exit[i] == Exit.OPEN:
+            w.clock.scale_hazard(i, now, w.scenario.support.effect.hr_withdrawal)
+        w.env.timeout(c.d_support[i]).callbacks.append(lambda _e: self._end(i))
+
+    def _end(self, i: int) -> None:
+        self.world.cases.t_support_end[i] = self.world.env.now
+        self.pool.release()

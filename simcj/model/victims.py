@@ -17,6 +17,7 @@ until the earlier of its service end and its current withdrawal time never overs
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 INF = math.inf
 
@@ -27,8 +28,16 @@ def cumulative_hazard(tau: float, shape: float, scale: float) -> float:
 
 
 def time_at_cumulative(h: float, shape: float, scale: float) -> float:
-    """Inverse of :func:`cumulative_hazard`: the time since report at which H0 reaches ``h``."""
-    return scale * h ** (1.0 / shape) if h > 0.0 else 0.0
+    """Inverse of :func:`cumulative_hazard`: the time since report at which H0 reaches ``h``.
+
+    Infinite when that time is beyond floating point (a hazard scaled almost to zero).
+    """
+    if h <= 0.0:
+        return 0.0
+    try:
+        return scale * h ** (1.0 / shape)
+    except OverflowError:
+        return INF
 
 
 def probability_withdrawn_by(tau: float, shape: float, scale: float, multiplier: float = 1.0) -> float:
@@ -67,25 +76,24 @@ class WithdrawalClock:
         self.mult[i] *= factor
 
 
-def serve_or_withdraw(world, i: int, duration: float):
-    """SimPy sub-process: work on case ``i`` for ``duration`` days unless the victim withdraws first.
+def work_on(world, i: int, duration: float, finished: Callable[[int, bool], None]) -> None:
+    """Work on case ``i`` for ``duration`` days unless the victim withdraws first.
 
-    Returns True when the work completes; False when the victim withdrew (the case is then closed as
-    a withdrawal before charge at the moment it happened).
+    Calls ``finished(i, True)`` when the work is done, or closes the case as a withdrawal before
+    charge at the moment it happened and calls ``finished(i, False)``. Driven by one timeout per
+    wake-up; a wake-up comes early only if support began meanwhile and postponed the withdrawal.
     """
-    env, clock, cases = world.env, world.clock, world.cases
-    end = env.now + duration
-    while True:
-        tw = clock.time(i)
-        if tw >= end:
-            yield env.timeout(end - env.now)
-            return True
-        if tw > env.now:
-            yield env.timeout(tw - env.now)
-            if cases.exit[i]:
-                return False
-            tw = clock.time(i)
-            if tw > env.now + 1e-9:
-                continue  # support began meanwhile and postponed the withdrawal
-        world.withdraw_before_charge(i, min(tw, env.now))
-        return False
+    _wake(world, i, world.env.now + duration, finished)
+
+
+def _wake(world, i: int, end: float, finished) -> None:
+    env = world.env
+    now = env.now
+    tw = world.clock.time(i)
+    if tw >= end:
+        env.timeout(end - now).callbacks.append(lambda _e: finished(i, True))
+    elif tw > now + 1e-9:
+        env.timeout(tw - now).callbacks.append(lambda _e: _wake(world, i, end, finished))
+    else:
+        world.withdraw_before_charge(i, min(tw, now))
+        finished(i, False)

@@ -2,8 +2,9 @@
 
 The world builds every stage's resources from the scenario, releases each reported case into the
 pathway at its report time, runs to the horizon and hands back the case table, the incident counts
-and the time series. Reporting → police → charging → courts is one SimPy process per case; advocacy
-support runs beside it as a second process when the victim is referred.
+and the time series. Police, CPS and advocacy support are driven by event callbacks (most cases
+never get past the police, so that is where the volume is); a charged case's court journey is a
+SimPy process.
 """
 
 from __future__ import annotations
@@ -63,9 +64,9 @@ class World:
         lapse = self._lapsed
         self.investigators = {n: Pool(env, slots(u), f"investigators:{n}", lapse) for n, u in sc.police.units.items()}
         self.lawyers = {n: Pool(env, slots(u), f"cps:{n}", lapse) for n, u in sc.cps.units.items()}
-        self.support_services = {
-            n: support.AdvocacyServiceModel(env, n, s, self.case_open) for n, s in sc.support.services.items()
-        }
+        self._charging = {n: charging.ChargingUnit(self, pool, self._charged) for n, pool in self.lawyers.items()}
+        self._investigations = {n: police.Investigation(self, pool, self._referred) for n, pool in self.investigators.items()}
+        self.support_services = {n: support.AdvocacyServiceModel(self, n, s) for n, s in sc.support.services.items()}
         self.crown = courts.CourtTierList(env, "crown", sc.courts.crown, streams["background_crown"], self.horizon)
         self.magistrates = courts.CourtTierList(env, "magistrates", sc.courts.magistrates, streams["background_magistrates"], self.horizon)
         self.sdvc = courts.SpecialistCourtList(env, sc.courts.sdvc) if sc.courts.sdvc.courts > 0 else None
@@ -137,15 +138,14 @@ class World:
             return
         svc = oc.support.service
         if svc is not None and support.is_referred(oc.support, c.risk[i], c.u_referral[i]):
-            self.env.process(support.support_victim(self, i, self.support_services[svc]))
-        self.env.process(self._pathway(i))
+            self.support_services[svc].refer(i)
+        self._investigations[oc.police.unit].open(i)
 
-    def _pathway(self, i: int):
-        if not (yield from police.investigate(self, i)):
-            return
-        if not (yield from charging.decide(self, i)):
-            return
-        yield from courts.prosecute(self, i)
+    def _referred(self, i: int) -> None:
+        self._charging[self.offence(i).charging.unit].refer(i)
+
+    def _charged(self, i: int) -> None:
+        self.env.process(courts.prosecute(self, i))
 
     # ------------------------------------------------------------------ running
 
@@ -172,10 +172,7 @@ class World:
                 self.case_open(i, self.horizon)
 
     def _output(self) -> ReplicationOutput:
-        cols = self.cases.columns()
-        for k in ("e_withdraw", "w_shape", "w_scale", "cls"):
-            cols.pop(k, None)
-        frame = pd.DataFrame(cols)
+        frame = pd.DataFrame({**self.incidents.attributes, **self.cases.columns()})
         return ReplicationOutput(
             replication=self.replication,
             warmup=self.warmup,
