@@ -108,6 +108,10 @@ def check_conservation(out) -> None:
     withdrew = cases["exit"] == Exit.WITHDREW_PRE_CHARGE
     assert cases.loc[withdrew, "t_charge"].isna().all()
     assert np.allclose(cases.loc[withdrew, "t_withdrawal"], cases.loc[withdrew, "t_exit"])
+    # O14 (withdrew, no suspect identified yet) only before the police outcome; otherwise O16
+    ho = cases.loc[withdrew, "ho_outcome"].astype(str)
+    assert set(ho) <= {"O14", "O16"}
+    assert cases.loc[withdrew & (cases["ho_outcome"].astype(str) == "O14"), "t_police_outcome"].isna().all()
     # time stamps along the pathway never go backwards
     for a, b in (("t_report", "t_investigation_start"), ("t_investigation_start", "t_cps_referral"), ("t_cps_referral", "t_charge"), ("t_charge", "t_completion")):
         both = cases[a].notna() & cases[b].notna()

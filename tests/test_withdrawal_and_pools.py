@@ -24,14 +24,14 @@ def test_cumulative_hazard_inverse(tau, shape, scale):
 def test_clock_without_changes_is_the_weibull_quantile():
     # E = H0(tau): with no multiplier the victim withdraws exactly at tau after report.
     shape, scale, t0, tau = 0.5, 40.0, 100.0, 25.0
-    clock = WithdrawalClock([t0], [cumulative_hazard(tau, shape, scale)], [shape], [scale])
+    clock = WithdrawalClock([t0], [cumulative_hazard(tau, shape, scale)], [0], [shape], [scale])
     assert clock.time(0) == pytest.approx(t0 + tau)
 
 
 def test_clock_banks_hazard_when_support_starts():
     """Withdrawal time after a hazard change solves the integral of the piecewise hazard = E."""
     shape, scale, e = 0.6, 50.0, 1.3
-    clock = WithdrawalClock([0.0], [e], [shape], [scale])
+    clock = WithdrawalClock([0.0], [e], [0], [shape], [scale])
     s, factor = 10.0, 0.5
     assert clock.time(0) > s
     clock.scale_hazard(0, s, factor)
@@ -46,7 +46,7 @@ def test_clock_banks_hazard_when_support_starts():
 
 
 def test_zero_hazard_never_withdraws_and_factor_one_changes_nothing():
-    clock = WithdrawalClock([0.0, 0.0], [1.0, 1.0], [0.5, 0.5], [40.0, 40.0])
+    clock = WithdrawalClock([0.0, 0.0], [1.0, 1.0], [0, 0], [0.5], [40.0])
     t_before = clock.time(1)
     clock.scale_hazard(1, 3.0, 1.0)
     assert clock.time(1) == pytest.approx(t_before)
@@ -58,7 +58,7 @@ def test_withdrawal_times_follow_the_weibull_law():
     rng = np.random.default_rng(7)
     n, shape, scale = 20_000, 0.5, 40.0
     e = rng.exponential(size=n).tolist()
-    clock = WithdrawalClock([0.0] * n, e, [shape] * n, [scale] * n)
+    clock = WithdrawalClock([0.0] * n, e, [0] * n, [shape], [scale])
     times = np.array([clock.time(i) for i in range(n)])
     for tau in (5.0, 40.0, 200.0):
         expected = probability_withdrawn_by(tau, shape, scale)

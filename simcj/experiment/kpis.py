@@ -112,7 +112,7 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
         ind[f"completed_{name}"] = completed & at
         ind[f"convicted_{name}"] = convicted & at
         ind[f"early_plea_{name}"] = early & at
-    ind = ind.astype(np.int32)
+    ind = ind.astype(np.int8)
     nan = np.nan
     ind["d_report_to_charge"] = np.where(charged, cases["t_charge"] - cases["t_report"], nan)
     ind["d_charge_to_completion"] = np.where(completed, cases["t_completion"] - cases["t_charge"], nan)
@@ -125,9 +125,9 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
     return ind
 
 
-def _grouped(ind: pd.DataFrame, keys: list[pd.Series], years: float) -> pd.DataFrame:
-    """Metrics for each combination of ``keys`` (long format: metric, value + the key columns)."""
-    g = ind.groupby(keys, observed=True, sort=True)
+def _grouped(ind: pd.DataFrame, offence: pd.Series, group: pd.Series, years: float) -> pd.DataFrame:
+    """Metrics for each (offence, group) combination, in long format."""
+    g = ind.groupby([offence.rename("offence"), group.rename("group")], observed=True, sort=True)
     count_cols = sorted(set(COUNTS.values()) | {c for pair in RATES.values() for c in pair})
     sums = g[count_cols].sum()
     out = {}
@@ -145,25 +145,37 @@ def _grouped(ind: pd.DataFrame, keys: list[pd.Series], years: float) -> pd.DataF
         out[f"{metric}_p90"] = p90[col]
         out[f"{metric}_mean"] = mean[col]
     wide = pd.DataFrame(out)
-    return wide.reset_index().melt(id_vars=list(wide.index.names), var_name="metric", value_name="value")
+    return wide.reset_index().melt(id_vars=["offence", "group"], var_name="metric", value_name="value")
+
+
+def _constant(label: str, n: int, index) -> pd.Series:
+    return pd.Series(pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [label]), index=index)
 
 
 def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float) -> pd.DataFrame:
-    """Case-based metrics by offence (and 'all') and group (and 'all')."""
+    """Case-based metrics by offence (and 'all') and group (and 'all').
+
+    Grouping is on the categorical columns themselves (one byte a row), not on built strings.
+    """
     ind = indicators(cases, start, end)
-    offence = cases["offence"].astype(str)
+    n, idx = len(cases), cases.index
+    offences = (cases["offence"].astype("category"), _constant(ALL, n, idx))
     frames = []
     for group_col in (None,) + GROUP_COLUMNS:
         if group_col is None:
-            group = pd.Series(ALL, index=cases.index, name="group")
+            group = _constant(ALL, n, idx)
         else:
-            values = cases[group_col].astype(str)
-            if (values == "").all():
+            group = cases[group_col].astype("category")
+            group = group.cat.rename_categories([f"{group_col}={v}" if v != "" else "" for v in group.cat.categories])
+            if "" in group.cat.categories:
+                group = group.cat.remove_categories([""])
+            if group.isna().all():
                 continue
-            group = (group_col + "=" + values).where(values != "", other=None).rename("group")
-        for off in (offence.rename("offence"), pd.Series(ALL, index=cases.index, name="offence")):
-            frames.append(_grouped(ind, [off, group], years))
+        for offence in offences:
+            frames.append(_grouped(ind, offence, group, years))
     out = pd.concat(frames, ignore_index=True)
+    out["offence"] = out["offence"].astype(str)
+    out["group"] = out["group"].astype(str)
     return out[["metric", "offence", "group", "value"]]
 
 

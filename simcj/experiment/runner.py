@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import numpy as np
 import pandas as pd
 
 from ..model.entities import Exit, Plea, Venue
@@ -62,19 +63,24 @@ def resolve(scenario: Scenario, reps=None, seed=None, years=None, warmup_years=N
 
 
 def _case_frame(cases: pd.DataFrame, warmup: float, replication: int) -> pd.DataFrame:
-    """Cases with any activity in the measurement window (closed-before-window cases dropped), labelled."""
-    keep = ~(cases["t_exit"] < warmup)
-    out = cases.loc[keep].reset_index(drop=True)
-    out.insert(0, "replication", replication)
-    out.insert(1, "case_id", out.index.astype("int64"))
-    for col, enum in LABELLED.items():
-        out[col] = pd.Categorical.from_codes(out[col].astype(int), [e.name.lower() for e in enum])
+    """Cases with any activity in the measurement window (closed-before-window cases dropped), labelled.
+
+    Built column by column, emptying ``cases`` as it goes, so two full copies never coexist.
+    """
+    keep = (~(cases["t_exit"] < warmup)).to_numpy()
+    n = int(keep.sum())
+    out = {"replication": np.full(n, replication, dtype=np.int32), "case_id": np.arange(n, dtype=np.int64)}
+    for col in list(cases.columns):
+        values = cases.pop(col).to_numpy()[keep]
+        if col in LABELLED:
+            values = pd.Categorical.from_codes(values.astype(int), [e.name.lower() for e in LABELLED[col]])
+        elif col.startswith(("t_", "d_")):
+            values = values.astype(np.float32)
+        out[col] = values
+    frame = pd.DataFrame(out)
     for col in CATEGORICAL:
-        out[col] = out[col].astype("category")
-    for col in out.columns:
-        if col.startswith(("t_", "d_")):
-            out[col] = out[col].astype("float32")
-    return out
+        frame[col] = frame[col].astype("category")
+    return frame
 
 
 def run_one(scenario: Scenario, replication: int, seed: int, progress: Optional[Callable[[float], None]] = None) -> ReplicationResult:
@@ -84,7 +90,8 @@ def run_one(scenario: Scenario, replication: int, seed: int, progress: Optional[
     kpis = replication_kpis(out, scenario)
     ts = out.timeseries
     ts.insert(0, "replication", replication)
-    return ReplicationResult(replication, kpis, _case_frame(out.cases, out.warmup, replication), ts, time.perf_counter() - start)
+    cases = _case_frame(out.cases, out.warmup, replication)
+    return ReplicationResult(replication, kpis, cases, ts, time.perf_counter() - start)
 
 
 def run_replications(spec: RunSpec, jobs: int = 1, progress: Optional[Callable[[float], None]] = None) -> list[ReplicationResult]:
@@ -113,8 +120,11 @@ def default_jobs() -> int:
 def assemble(results: list[ReplicationResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Concatenate replications: (kpis, summary, cases, timeseries)."""
     kpis = pd.concat([r.kpis for r in results], ignore_index=True)
-    cases = pd.concat([r.cases for r in results], ignore_index=True)
-    for col in CATEGORICAL + tuple(LABELLED):
-        cases[col] = cases[col].astype("category")
+    if len(results) == 1:
+        cases = results[0].cases
+    else:
+        cases = pd.concat([r.cases for r in results], ignore_index=True)
+        for col in CATEGORICAL + tuple(LABELLED):
+            cases[col] = cases[col].astype("category")
     timeseries = pd.concat([r.timeseries for r in results], ignore_index=True)
     return kpis, summarise(kpis), cases, timeseries

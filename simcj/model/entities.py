@@ -11,8 +11,9 @@ are never reported are counted, not simulated; their exit is ``NOT_REPORTED``.
 
 from __future__ import annotations
 
-from enum import IntEnum
 import math
+from array import array
+from enum import IntEnum
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,8 @@ EXIT_LABELS = {
     Exit.CONVICTED: "convicted",
 }
 
-# Home Office crime outcome assigned with each pre-charge exit ("" where none is assigned).
+# Home Office crime outcome assigned with each pre-charge exit ("" where none is assigned). A
+# withdrawal before a suspect has been identified is O14 rather than O16 (see World.withdraw_before_charge).
 HO_OUTCOME = {
     Exit.NO_SUSPECT: "O18",
     Exit.EVIDENTIAL_DIFFICULTIES: "O15",
@@ -63,6 +65,7 @@ HO_OUTCOME = {
 }
 HO_CHARGE = "O1"
 HO_CAUTION = "O3"
+HO_WITHDREW_NO_SUSPECT = "O14"
 
 PROSECUTION_EXITS = (Exit.RETRACTION_POST_CHARGE, Exit.DISCONTINUED, Exit.ACQUITTED, Exit.CONVICTED)
 
@@ -92,49 +95,61 @@ class Venue(IntEnum):
 
 NAN = math.nan
 
-# Columns written during the run, with their initial value.
+# Columns written during the run: (array typecode, or None for a list of labels; initial value).
 _OUTCOME_COLUMNS = {
-    "stage": int(Stage.POLICE),
-    "exit": int(Exit.OPEN),
-    "t_exit": NAN,
-    "ho_outcome": "",
-    "arrested": False,
-    "t_investigation_queued": NAN,
-    "t_investigation_start": NAN,
-    "t_police_outcome": NAN,
-    "t_cps_referral": NAN,
-    "t_cps_start": NAN,
-    "t_charge_decision": NAN,
-    "t_charge": NAN,
-    "venue": int(Venue.NONE),
-    "t_first_hearing": NAN,
-    "plea": int(Plea.NONE),
-    "listings": 0,
-    "evidence_led": False,
-    "t_trial": NAN,
-    "t_completion": NAN,
-    "support_service": "",
-    "t_support_referral": NAN,
-    "t_support_start": NAN,
-    "t_support_end": NAN,
-    "t_withdrawal": NAN,
+    "stage": ("b", int(Stage.POLICE)),
+    "exit": ("b", int(Exit.OPEN)),
+    "t_exit": ("d", NAN),
+    "ho_outcome": (None, ""),
+    "arrested": ("b", 0),
+    "t_investigation_queued": ("d", NAN),
+    "t_investigation_start": ("d", NAN),
+    "t_police_outcome": ("d", NAN),
+    "t_cps_referral": ("d", NAN),
+    "t_cps_start": ("d", NAN),
+    "t_charge_decision": ("d", NAN),
+    "t_charge": ("d", NAN),
+    "venue": ("b", int(Venue.NONE)),
+    "t_first_hearing": ("d", NAN),
+    "plea": ("b", int(Plea.NONE)),
+    "listings": ("h", 0),
+    "evidence_led": ("b", 0),
+    "t_trial": ("d", NAN),
+    "t_completion": ("d", NAN),
+    "support_service": (None, ""),
+    "t_support_referral": ("d", NAN),
+    "t_support_start": ("d", NAN),
+    "t_support_end": ("d", NAN),
+    "t_withdrawal": ("d", NAN),
 }
+_BOOLEAN = ("arrested", "evidence_led")
+# Working inputs that are not case records.
+_NOT_OUTPUT = ("cls", "risk")
+
+
+def typed(values: np.ndarray, typecode: str) -> array:
+    """A numpy column as a compact ``array.array`` whose items read as plain Python numbers."""
+    out = array(typecode)
+    out.frombytes(np.ascontiguousarray(values, dtype=np.dtype(typecode)).tobytes())
+    return out
 
 
 class CaseTable:
     """Column store of all simulated (reported) cases of one replication.
 
-    ``inputs`` are the pre-drawn attributes, durations and uniforms (lists, one entry per case);
-    the outcome columns are filled in as the case moves through the pathway.
+    Columns are typed ``array.array`` (8 bytes a time stamp, 1 a code; see :func:`typed`): compact,
+    read as plain Python numbers in the event loop, and viewed by numpy at the end. ``inputs`` are
+    the pre-drawn times, durations and uniforms; the outcome columns are filled in as the case
+    moves through the pathway.
     """
 
-    def __init__(self, inputs: dict[str, list]):
+    def __init__(self, inputs: dict[str, object]):
         self.n = len(inputs["t_report"])
+        self._input_names = list(inputs)
         for name, column in inputs.items():
             setattr(self, name, column)
-        for name, initial in _OUTCOME_COLUMNS.items():
-            setattr(self, name, [initial] * self.n)
-        self._input_names = list(inputs)
+        for name, (typecode, initial) in _OUTCOME_COLUMNS.items():
+            setattr(self, name, [initial] * self.n if typecode is None else array(typecode, [initial]) * self.n)
 
     def close(self, i: int, exit_: Exit, t: float, ho_outcome: str | None = None) -> None:
         """Record the case's one exit. Closing a case twice is a bug, so it raises."""
@@ -149,19 +164,16 @@ class CaseTable:
             self.ho_outcome[i] = ho_outcome
 
     def columns(self) -> dict[str, object]:
-        """Time stamps, durations and outcomes as typed arrays (uniform draws and working state excluded)."""
+        """Time stamps, durations and outcomes as arrays (uniform draws and working state excluded)."""
         out = {}
         for name in self._input_names + list(_OUTCOME_COLUMNS):
-            if name.startswith(("u_", "e_", "w_")) or name in ("cls", "stage", "risk"):
+            if name.startswith(("u_", "e_", "w_")) or name in _NOT_OUTPUT or name == "stage":
                 continue
             values = getattr(self, name)
-            initial = _OUTCOME_COLUMNS.get(name, 0.0)
-            if isinstance(initial, bool):
-                out[name] = np.array(values, dtype=bool)
-            elif isinstance(initial, int):
-                out[name] = np.array(values, dtype=np.int16)
-            elif isinstance(initial, str):
+            if isinstance(values, list):
                 out[name] = pd.Categorical(values)
+            elif name in _BOOLEAN:
+                out[name] = np.frombuffer(values, dtype=np.int8).astype(bool)
             else:
-                out[name] = np.array(values, dtype=np.float64)
+                out[name] = np.frombuffer(values, dtype=np.dtype(values.typecode))
         return out

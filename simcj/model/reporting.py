@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.schema import OFFENCE_CLASSES, OffenceClass, Scenario
+from .entities import typed
 from .streams import Streams
 
 # Uniforms a case carries for its decisions, in a fixed order (append only: CRN depends on it).
@@ -51,7 +52,7 @@ DAYS_PER_YEAR = 365.0
 class Incidents:
     """What the reporting stage hands to the model."""
 
-    inputs: dict[str, list]  # per-case columns the event loop reads, sorted by report time
+    inputs: dict[str, object]  # per-case typed columns the event loop reads, sorted by report time
     attributes: dict[str, pd.Categorical]  # per-case attributes for output, same order
     incident_times: dict[str, np.ndarray]  # every incident of the class in [0, horizon)
     unreported_times: dict[str, np.ndarray]  # incidents in [0, horizon) not reported before the horizon
@@ -79,7 +80,12 @@ def categorical(u: np.ndarray, weights: dict[str, float]) -> np.ndarray:
     return np.minimum(np.searchsorted(cum, u, side="right"), len(w) - 1)
 
 
+# Uniforms consumed while the cases are drawn, not carried into the run.
+USED_AT_GENERATION = ("u_risk", "u_withdraw")
+
+
 def _class_cases(sc: Scenario, name: str, oc: OffenceClass, streams: Streams, horizon: float):
+    """One offence class: per-case columns, the matrix of decision uniforms, incident times."""
     rep = oc.reporting
     rng = streams[f"incidents_{name}"]
     lookback = min(MAX_LOOKBACK_DAYS, float(rep.delay.ppf(np.array([0.999]))[0]))
@@ -90,12 +96,18 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, streams: Streams, ho
     is_case = reported & (t_rep >= 0.0) & (t_rep < horizon)
     unreported = in_run & ~(reported & (t_rep < horizon))
 
+    # Row-major blocks: case k's draws are the same whatever the number of cases after it.
     n = int(is_case.sum())
     dec = streams[f"decisions_{name}"].random((n, len(DECISION_UNIFORMS)))
     dur = streams[f"durations_{name}"].random((n, len(DURATION_UNIFORMS)))
     att = streams[f"attributes_{name}"].random((n, 3))
     d = {k: dur[:, j] for j, k in enumerate(DURATION_UNIFORMS)}
+    u = {k: dec[:, j] for j, k in enumerate(DECISION_UNIFORMS)}
 
+    risk_levels = list(rep.risk_mix or {})
+    risk_index = categorical(u["u_risk"], rep.risk_mix) if rep.risk_mix else np.full(n, len(risk_levels))
+    pros = oc.prosecution
+    service = sc.support.services.get(oc.support.service) if oc.support.service else None
     cols: dict[str, np.ndarray] = {
         "cls": np.full(n, OFFENCE_CLASSES.index(name)),
         "t_incident": t_inc[is_case],
@@ -103,43 +115,50 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, streams: Streams, ho
         "ethnicity": categorical(att[:, 0], sc.population.ethnicity),
         "age_band": categorical(att[:, 1], sc.population.age_band),
         "borough": categorical(att[:, 2], sc.population.borough),
+        "risk": np.array(risk_levels + [""], dtype=object)[risk_index],
+        "d_investigation": oc.police.investigation_time.ppf(d["investigation"]),
+        "d_cps": oc.charging.decision_time.ppf(d["cps"]),
+        "d_first_hearing": pros.first_hearing_delay.ppf(d["first_hearing"]),
+        "d_trial": pros.trial_sitting_days.ppf(d["trial"]),
+        "d_support": service.duration.ppf(d["support"]) if service else np.zeros(n),
+        "e_withdraw": -np.log1p(-u["u_withdraw"]),
     }
-    for j, k in enumerate(DECISION_UNIFORMS):
-        cols[k] = dec[:, j]
-    risk_levels = list(rep.risk_mix or {})
-    cols["risk"] = np.array(risk_levels + [""], dtype=object)[
-        categorical(cols["u_risk"], rep.risk_mix) if rep.risk_mix else np.full(n, len(risk_levels))
-    ]
-
-    pros = oc.prosecution
-    cols["d_investigation"] = oc.police.investigation_time.ppf(d["investigation"])
-    cols["d_cps"] = oc.charging.decision_time.ppf(d["cps"])
-    cols["d_first_hearing"] = pros.first_hearing_delay.ppf(d["first_hearing"])
-    cols["d_trial"] = pros.trial_sitting_days.ppf(d["trial"])
-    service = sc.support.services.get(oc.support.service) if oc.support.service else None
-    cols["d_support"] = service.duration.ppf(d["support"]) if service else np.zeros(n)
-    cols["e_withdraw"] = -np.log1p(-cols["u_withdraw"])
-    cols["w_shape"] = np.full(n, oc.withdrawal.weibull_shape)
-    cols["w_scale"] = np.full(n, oc.withdrawal.weibull_scale_days)
-    return cols, t_inc[in_run], t_inc[unreported]
+    return cols, dec, t_inc[in_run], t_inc[unreported]
 
 
 def generate(sc: Scenario, streams: Streams, horizon: float) -> Incidents:
-    """All cases of a replication (sorted by report time) and the incident counts behind them."""
-    parts, incidents, unreported = [], {}, {}
-    for name, oc in sc.offences.items():
-        cols, inc, unrep = _class_cases(sc, name, oc, streams, horizon)
-        parts.append(cols)
-        incidents[name] = inc
-        unreported[name] = unrep
-    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    order = np.argsort(merged["t_report"], kind="stable")
-    pop = sc.population
-    labels = {"cls": list(OFFENCE_CLASSES), "ethnicity": list(pop.ethnicity), "age_band": list(pop.age_band), "borough": list(pop.borough)}
-    attributes = {
-        ("offence" if k == "cls" else k): pd.Categorical.from_codes(merged[k][order], v) for k, v in labels.items()
-    }
-    attributes["risk"] = pd.Categorical(merged["risk"][order])
-    inputs = {k: v[order].tolist() for k, v in merged.items() if k not in ("ethnicity", "age_band", "borough")}
-    return Incidents(inputs=inputs, attributes=attributes, incident_times=incidents, unreported_times=unreported)
+    """All cases of a replication (sorted by report time) and the incident counts behind them.
 
+    Columns are merged across offence classes, sorted and converted one at a time, so that at most
+    one extra copy of a column exists at once.
+    """
+    cols, decs, incidents, unreported = [], [], {}, {}
+    for name, oc in sc.offences.items():
+        c, dec, incidents[name], unreported[name] = _class_cases(sc, name, oc, streams, horizon)
+        cols.append(c)
+        decs.append(dec)
+    order = np.argsort(np.concatenate([c["t_report"] for c in cols]), kind="stable")
+
+    def merged(pieces) -> np.ndarray:
+        return np.concatenate(pieces)[order]
+
+    pop = sc.population
+    labels = {"ethnicity": list(pop.ethnicity), "age_band": list(pop.age_band), "borough": list(pop.borough)}
+    inputs: dict[str, object] = {}
+    attributes: dict[str, pd.Categorical] = {}
+    for key in list(cols[0]):
+        column = merged([c.pop(key) for c in cols])
+        if key in labels:
+            attributes[key] = pd.Categorical.from_codes(column, labels[key])
+        elif key == "cls":
+            attributes["offence"] = pd.Categorical.from_codes(column, list(OFFENCE_CLASSES))
+            inputs[key] = typed(column, "b")
+        elif key == "risk":
+            attributes[key] = pd.Categorical(column)
+            inputs[key] = column.tolist()
+        else:
+            inputs[key] = typed(column, "d")
+    for j, key in enumerate(DECISION_UNIFORMS):
+        if key not in USED_AT_GENERATION:
+            inputs[key] = typed(merged([dec[:, j] for dec in decs]), "d")
+    return Incidents(inputs=inputs, attributes=attributes, incident_times=incidents, unreported_times=unreported)

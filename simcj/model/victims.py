@@ -17,6 +17,7 @@ until the earlier of its service end and its current withdrawal time never overs
 from __future__ import annotations
 
 import math
+from array import array
 from typing import Callable
 
 INF = math.inf
@@ -46,30 +47,31 @@ def probability_withdrawn_by(tau: float, shape: float, scale: float, multiplier:
 
 
 class WithdrawalClock:
-    """Per-case withdrawal state of one replication (parallel lists indexed by case id)."""
+    """Per-case withdrawal state of one replication (parallel sequences indexed by case id)."""
 
-    def __init__(self, t_report: list, e_draw: list, shape: list, scale: list):
+    def __init__(self, t_report, e_draw, cls, shape_by_class, scale_by_class):
         self.t0 = t_report
         self.e = e_draw
-        self.shape = shape
-        self.scale = scale
+        self.cls = cls
+        self.shapes = shape_by_class
+        self.scales = scale_by_class
         n = len(t_report)
-        self.banked = [0.0] * n  # hazard accumulated up to t_last
-        self.t_last = list(t_report)
-        self.mult = [1.0] * n
+        self.banked = array("d", [0.0]) * n  # hazard accumulated up to t_last
+        self.t_last = array("d", t_report)
+        self.mult = array("d", [1.0]) * n
 
     def time(self, i: int) -> float:
         """Absolute time at which case ``i``'s victim withdraws if nothing changes from now on."""
         m = self.mult[i]
         if m <= 0.0:
             return INF
-        k, lam, t0 = self.shape[i], self.scale[i], self.t0[i]
+        k, lam, t0 = self.shapes[self.cls[i]], self.scales[self.cls[i]], self.t0[i]
         target = cumulative_hazard(self.t_last[i] - t0, k, lam) + (self.e[i] - self.banked[i]) / m
         return t0 + time_at_cumulative(target, k, lam)
 
     def scale_hazard(self, i: int, now: float, factor: float) -> None:
         """Multiply case ``i``'s hazard by ``factor`` from ``now`` on, banking what was used so far."""
-        k, lam, t0 = self.shape[i], self.scale[i], self.t0[i]
+        k, lam, t0 = self.shapes[self.cls[i]], self.scales[self.cls[i]], self.t0[i]
         used = cumulative_hazard(now - t0, k, lam) - cumulative_hazard(self.t_last[i] - t0, k, lam)
         self.banked[i] += self.mult[i] * used
         self.t_last[i] = now

@@ -19,7 +19,7 @@ import simpy
 
 from ..scenario.schema import OFFENCE_CLASSES, OffenceClass, Scenario, StaffedUnit
 from . import charging, courts, police, reporting, support
-from .entities import CaseTable, Exit, Stage, Venue
+from .entities import HO_WITHDREW_NO_SUSPECT, CaseTable, Exit, Stage, Venue
 from .monitors import Monitor
 from .pools import Pool
 from .streams import Streams
@@ -58,8 +58,10 @@ class World:
 
         self.incidents = reporting.generate(sc, streams, self.horizon)
         self.cases = c = CaseTable(self.incidents.inputs)
-        self.clock = WithdrawalClock(c.t_report, c.e_withdraw, c.w_shape, c.w_scale)
         self._offences: list[Optional[OffenceClass]] = [getattr(sc.offences, n) for n in OFFENCE_CLASSES]
+        shapes = [oc.withdrawal.weibull_shape if oc else 1.0 for oc in self._offences]
+        scales = [oc.withdrawal.weibull_scale_days if oc else 1.0 for oc in self._offences]
+        self.clock = WithdrawalClock(c.t_report, c.e_withdraw, c.cls, shapes, scales)
 
         lapse = self._lapsed
         self.investigators = {n: Pool(env, slots(u), f"investigators:{n}", lapse) for n, u in sc.police.units.items()}
@@ -89,8 +91,11 @@ class World:
         return self._listing_buffer.pop()
 
     def withdraw_before_charge(self, i: int, t: float) -> None:
-        self.cases.t_withdrawal[i] = t
-        self.cases.close(i, Exit.WITHDREW_PRE_CHARGE, t)
+        """The victim withdraws before charge: O16, or O14 while no suspect has been identified."""
+        c = self.cases
+        c.t_withdrawal[i] = t
+        no_suspect_yet = math.isnan(c.t_police_outcome[i]) and not police.suspect_identified(self.offence(i).police, c.u_suspect[i])
+        c.close(i, Exit.WITHDREW_PRE_CHARGE, t, HO_WITHDREW_NO_SUSPECT if no_suspect_yet else None)
 
     def case_open(self, i: int, now: float) -> bool:
         """Is case ``i`` still open at ``now``? Closes it if the victim has withdrawn before charge."""
@@ -172,7 +177,8 @@ class World:
                 self.case_open(i, self.horizon)
 
     def _output(self) -> ReplicationOutput:
-        frame = pd.DataFrame({**self.incidents.attributes, **self.cases.columns()})
+        # copy=False: one block per column, viewing the case table's arrays (no copy is made).
+        frame = pd.DataFrame({**self.incidents.attributes, **self.cases.columns()}, copy=False)
         return ReplicationOutput(
             replication=self.replication,
             warmup=self.warmup,
