@@ -126,25 +126,30 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
 
 
 def _grouped(ind: pd.DataFrame, offence: pd.Series, group: pd.Series, years: float) -> pd.DataFrame:
-    """Metrics for each (offence, group) combination, in long format."""
+    """Metrics for each (offence, group) combination, in long format.
+
+    Aggregates are taken out as plain arrays once: column access on a MultiIndexed frame copies
+    the index every time.
+    """
     g = ind.groupby([offence.rename("offence"), group.rename("group")], observed=True, sort=True)
     count_cols = sorted(set(COUNTS.values()) | {c for pair in RATES.values() for c in pair})
-    sums = g[count_cols].sum()
+    summed = g[count_cols].sum()
+    index = summed.index
+    sums = dict(zip(count_cols, summed.to_numpy(dtype=float).T))
     out = {}
     for metric, col in COUNTS.items():
         out[metric] = sums[col] / years
-    for metric, (num, den) in RATES.items():
-        rate = sums[num] / sums[den].where(sums[den] > 0)
-        out[metric] = rate * 100.0 if metric in PER_100 else rate
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for metric, (num, den) in RATES.items():
+            rate = np.where(sums[den] > 0, sums[num] / sums[den], np.nan)
+            out[metric] = rate * 100.0 if metric in PER_100 else rate
     dur_cols = list(DURATIONS.values())
-    med = g[dur_cols].median()
-    p90 = g[dur_cols].quantile(0.9)
-    mean = g[dur_cols].mean()
-    for metric, col in DURATIONS.items():
-        out[f"{metric}_median"] = med[col]
-        out[f"{metric}_p90"] = p90[col]
-        out[f"{metric}_mean"] = mean[col]
-    wide = pd.DataFrame(out)
+    durations = g[dur_cols]
+    for suffix, frame in (("median", durations.median()), ("p90", durations.quantile(0.9)), ("mean", durations.mean())):
+        values = dict(zip(dur_cols, frame.reindex(index).to_numpy(dtype=float).T))
+        for metric, col in DURATIONS.items():
+            out[f"{metric}_{suffix}"] = values[col]
+    wide = pd.DataFrame(out, index=index)
     return wide.reset_index().melt(id_vars=["offence", "group"], var_name="metric", value_name="value")
 
 

@@ -13,7 +13,7 @@ from enum import Enum
 
 from ..scenario.schema import Charging
 from .entities import HO_CAUTION, HO_CHARGE, Exit, Stage
-from .victims import work_on
+from .casework import Casework
 
 
 class ChargingDecision(Enum):
@@ -30,29 +30,15 @@ def charging_decision(p: Charging, u: float) -> ChargingDecision:
     return ChargingDecision.NFA
 
 
-class ChargingUnit:
-    """One CPS unit's pre-charge decisions; ``charged(i)`` is called when a suspect is charged."""
+class ChargingUnit(Casework):
+    """One CPS unit's pre-charge decisions; a charged case is passed ``onward`` to the courts."""
 
-    def __init__(self, world, unit, charged):
-        self.world = world
-        self.unit = unit
-        self.charged = charged
+    queued_column = "t_cps_referral"
+    start_column = "t_cps_start"
+    duration_column = "d_cps"
 
-    def refer(self, i: int) -> None:
-        self.world.cases.t_cps_referral[i] = self.world.env.now
-        self.unit.call_when_free(i, self._start)
-
-    def _start(self, i: int) -> None:
-        c = self.world.cases
-        c.t_cps_start[i] = self.world.env.now
-        work_on(self.world, i, c.d_cps[i], self._decide)
-
-    def _decide(self, i: int, completed: bool) -> None:
-        self.unit.release()
-        if not completed:
-            return
+    def decide(self, i: int, now: float) -> None:
         w, c = self.world, self.world.cases
-        now = w.env.now
         oc = w.offence(i)
         c.t_charge_decision[i] = now
         decision = charging_decision(oc.charging, c.u_cps[i])
@@ -65,4 +51,4 @@ class ChargingUnit:
             c.ho_outcome[i] = HO_CHARGE
             c.stage[i] = int(Stage.COURT)
             w.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge)
-            self.charged(i)
+            self.onward(i)

@@ -119,28 +119,35 @@ class CourtTierList:
         return self.pool.waiting() + self.pool.busy
 
     def start_background(self) -> None:
-        """The initial backlog at time 0, then Poisson background arrivals to the horizon."""
+        """The initial backlog at time 0, then Poisson background arrivals to the horizon.
+
+        Background cases are pure load, so they are admitted to the list in one batch a day (the
+        day they arrive), by event callbacks: one event a day and one per hearing, no process.
+        """
         p, rng = self.params, self._rng
         n0 = int(round(p.initial_backlog))
         n = int(rng.poisson(p.background_cases_per_year / DAYS_PER_YEAR * self._horizon))
-        arrivals = np.sort(rng.uniform(0.0, self._horizon, n))
+        days = np.floor(np.sort(rng.uniform(0.0, self._horizon, n)))
         sitting = p.background_sitting_days.ppf(rng.random(n0 + n)).tolist()
         for k in range(n0):
-            self._background_case(sitting[k])
-        self.env.process(self._background_arrivals(arrivals.tolist(), sitting[n0:]))
+            self.pool.call_when_free(None, self._sit_callback(sitting[k]))
+        day_list, counts = np.unique(days, return_counts=True)
+        self._next_background_day(day_list.tolist(), np.cumsum(counts).tolist(), sitting, n0, 0)
 
-    def _background_arrivals(self, times: list, sitting: list):
-        env = self.env
-        for t, d in zip(times, sitting):
-            yield env.timeout(t - env.now)
-            self._background_case(d)
+    def _next_background_day(self, days: list, ends: list, sitting: list, first: int, k: int) -> None:
+        if k == len(days):
+            return
 
-    def _background_case(self, sitting_days: float) -> None:
-        grant = self.pool.request(None)
-        if grant is None:
-            self.sit(sitting_days)
-        else:
-            grant.callbacks.append(lambda _e, d=sitting_days: self.sit(d))
+        def admit(_event):
+            start = first + (ends[k - 1] if k else 0)
+            for j in range(start, first + ends[k]):
+                self.pool.call_when_free(None, self._sit_callback(sitting[j]))
+            self._next_background_day(days, ends, sitting, first, k + 1)
+
+        self.env.timeout(days[k] - self.env.now).callbacks.append(admit)
+
+    def _sit_callback(self, sitting_days: float):
+        return lambda _item: self.sit(sitting_days)
 
 
 class SpecialistCourtList:
@@ -182,6 +189,11 @@ class SpecialistCourtList:
 
     def waiting(self) -> int:
         return len(self._queue) - self._head
+
+    def clear(self) -> None:
+        """Forget the session list (at the end of a run)."""
+        self._queue.clear()
+        self._head = 0
 
     def _sessions(self, offset: float):
         env = self.env

@@ -7,8 +7,7 @@ victim withdraws first (outcome 16), and then ends with a Home Office outcome: n
 identified (O18), evidential difficulties with a supportive victim (O15), a caution, or a referral
 to the CPS for a charging decision.
 
-This is the highest-volume stage, so it is driven by event callbacks (one timeout per
-investigation) rather than by a SimPy process per case.
+The queue-and-work mechanics are shared with charging (:mod:`simcj.model.casework`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from enum import Enum
 
 from ..scenario.schema import Police
 from .entities import HO_CAUTION, Exit, Stage
-from .victims import work_on
+from .casework import Casework
 
 
 class PoliceDecision(Enum):
@@ -47,31 +46,19 @@ def police_decision(p: Police, u: float) -> PoliceDecision:
     return PoliceDecision.EVIDENTIAL_DIFFICULTIES
 
 
-class Investigation:
-    """One investigating unit's handling of its cases; ``referred(i)`` is called for a CPS referral."""
+class Investigation(Casework):
+    """One investigating unit's handling of its cases; a CPS referral is passed ``onward``."""
 
-    def __init__(self, world, unit, referred):
-        self.world = world
-        self.unit = unit
-        self.referred = referred
+    queued_column = "t_investigation_queued"
+    start_column = "t_investigation_start"
+    duration_column = "d_investigation"
 
-    def open(self, i: int) -> None:
-        """A recorded crime joins the unit's list."""
-        self.world.cases.t_investigation_queued[i] = self.world.env.now
-        self.unit.call_when_free(i, self._start)
+    def started(self, i: int) -> None:
+        c = self.world.cases
+        c.arrested[i] = is_arrested(self.world.offence(i).police, c.u_arrest[i])
 
-    def _start(self, i: int) -> None:
+    def decide(self, i: int, now: float) -> None:
         w, c = self.world, self.world.cases
-        c.t_investigation_start[i] = w.env.now
-        c.arrested[i] = is_arrested(w.offence(i).police, c.u_arrest[i])
-        work_on(self.world, i, c.d_investigation[i], self._finish)
-
-    def _finish(self, i: int, completed: bool) -> None:
-        self.unit.release()
-        if not completed:
-            return
-        w, c = self.world, self.world.cases
-        now = w.env.now
         params = w.offence(i).police
         c.t_police_outcome[i] = now
         if not suspect_identified(params, c.u_suspect[i]):
@@ -84,4 +71,4 @@ class Investigation:
             c.close(i, Exit.EVIDENTIAL_DIFFICULTIES, now)
         else:
             c.stage[i] = int(Stage.CPS)
-            self.referred(i)
+            self.onward(i)

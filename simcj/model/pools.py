@@ -83,6 +83,12 @@ class Pool:
         else:
             self.env.timeout(delay).callbacks.append(lambda _event: self.release())
 
+    def clear(self) -> None:
+        """Forget the waiting list (at the end of a run, so its entries are freed at once)."""
+        for queue in self._queues:
+            queue.clear()
+        self._n_waiting = 0
+
     def waiting(self) -> int:
         """Entries on the waiting list after dropping those that have lapsed by now."""
         if self.lapsed is not None and self._n_waiting:

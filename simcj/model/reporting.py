@@ -64,12 +64,12 @@ def seasonal_factor(t: np.ndarray, amplitude: float, peak_day: float) -> np.ndar
 
 
 def incident_times(rng: np.random.Generator, per_year: float, amplitude: float, peak_day: float, start: float, end: float) -> np.ndarray:
-    """Sorted arrival times of a seasonal Poisson process on [start, end), by thinning."""
+    """Arrival times (unordered) of a seasonal Poisson process on [start, end), by thinning."""
     rate_max = per_year / DAYS_PER_YEAR * (1.0 + amplitude)
     n = rng.poisson(rate_max * (end - start))
     t = rng.uniform(start, end, n)
     keep = rng.random(n) * (1.0 + amplitude) < seasonal_factor(t, amplitude, peak_day)
-    return np.sort(t[keep])
+    return t[keep]
 
 
 def categorical(u: np.ndarray, weights: dict[str, float]) -> np.ndarray:

@@ -3,7 +3,8 @@
 A recorded case is referred to its offence class's service (IDVA for domestic abuse, ISVA for
 sexual offences) with a probability that depends on its DASH risk level. The service has FTE x
 caseload slots and a waiting list ordered by risk (high risk first by default, as MARAC cases are).
-A referral lapses if the case has closed before a slot comes free. Support lasts a sampled time;
+A referral lapses if the case has closed before a slot comes free. Support lasts a sampled time
+(ending at the close of that day);
 from its start the victim's withdrawal hazard is multiplied by ``support.effect.hr_withdrawal`` for
 the rest of the case, and a supported case's chance of conviction at trial is multiplied by
 ``support.effect.conviction_rr``. Both effects are disputed in the evidence and are scenario
@@ -11,6 +12,8 @@ parameters with ranges.
 """
 
 from __future__ import annotations
+
+import math
 
 from ..scenario.schema import AdvocacyService, Support
 from .entities import Exit
@@ -42,6 +45,7 @@ class AdvocacyServiceModel:
         self.params = params
         slots = max(1, round(params.staff * params.caseload))
         self.pool = Pool(world.env, slots, name, lapsed=lambda i, now: not world.case_open(i, now), levels=len(params.priority) + 1)
+        self._ending: dict[int, list[int]] = {}
 
     def refer(self, i: int) -> None:
         """Put the victim of case ``i`` on the waiting list; support starts when a slot is free."""
@@ -56,8 +60,17 @@ class AdvocacyServiceModel:
         c.t_support_start[i] = now
         if c.exit[i] == Exit.OPEN:
             w.clock.scale_hazard(i, now, w.scenario.support.effect.hr_withdrawal)
-        w.env.timeout(c.d_support[i]).callbacks.append(lambda _e: self._end(i))
+        # Support ends at the close of the day its duration runs out: one event a day for all the
+        # support ending that day, not one per victim.
+        day = math.ceil(now + c.d_support[i])
+        ending = self._ending.get(day)
+        if ending is None:
+            ending = self._ending[day] = []
+            w.env.timeout(day - now).callbacks.append(lambda _e: self._end_day(day))
+        ending.append(i)
 
-    def _end(self, i: int) -> None:
-        self.world.cases.t_support_end[i] = self.world.env.now
-        self.pool.release()
+    def _end_day(self, day: int) -> None:
+        c, now = self.world.cases, self.world.env.now
+        for i in self._ending.pop(day):
+            c.t_support_end[i] = now
+            self.pool.release()

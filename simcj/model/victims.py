@@ -78,24 +78,22 @@ class WithdrawalClock:
         self.mult[i] *= factor
 
 
-def work_on(world, i: int, duration: float, finished: Callable[[int, bool], None]) -> None:
+def work_on(world, i: int, duration: float, finished: Callable[[int, bool], None], end: float | None = None) -> None:
     """Work on case ``i`` for ``duration`` days unless the victim withdraws first.
 
     Calls ``finished(i, True)`` when the work is done, or closes the case as a withdrawal before
     charge at the moment it happened and calls ``finished(i, False)``. Driven by one timeout per
     wake-up; a wake-up comes early only if support began meanwhile and postponed the withdrawal.
     """
-    _wake(world, i, world.env.now + duration, finished)
-
-
-def _wake(world, i: int, end: float, finished) -> None:
     env = world.env
     now = env.now
+    if end is None:
+        end = now + duration
     tw = world.clock.time(i)
     if tw >= end:
         env.timeout(end - now).callbacks.append(lambda _e: finished(i, True))
     elif tw > now + 1e-9:
-        env.timeout(tw - now).callbacks.append(lambda _e: _wake(world, i, end, finished))
+        env.timeout(tw - now).callbacks.append(lambda _e: work_on(world, i, 0.0, finished, end))
     else:
         world.withdraw_before_charge(i, min(tw, now))
         finished(i, False)

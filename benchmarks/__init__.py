@@ -1,0 +1,1 @@
+"""Speed and memory measurements of simcj (not tests: run `python -m benchmarks`)."""
