@@ -1,0 +1,37 @@
+"""Confidence intervals across replications."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from simcj.experiment.stats import summarise
+
+
+def _kpis(metric, values):
+    return pd.DataFrame({"replication": range(len(values)), "metric": metric, "offence": "all", "group": "all", "value": values})
+
+
+def test_t_interval_matches_scipy():
+    values = [10.0, 12.0, 9.5, 11.0, 13.5]
+    row = summarise(_kpis("charged", values)).iloc[0]
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    assert (row["mean"], row["ci_low"], row["ci_high"], row["n_reps"]) == pytest.approx((np.mean(values), low, high, 5))
+
+
+def test_intervals_are_clipped_at_natural_bounds():
+    rate = summarise(_kpis("rate_conviction", [0.05, 0.95])).iloc[0]
+    assert rate["ci_low"] == 0.0 and rate["ci_high"] == 1.0
+    count = summarise(_kpis("convicted", [1.0, 30.0])).iloc[0]
+    assert count["ci_low"] == 0.0 and count["ci_high"] > 30.0  # counts are not capped above
+    per_100 = summarise(_kpis("arrests_per_100_recorded", [20.0, 60.0])).iloc[0]
+    assert per_100["ci_high"] > 1.0
+
+
+def test_one_replication_has_no_interval_and_missing_values_are_not_counted():
+    one = summarise(_kpis("charged", [5.0])).iloc[0]
+    assert one["n_reps"] == 1 and np.isnan(one["ci_high"])
+    some = summarise(_kpis("days_report_to_charge_median", [5.0, np.nan, 7.0])).iloc[0]
+    assert some["n_reps"] == 2 and some["mean"] == 6.0
