@@ -223,6 +223,16 @@ def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
     return frame[["metric", "offence", "group", "value"]]
 
 
+def metric_names(services) -> set[str]:
+    """Every metric a replication can report, given the names of its advocacy services."""
+    names = set(COUNTS) | set(RATES)
+    names |= {f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean")}
+    names |= {"incidents", "not_reported", "open_at_end"}
+    names |= {f"{tier}_backlog{s}" for tier in ("crown", "magistrates") for s in ("", "_mean")}
+    names |= {f"{svc}_{m}" for svc in services for m in ("utilisation", "wait_days_mean", "referrals", "supported")}
+    return names
+
+
 def _count(times: np.ndarray, start: float, end: float) -> int:
     return int(((times >= start) & (times < end)).sum())
 

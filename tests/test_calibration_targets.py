@@ -1,0 +1,35 @@
+"""calibration/targets.csv: well formed, sourced, and naming KPIs the model produces."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from simcj.experiment.kpis import metric_names
+from simcj.scenario.schema import OFFENCE_CLASSES
+
+from .conftest import ROOT
+from .regression import STORED
+
+TARGETS = ROOT / "calibration" / "targets.csv"
+COLUMNS = ["id", "metric", "offence", "value", "low", "high", "period", "geography", "source", "notes", "use"]
+
+
+def test_targets_are_well_formed_and_sourced():
+    t = pd.read_csv(TARGETS, keep_default_na=False)
+    assert list(t.columns) == COLUMNS
+    assert len(t) >= 30 and t["id"].is_unique
+    assert (t["low"] <= t["value"]).all() and (t["value"] <= t["high"]).all()
+    assert t["source"].str.len().gt(10).all() and t["period"].ne("").all() and t["geography"].ne("").all()
+    assert set(t["use"]) == {"fit", "holdout"}
+
+
+def test_targets_name_kpis_the_model_produces(baseline):
+    names = metric_names(baseline.support.services)
+    t = pd.read_csv(TARGETS, keep_default_na=False)
+    assert set(t["offence"]) <= set(OFFENCE_CLASSES) | {"all"}
+    assert not set(t["metric"]) - names, set(t["metric"]) - names
+
+
+def test_metric_names_cover_what_a_run_reports():
+    reported = set(pd.read_csv(STORED)["metric"])
+    assert reported <= metric_names(["idva", "isva"])
