@@ -8,9 +8,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simcj.model.charging import ChargingDecision, charging_decision
-from simcj.model.courts import ListingResult, at_listing, choose_venue, continues_evidence_led, convicted_at_trial, pleads_guilty_early
+from simcj.model.courts import (
+    ListingResult,
+    at_listing,
+    choose_venue,
+    continues_evidence_led,
+    convicted_at_trial,
+    pleads_guilty_early,
+)
 from simcj.model.entities import Venue
-from simcj.model.police import PoliceDecision, is_recorded, police_decision, suspect_identified
+from simcj.model.police import (
+    PoliceDecision,
+    is_recorded,
+    police_decision,
+    suspect_identified,
+)
 from simcj.model.support import is_referred, referral_probability, waiting_list_level
 from simcj.scenario.schema import Charging, Police, Prosecution, Support
 

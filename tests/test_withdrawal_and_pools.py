@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 from simcj.model.pools import Pool
-from simcj.model.victims import WithdrawalClock, cumulative_hazard, probability_withdrawn_by, time_at_cumulative
+from simcj.model.victims import (
+    WithdrawalClock,
+    cumulative_hazard,
+    probability_withdrawn_by,
+    time_at_cumulative,
+)
 
 
 @given(st.floats(0.01, 1e4), st.floats(0.2, 3.0), st.floats(1.0, 1e3))

@@ -12,8 +12,8 @@ from __future__ import annotations
 from enum import Enum
 
 from ..scenario.schema import Charging
-from .entities import HO_CAUTION, HO_CHARGE, Exit, Stage
 from .casework import Casework
+from .entities import HO_CAUTION, HO_CHARGE, Exit, Stage
 
 
 class ChargingDecision(Enum):

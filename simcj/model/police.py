@@ -15,8 +15,8 @@ from __future__ import annotations
 from enum import Enum
 
 from ..scenario.schema import Police
-from .entities import HO_CAUTION, Exit, Stage
 from .casework import Casework
+from .entities import HO_CAUTION, Exit, Stage
 
 
 class PoliceDecision(Enum):

@@ -17,7 +17,8 @@ never served.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 import simpy
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import Callable
+from collections.abc import Callable
 
 INF = math.inf
 

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -51,7 +51,7 @@ def manifest(results, command: str = "") -> dict:
         "scale": spec.scale,
         "jobs": results.jobs,
         "wall_seconds": round(results.wall_seconds, 3),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
         "simcj_version": __version__,
         "git_commit": git_commit(),

@@ -15,9 +15,10 @@ expected and what was found. Nothing here raises anything but :class:`ScenarioEr
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import yaml
 from pydantic import BaseModel, ValidationError

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    PrivateAttr,
+    model_validator,
+)
 
 from .distributions import Duration
 
@@ -299,7 +307,7 @@ class Scenario(Strict):
         return self._sources
 
 
-def reference_problems(sc: "Scenario") -> list[tuple[str, str]]:
+def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
     """Names that must point at a declared unit or service: (key path, what is wrong)."""
     problems = []
     for name, oc in sc.offences.items():
