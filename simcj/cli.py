@@ -1,4 +1,4 @@
-"""Command line: ``simcj run``, ``simcj check``, ``simcj schema``.
+"""Command line: ``simcj run``, ``simcj check``, ``simcj validate``, ``simcj schema``.
 
 Thin by design: parse, call the API, print. A bad scenario file, a bad ``--set`` or an unusable
 ``--out`` exits with code 2 and one line per problem, before anything is simulated or written.
@@ -89,6 +89,38 @@ def check(scenario, overrides):
     assumptions = sum(1 for s in sc.sources.values() if s.source.upper().startswith("ASSUMPTION"))
     classes = ", ".join(name for name, _ in sc.offences.items())
     click.echo(f"{scenario}: valid scenario '{sc.name}' ({classes}); {len(sc.sources)} sourced parameters, {assumptions} of them marked ASSUMPTION")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False), default="scenarios/baseline.yaml")
+@click.option("--targets", "targets_path", type=click.Path(dir_okay=False), default="calibration/targets.csv", show_default=True, help="Published targets to compare with.")
+@click.option("--reps", type=click.IntRange(min=2), default=4, show_default=True, help="Replications.")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's run.seed).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Volumes and capacities x F; volume targets are compared per unit of F.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting (repeatable).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the result as JSON to this file.")
+def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_path):
+    """Compare SCENARIO with published targets and run the model checks: exit 0 if all hold, 1 if not."""
+    from .calibrate.targets import load_targets
+    from .calibrate.validate import format_table
+    from .calibrate.validate import validate as run_validation
+
+    sc = _load(scenario, overrides)
+    try:
+        targets = load_targets(targets_path)
+    except ScenarioError as exc:
+        _fail(str(p) for p in exc.problems)
+    seed = sc.run.seed if seed is None else seed
+    with click.progressbar(length=1000, label=f"validating {sc.name}", file=sys.stderr) as bar:
+        result = run_validation(sc, targets, reps, seed, scale, jobs or default_jobs(), lambda f: bar.update(int(f * 1000) - bar.pos))
+    click.echo(format_table(result))
+    if json_path:
+        path = Path(json_path)
+        tmp = path.with_name(f".{path.name}.partial")
+        tmp.write_text(json.dumps(result.as_json(), indent=2), encoding="utf-8")
+        tmp.replace(path)
+    sys.exit(0 if result.passed else 1)
 
 
 @main.command()

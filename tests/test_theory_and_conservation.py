@@ -10,48 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from simcj.calibrate.checks import conservation_violations, erlang_c_wait, mmc_scenario
 from simcj.experiment.kpis import replication_kpis
 from simcj.model.entities import Exit
 from simcj.model.world import run_replication
 from simcj.scenario import load_scenario, scaled
 
 from .conftest import BASELINE, modified
-
-
-def erlang_c_wait(lam: float, mu: float, c: int) -> float:
-    """Mean wait in queue of an M/M/c queue (Erlang C)."""
-    a = lam / mu
-    rho = a / c
-    top = a**c / math.factorial(c) / (1 - rho)
-    p_wait = top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
-    return p_wait / (c * mu - lam)
-
-
-def mmc_scenario(baseline, lam_per_day: float, mean_service: float, servers: int, years: float):
-    """The police stage alone as an M/M/c queue: Poisson reports, exponential investigations, no withdrawal."""
-
-    def edit(d):
-        d["offences"]["rape"] = None
-        d["offences"]["other_sexual"] = None
-        da = d["offences"]["domestic_abuse"]
-        da["reporting"].update(
-            incidents_per_year=lam_per_day * 365.0,
-            seasonality={"amplitude": 0.0, "peak_day": 0.0},
-            p_report=1.0,
-            p_record=1.0,
-            delay={"dist": "fixed", "value": 0.0},
-            risk_mix=None,
-        )
-        da["police"].update(p_suspect_identified=0.0, investigation_time={"dist": "exponential", "mean": mean_service})
-        da["withdrawal"].update(weibull_shape=1.0, weibull_scale_days=1e15)
-        da["support"] = {"service": None, "p_referral": {}}
-        d["police"]["units"]["community_safety"] = {"staff": servers, "caseload": 1}
-        for tier in ("crown", "magistrates"):
-            d["courts"][tier].update(background_cases_per_year=0.0, initial_backlog=0.0)
-        d["courts"]["sdvc"]["courts"] = 0.0
-        d["run"].update(years=years, warmup_years=1.0, monitor_interval_days=1.0)
-
-    return modified(baseline, edit)
 
 
 def test_police_stage_as_mmc_agrees_with_erlang_c_and_littles_law(baseline):
@@ -89,33 +54,7 @@ def test_more_servers_never_lengthen_the_wait(baseline):
 
 
 def check_conservation(out) -> None:
-    cases = out.cases
-    exits = cases["exit"].to_numpy()
-    assert set(np.unique(exits)) <= {int(e) for e in Exit} - {int(Exit.NOT_REPORTED)}
-    is_open = exits == Exit.OPEN
-    t_exit = cases["t_exit"].to_numpy()
-    assert np.isnan(t_exit[is_open]).all(), "an open case has an exit time"
-    assert (t_exit[~is_open] >= cases["t_report"].to_numpy()[~is_open] - 1e-9).all()
-    assert (t_exit[~is_open] <= out.horizon + 1e-9).all()
-    # incidents in the run = never reported (by the horizon) + reported cases whose incident is in the run
-    for name, times in out.incident_times.items():
-        mine = cases[cases["offence"] == name]
-        assert len(times) == len(out.unreported_times[name]) + int((mine["t_incident"] >= 0).sum())
-    # every prosecution exit was charged and completed when it ended
-    pros = cases["exit"].isin([Exit.RETRACTION_POST_CHARGE, Exit.DISCONTINUED, Exit.ACQUITTED, Exit.CONVICTED])
-    assert cases.loc[pros, "t_charge"].notna().all()
-    assert np.allclose(cases.loc[pros, "t_completion"], cases.loc[pros, "t_exit"])
-    withdrew = cases["exit"] == Exit.WITHDREW_PRE_CHARGE
-    assert cases.loc[withdrew, "t_charge"].isna().all()
-    assert np.allclose(cases.loc[withdrew, "t_withdrawal"], cases.loc[withdrew, "t_exit"])
-    # O14 (withdrew, no suspect identified yet) only before the police outcome; otherwise O16
-    ho = cases.loc[withdrew, "ho_outcome"].astype(str)
-    assert set(ho) <= {"O14", "O16"}
-    assert cases.loc[withdrew & (cases["ho_outcome"].astype(str) == "O14"), "t_police_outcome"].isna().all()
-    # time stamps along the pathway never go backwards
-    for a, b in (("t_report", "t_investigation_start"), ("t_investigation_start", "t_cps_referral"), ("t_cps_referral", "t_charge"), ("t_charge", "t_completion")):
-        both = cases[a].notna() & cases[b].notna()
-        assert (cases.loc[both, b] >= cases.loc[both, a] - 1e-9).all(), (a, b)
+    assert conservation_violations(out) == []
 
 
 def test_baseline_small_scale_conserves_cases(baseline):

@@ -43,6 +43,11 @@ class Pool:
         self.busy = 0
         self._queues = [deque() for _ in range(levels)]
         self._n_waiting = 0
+        self.waits: list[tuple[float, float]] | None = None  # (joined, served) when tracked
+
+    def track_waits(self) -> None:
+        """Record when each waiting entry joined and was served (for Little's law checks)."""
+        self.waits = []
 
     def request(self, item, level: int = 0) -> Optional[simpy.Event]:
         """For a SimPy process: None if a slot is granted now, else an event fired on grant."""
@@ -50,8 +55,7 @@ class Pool:
             self.busy += 1
             return None
         event = self.env.event()
-        self._queues[level].append((item, event.succeed))
-        self._n_waiting += 1
+        self._enqueue(item, event.succeed, level)
         return event
 
     def call_when_free(self, item, granted: Callable[[object], None], level: int = 0) -> None:
@@ -60,8 +64,25 @@ class Pool:
             self.busy += 1
             granted(item)
             return
+        self._enqueue(item, granted, level)
+
+    def _enqueue(self, item, granted, level: int) -> None:
+        if self.waits is not None:
+            granted = self._timed(granted, self.env.now)
         self._queues[level].append((item, granted))
         self._n_waiting += 1
+
+    def _timed(self, granted, joined: float):
+        def served(item):
+            self.waits.append((joined, self.env.now))
+            granted(item)
+
+        served.joined = joined
+        return served
+
+    def still_waiting_since(self) -> list[float]:
+        """When each entry still on the waiting list joined it (tracked pools only)."""
+        return [granted.joined for queue in self._queues for _, granted in queue]
 
     def release(self) -> None:
         """Free a slot: hand it to the first waiting entry that has not lapsed."""

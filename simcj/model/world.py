@@ -56,6 +56,8 @@ class ReplicationOutput:
     incident_times: dict[str, np.ndarray]
     unreported_times: dict[str, np.ndarray]
     support_slots: dict[str, int]
+    # For pools whose waits were tracked: (joined, served) pairs and when those still waiting joined.
+    queue_log: dict[str, tuple[list, list]]
 
 
 class World:
@@ -233,6 +235,11 @@ class World:
             incident_times=self.incidents.incident_times,
             unreported_times=self.incidents.unreported_times,
             support_slots={n: s.pool.capacity for n, s in self.support_services.items()},
+            queue_log={
+                tier.name: (tier.pool.waits, tier.pool.still_waiting_since())
+                for tier in (self.crown, self.magistrates)
+                if tier.pool.waits is not None
+            },
         )
 
 

@@ -1,0 +1,1 @@
+"""Calibration targets, validation against them, and model checks."""

@@ -1,0 +1,186 @@
+"""Model checks: the simulator against queueing theory and its own accounting.
+
+* **Erlang C** — the police stage, reduced to an M/M/c queue (Poisson reports, exponential
+  investigations, no withdrawal), must give the mean wait Erlang C predicts.
+* **Little's law on the Crown Court queue** — the time-average number waiting, as the weekly time
+  series reports it, must equal the waiting time the queue's entries spent in the measured window
+  divided by its length (L = λW in its finite-window form, exact for any queue discipline).
+* **Conservation** — every case ends in exactly one exit or is open at the horizon, incidents are
+  either unreported or reported cases, and time stamps never run backwards.
+
+Each returns a :class:`Check`; each is shown to fail on a configuration built to break it (tests).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from ..experiment.kpis import replication_kpis
+from ..model.entities import PROSECUTION_EXITS, Exit
+from ..model.world import World, run_replication
+from ..scenario.schema import Scenario
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    message: str
+    values: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- Erlang C
+
+
+def erlang_c_wait(lam: float, mu: float, c: int) -> float:
+    """Mean wait in queue of an M/M/c queue with arrival rate ``lam`` and service rate ``mu``."""
+    a = lam / mu
+    rho = a / c
+    top = a**c / math.factorial(c) / (1 - rho)
+    p_wait = top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+    return p_wait / (c * mu - lam)
+
+
+def mmc_scenario(scenario: Scenario, lam_per_day: float, mean_service: float, servers: int, years: float) -> Scenario:
+    """The scenario's first offence class's police stage alone, as an M/M/c queue."""
+    d = scenario.model_dump(by_alias=True)
+    name = next(n for n, _ in scenario.offences.items())
+    for other in d["offences"]:
+        if other != name:
+            d["offences"][other] = None
+    oc = d["offences"][name]
+    oc["reporting"].update(
+        incidents_per_year=lam_per_day * 365.0,
+        seasonality={"amplitude": 0.0, "peak_day": 0.0},
+        p_report=1.0,
+        p_record=1.0,
+        delay={"dist": "fixed", "value": 0.0},
+        risk_mix=None,
+    )
+    oc["police"].update(p_suspect_identified=0.0, investigation_time={"dist": "exponential", "mean": mean_service})
+    oc["withdrawal"].update(weibull_shape=1.0, weibull_scale_days=1e15)
+    oc["support"] = {"service": None, "p_referral": {}}
+    d["police"]["units"][oc["police"]["unit"]] = {"staff": servers, "caseload": 1}
+    for tier in ("crown", "magistrates"):
+        d["courts"][tier].update(background_cases_per_year=0.0, initial_backlog=0.0)
+    d["courts"]["sdvc"]["courts"] = 0.0
+    d["run"].update(years=years, warmup_years=1.0, monitor_interval_days=1.0)
+    return Scenario.model_validate(d)
+
+
+def erlang_c(scenario: Scenario, seed: int, reps: int = 6, years: float = 40.0) -> Check:
+    """M/M/4 at utilisation 0.8 (mean service 2 days) against Erlang C.
+
+    Passes when the mean wait over the replications is within its 99% confidence interval of the
+    theory (allowing 3% for the finite run) and never more than 10% from it.
+    """
+    lam, mean_service, c = 1.6, 2.0, 4
+    sc = mmc_scenario(scenario, lam, mean_service, c, years)
+    theory = erlang_c_wait(lam, 1.0 / mean_service, c)
+    waits = []
+    for rep in range(reps):
+        k = replication_kpis(run_replication(sc, rep, seed), sc)
+        row = k[(k["metric"] == "days_investigation_wait_mean") & (k["offence"] == "all") & (k["group"] == "all")]
+        waits.append(float(row["value"].iloc[0]))
+    w = np.array(waits)
+    half = float(stats.t.ppf(0.995, len(w) - 1) * w.std(ddof=1) / math.sqrt(len(w)))
+    mean = float(w.mean())
+    passed = abs(mean - theory) <= min(max(half, 0.03 * theory), 0.10 * theory)
+    return Check(
+        "erlang_c",
+        passed,
+        f"M/M/{c} police stage, rho 0.8: mean wait {mean:.3f} days (99% CI +/-{half:.3f}) against Erlang C {theory:.3f}",
+        {"simulated_wait_days": mean, "ci_half_width": half, "erlang_c_wait_days": theory},
+    )
+
+
+# --------------------------------------------------------------------------- Little's law
+
+
+def tracked_replication(scenario: Scenario, seed: int):
+    """One replication with the Crown Court queue's waits recorded (for :func:`littles_law`)."""
+    world = World(scenario, 0, seed)
+    world.crown.pool.track_waits()
+    return world.run()
+
+
+def littles_law(out, tolerance: float = 0.05) -> Check:
+    """Crown Court waiting line: monitored time-average against the in-window waiting time per day."""
+    waits, waiting_since = out.queue_log["crown"]
+    start, end = out.warmup, out.horizon
+    joined = np.array([j for j, _ in waits] + waiting_since, dtype=float)
+    left = np.array([s for _, s in waits] + [end] * len(waiting_since), dtype=float)
+    overlap = np.clip(np.minimum(left, end) - np.maximum(joined, start), 0.0, None)
+    l_from_waits = float(overlap.sum() / (end - start))
+    ts = out.timeseries
+    in_window = ts[(ts["day"] >= start) & (ts["day"] < end)].pivot_table(index="day", columns="series", values="value")
+    l_monitored = float((in_window["crown_backlog"] - in_window["crown_courtrooms_busy"]).mean())
+    arrivals = int(((joined >= start) & (joined < end)).sum())
+    lam = arrivals / (end - start)
+    mean_wait = float(overlap[(joined >= start) & (joined < end)].mean()) if arrivals else float("nan")
+    passed = abs(l_monitored - l_from_waits) <= tolerance * max(l_from_waits, 1.0)
+    return Check(
+        "littles_law_crown",
+        passed,
+        f"Crown Court waiting line: monitored L {l_monitored:,.1f} against waiting time in window / days {l_from_waits:,.1f} "
+        f"(arrivals {lam:,.1f}/day, their mean in-window wait {mean_wait:,.1f} days)",
+        {"L_monitored": l_monitored, "L_from_waits": l_from_waits, "arrivals_per_day": lam, "mean_wait_in_window_days": mean_wait},
+    )
+
+
+# --------------------------------------------------------------------------- conservation
+
+
+def conservation_violations(out) -> list[str]:
+    """What, if anything, breaks case accounting in one replication's output."""
+    problems = []
+    cases = out.cases
+    exits = cases["exit"].to_numpy()
+    allowed = {int(e) for e in Exit} - {int(Exit.NOT_REPORTED)}
+    if not set(np.unique(exits).tolist()) <= allowed:
+        problems.append("a case has an exit outside the vocabulary")
+    is_open = exits == Exit.OPEN
+    t_exit = cases["t_exit"].to_numpy()
+    if not np.isnan(t_exit[is_open]).all():
+        problems.append("an open case has an exit time")
+    if np.isnan(t_exit[~is_open]).any():
+        problems.append("a closed case has no exit time")
+    if (t_exit[~is_open] < cases["t_report"].to_numpy()[~is_open] - 1e-9).any():
+        problems.append("a case closed before it was reported")
+    if (t_exit[~is_open] > out.horizon + 1e-9).any():
+        problems.append("a case closed after the horizon")
+    for name, times in out.incident_times.items():
+        mine = cases[cases["offence"] == name]
+        reported = int((mine["t_incident"] >= 0).sum())
+        if len(times) != len(out.unreported_times[name]) + reported:
+            problems.append(f"{name}: incidents {len(times)} != unreported {len(out.unreported_times[name])} + reported {reported}")
+    pros = cases["exit"].isin(list(PROSECUTION_EXITS))
+    if cases.loc[pros, "t_charge"].isna().any():
+        problems.append("a prosecution ended without a charge")
+    if not np.allclose(cases.loc[pros, "t_completion"], cases.loc[pros, "t_exit"]):
+        problems.append("a prosecution's completion is not its exit")
+    withdrew = cases["exit"] == Exit.WITHDREW_PRE_CHARGE
+    if cases.loc[withdrew, "t_charge"].notna().any():
+        problems.append("a case withdrawn before charge has a charge")
+    if set(cases.loc[withdrew, "ho_outcome"].astype(str)) - {"O14", "O16"}:
+        problems.append("a withdrawal before charge is not outcome 14 or 16")
+    for a, b in (("t_report", "t_investigation_start"), ("t_investigation_start", "t_cps_referral"), ("t_cps_referral", "t_charge"), ("t_charge", "t_completion")):
+        both = cases[a].notna() & cases[b].notna()
+        if (cases.loc[both, b] < cases.loc[both, a] - 1e-9).any():
+            problems.append(f"{b} before {a}")
+    return problems
+
+
+def conservation(out) -> Check:
+    problems = conservation_violations(out)
+    n_open = int((out.cases["exit"] == Exit.OPEN).sum())
+    return Check(
+        "conservation",
+        not problems,
+        "; ".join(problems) if problems else f"{len(out.cases):,} cases: each has one exit or is open ({n_open:,} open at the horizon)",
+        {"cases": len(out.cases), "open_at_end": n_open, "violations": problems},
+    )

@@ -1,0 +1,79 @@
+"""Published targets (calibration/targets.csv) and how a run compares with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..experiment.kpis import COUNTS
+from ..scenario.loader import Problem, ScenarioError
+
+COLUMNS = ["id", "metric", "offence", "value", "low", "high", "period", "geography", "source", "notes", "use"]
+USES = ("fit", "holdout")
+
+# Metrics that are volumes: compared per unit of --scale.
+VOLUME_METRICS = frozenset(COUNTS) | {"incidents", "not_reported", "open_at_end", "crown_backlog", "crown_backlog_mean", "magistrates_backlog", "magistrates_backlog_mean"}
+
+
+def is_volume(metric: str) -> bool:
+    return metric in VOLUME_METRICS or metric.endswith(("_referrals", "_supported"))
+
+
+def load_targets(path: str | Path) -> pd.DataFrame:
+    """Read and check a targets file; problems are reported like a bad scenario file (exit 2)."""
+    path = Path(path)
+    shown = str(path)
+    if not path.is_file():
+        raise ScenarioError([Problem(shown, "", "file not found")])
+    try:
+        t = pd.read_csv(path, keep_default_na=False, dtype=str)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(shown, "", f"not a readable CSV file ({exc})")]) from None
+    missing = [c for c in COLUMNS if c not in t.columns]
+    if missing:
+        raise ScenarioError([Problem(shown, "", f"missing column(s) {missing}; expected {COLUMNS}")])
+    problems = []
+    for row, r in t.iterrows():
+        where = f"row {row + 2}"  # the header is line 1
+        for col in ("value", "low", "high"):
+            try:
+                float(r[col])
+            except ValueError:
+                problems.append(Problem(shown, f"{where}.{col}", f"expected a number, found {r[col]!r}"))
+        if r["use"] not in USES:
+            problems.append(Problem(shown, f"{where}.use", f"expected one of {list(USES)}, found {r['use']!r}"))
+        if not r["source"].strip():
+            problems.append(Problem(shown, f"{where}.source", "every target needs a source"))
+    if problems:
+        raise ScenarioError(problems)
+    for col in ("value", "low", "high"):
+        t[col] = t[col].astype(float)
+    bad = t[(t["low"] > t["value"]) | (t["value"] > t["high"])]
+    if len(bad):
+        raise ScenarioError([Problem(shown, f"row {i + 2}", "expected low <= value <= high") for i in bad.index])
+    return t
+
+
+def compare(summary: pd.DataFrame, targets: pd.DataFrame, scale: float = 1.0) -> pd.DataFrame:
+    """Each target beside the simulated mean and 95% CI (group 'all'); pass when the mean is in range."""
+    s = summary[summary["group"] == "all"].set_index(["metric", "offence"])
+    rows = []
+    for _, t in targets.iterrows():
+        key = (t["metric"], t["offence"])
+        if key in s.index:
+            divisor = scale if is_volume(t["metric"]) else 1.0
+            mean, low, high = (s.loc[key, c] / divisor for c in ("mean", "ci_low", "ci_high"))
+        else:
+            mean = low = high = np.nan
+        rows.append(
+            {
+                "id": t["id"], "metric": t["metric"], "offence": t["offence"], "use": t["use"],
+                "target": t["value"], "low": t["low"], "high": t["high"],
+                "simulated": mean, "sim_ci_low": low, "sim_ci_high": high,
+                "passed": bool(np.isfinite(mean) and t["low"] <= mean <= t["high"]),
+                "source": t["source"],
+            }
+        )
+    return pd.DataFrame(rows)

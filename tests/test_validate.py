@@ -1,0 +1,107 @@
+"""simcj validate: targets against a run, and model checks that fail when the model is broken."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from simcj.calibrate import checks
+from simcj.calibrate.targets import compare, load_targets
+from simcj.cli import main
+from simcj.model import pools
+from simcj.model.entities import CaseTable, Exit
+from simcj.scenario import ScenarioError, scaled
+
+from .conftest import BASELINE, ROOT, modified
+
+TARGETS = ROOT / "calibration" / "targets.csv"
+
+
+@pytest.fixture(scope="module")
+def small(baseline):
+    return scaled(modified(baseline, lambda d: d["run"].update(years=1.0, warmup_years=1.0)), 0.05)
+
+
+def test_erlang_c_check_passes_and_fails_when_a_server_goes_missing(baseline, monkeypatch):
+    assert checks.erlang_c(baseline, seed=5, years=20.0).passed
+    real_init = pools.Pool.__init__
+
+    def one_short(self, env, capacity, name, lapsed=None, levels=1):
+        real_init(self, env, max(1, capacity - 1), name, lapsed, levels)
+
+    monkeypatch.setattr(pools.Pool, "__init__", one_short)
+    broken = checks.erlang_c(baseline, seed=5, years=20.0)
+    assert not broken.passed and broken.values["simulated_wait_days"] > broken.values["erlang_c_wait_days"]
+
+
+def test_littles_law_check_passes_and_fails_when_the_monitor_miscounts(small, monkeypatch):
+    out = checks.tracked_replication(small, seed=2)
+    assert checks.littles_law(out).passed
+    real = pools.Pool.waiting
+    monkeypatch.setattr(pools.Pool, "waiting", lambda self: int(real(self) * 1.2))
+    assert not checks.littles_law(checks.tracked_replication(small, seed=2)).passed
+
+
+def test_conservation_check_passes_and_fails_when_an_exit_is_lost(small, monkeypatch):
+    assert checks.conservation(checks.tracked_replication(small, seed=3)).passed
+    real = CaseTable.close
+
+    def forgetful(self, i, exit_, t, ho_outcome=None):
+        real(self, i, exit_, t, ho_outcome)
+        if exit_ is Exit.NFA:
+            self.t_exit[i] = float("nan")
+
+    monkeypatch.setattr(CaseTable, "close", forgetful)
+    result = checks.conservation(checks.tracked_replication(small, seed=3))
+    assert not result.passed and "no exit time" in result.message
+
+
+def test_compare_scales_volumes_and_marks_passes():
+    summary = pd.DataFrame(
+        {"metric": ["recorded", "rate_conviction"], "offence": ["rape", "rape"], "group": "all", "mean": [925.0, 0.5], "ci_low": [900.0, 0.4], "ci_high": [950.0, 0.6]}
+    )
+    targets = pd.DataFrame(
+        {"id": ["A", "B", "C"], "metric": ["recorded", "rate_conviction", "convicted"], "offence": "rape", "value": [9272, 0.65, 97], "low": [8808, 0.62, 50], "high": [9736, 0.71, 150], "use": "fit", "source": "s"}
+    )
+    table = compare(summary, targets, scale=0.1).set_index("id")
+    assert table.loc["A", "simulated"] == pytest.approx(9250) and table.loc["A", "passed"]
+    assert not table.loc["B", "passed"]
+    assert not table.loc["C", "passed"] and pd.isna(table.loc["C", "simulated"])  # not produced
+
+
+def test_bad_targets_file_is_an_input_error(tmp_path):
+    bad = tmp_path / "t.csv"
+    text = TARGETS.read_text().splitlines()
+    text[1] = text[1].replace(",fit", ",maybe")
+    bad.write_text("\n".join(text))
+    with pytest.raises(ScenarioError) as info:
+        load_targets(bad)
+    (problem,) = info.value.problems
+    assert problem.file == str(bad) and problem.path == "row 2.use"
+    result = CliRunner().invoke(main, ["validate", str(BASELINE), "--targets", str(bad)])
+    assert result.exit_code == 2 and "row 2.use" in result.output
+
+
+def test_cli_validate_exit_codes_and_json(tmp_path):
+    out = tmp_path / "v.json"
+    args = ["validate", str(BASELINE), "--scale", "0.05", "--reps", "2", "--jobs", "1", "--seed", "4"]
+    result = CliRunner().invoke(main, [*args, "--targets", str(TARGETS), "--json", str(out)])
+    data = json.loads(out.read_text())
+    assert {"targets_total", "targets_passed", "targets", "checks", "fit", "holdout"} <= set(data)
+    assert data["targets_total"] == len(data["targets"]) == 32
+    assert [c["name"] for c in data["checks"]] == ["erlang_c", "littles_law_crown", "conservation"]
+    assert result.exit_code == (0 if data["passed"] else 1)
+    # targets the run meets, built from the run itself: everything passes, exit 0
+    meets = tmp_path / "meets.csv"
+    rows = [t for t in data["targets"] if t["simulated"] is not None]
+    frame = pd.DataFrame(
+        {"id": [t["id"] for t in rows], "metric": [t["metric"] for t in rows], "offence": [t["offence"] for t in rows], "value": [t["simulated"] for t in rows],
+         "low": [t["simulated"] * 0.9 for t in rows], "high": [t["simulated"] * 1.1 for t in rows], "period": "p", "geography": "g", "source": "this run", "notes": "", "use": "fit"}
+    )
+    frame.to_csv(meets, index=False)
+    ok = CliRunner().invoke(main, [*args, "--targets", str(meets)])
+    assert ok.exit_code == 0, ok.output
+    assert "checks passed 3/3" in ok.output
