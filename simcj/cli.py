@@ -1,4 +1,4 @@
-"""Command line: ``simcj run``, ``simcj check``, ``simcj validate``, ``simcj schema``.
+"""Command line: ``simcj run``, ``simcj check``, ``simcj validate``, ``simcj calibrate``, ``simcj schema``.
 
 Thin by design: parse, call the API, print. A bad scenario file, a bad ``--set`` or an unusable
 ``--out`` exits with code 2 and one line per problem, before anything is simulated or written.
@@ -121,6 +121,50 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
         tmp.write_text(json.dumps(result.as_json(), indent=2), encoding="utf-8")
         tmp.replace(path)
     sys.exit(0 if result.passed else 1)
+
+
+@main.command()
+@click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False), default="scenarios/baseline.yaml", show_default=True)
+@click.option("--targets", "targets_path", type=click.Path(dir_okay=False), default="calibration/targets.csv", show_default=True)
+@click.option("--parameters", "parameters_path", type=click.Path(dir_okay=False), default="calibration/parameters.yaml", show_default=True, help="Free parameters and their bounds.")
+@click.option("--budget", type=click.IntRange(min=1), default=60, show_default=True, help="Evaluations of the objective.")
+@click.option("--reps", type=click.IntRange(min=1), default=2, show_default=True, help="Replications per evaluation (same seed: common random numbers).")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's run.seed).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=0.25, show_default=True, help="Volumes and capacities x F during the fit.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder for evaluations.jsonl and the report; run again with the same --out to resume.")
+@click.option("--fitted", "fitted_path", type=click.Path(dir_okay=False), default="calibration/fitted.yaml", show_default=True, help="Where to write the fitted values.")
+def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, scale, jobs, out, fitted_path):
+    """Fit the free parameters to the published targets; write the fitted values and a report."""
+    from .calibrate.fit import Fit, fit_figure, load_free_parameters, with_values, write_fitted
+    from .calibrate.targets import compare, load_targets
+    from .calibrate.validate import Validation, format_table
+
+    sc = _load(scenario_path)
+    try:
+        targets = load_targets(targets_path)
+        free = load_free_parameters(parameters_path, sc)
+    except ScenarioError as exc:
+        _fail(str(p) for p in exc.problems)
+    seed = sc.run.seed if seed is None else seed
+    jobs = jobs or default_jobs()
+    out_dir = Path(out) if out else Path("results") / f"calibration-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fit = Fit(sc, targets, free, reps, seed, scale, jobs, out_dir / "evaluations.jsonl")
+    if fit.done:
+        click.echo(f"resuming: {len(fit.done)} evaluations already in {out_dir / 'evaluations.jsonl'}", err=True)
+    with click.progressbar(length=1000, label=f"calibrating {len(free)} parameters", file=sys.stderr, show_eta=True) as bar:
+        best = fit.run(budget, lambda f: bar.update(int(f * 1000) - bar.pos))
+    res = simulate(with_values(sc, best["values"]), reps=reps, seed=seed, scale=scale, jobs=jobs)
+    table = compare(res.summary, targets, scale)
+    table.to_csv(out_dir / "report.csv", index=False)
+    fit_figure(table, out_dir / "fit.png")
+    write_fitted(Path(fitted_path), free, best, targets_path)
+    click.echo(format_table(Validation(sc.name, table, [])))
+    click.echo("\nfitted values:")
+    for p in free:
+        click.echo(f"  {p.path} = {best['values'][p.path]:.6g}  (bounds {p.low:g} to {p.high:g})")
+    click.echo(f"\nobjective {best['objective']:.4g} after {len(fit.done)} evaluations; wrote {fitted_path}; report in {out_dir}")
 
 
 @main.command()

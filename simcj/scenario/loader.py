@@ -101,6 +101,7 @@ def _merge(base: dict, over: dict, origins: dict, file: str, prefix: str = "") -
 def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
     data = _read_yaml(path)
     parent = data.pop("extends", None)
+    fitted = data.pop("calibration", None)
     base: dict = {}
     origins: dict = {}
     if parent is not None:
@@ -111,7 +112,40 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
             raise ScenarioError([Problem(str(path), "extends", f"'{parent}' leads back to this file (a cycle)")])
         base, origins = _resolve(parent_path, chain + (path.resolve(),))
     _merge(base, data, origins, str(path))
+    if fitted is not None:
+        _apply_fitted(base, origins, path, fitted)
     return base, origins
+
+
+def _apply_fitted(tree: dict, origins: dict, path: Path, fitted) -> None:
+    """Lay the values in a fitted-parameters file (``simcj calibrate`` writes it) over this file's own.
+
+    It applies at the level of the file that names it, so scenarios extending that file, and
+    ``--set``, still override fitted values.
+    """
+    if not isinstance(fitted, str):
+        raise ScenarioError([Problem(str(path), "calibration", f"expected a file name, found {fitted!r}")])
+    fitted_path = (path.parent / fitted).resolve()
+    data = _read_yaml(fitted_path)
+    params = data.get("parameters")
+    if not isinstance(params, dict):
+        raise ScenarioError([Problem(str(fitted_path), "parameters", "expected a mapping of key path to {value, source}")])
+    problems = []
+    for key, entry in params.items():
+        if not _is_sourced(entry):
+            problems.append(Problem(str(fitted_path), f"parameters.{key}", "expected {value: ..., source: ...}"))
+            continue
+        node = tree
+        parts = str(key).split(".")
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or parts[-1] not in node:
+            problems.append(Problem(str(fitted_path), f"parameters.{key}", "no such setting in the scenario it calibrates"))
+            continue
+        node[parts[-1]] = dict(entry)
+        origins[str(key)] = str(fitted_path)
+    if problems:
+        raise ScenarioError(problems)
 
 
 def _apply_set(tree: dict, origins: dict, assignment: str) -> Optional[Problem]:
@@ -253,6 +287,7 @@ def json_schema() -> dict:
     """JSON Schema of scenario files, allowing ``{value, source, low, high}`` wherever a number goes."""
     schema = Scenario.model_json_schema(by_alias=True)
     schema["properties"]["extends"] = {"type": "string", "description": "a scenario file this one overrides"}
+    schema["properties"]["calibration"] = {"type": "string", "description": "a fitted-parameters file (simcj calibrate) laid over this file's values"}
     _allow_sourced(schema)
     return schema
 

@@ -1,0 +1,224 @@
+"""`simcj calibrate`: fit the free parameters to the published targets.
+
+The objective sums, over the targets marked ``fit``, the squared distance of the simulated mean
+outside its accepted range (in units of the range's width), plus a small pull towards the
+published value. Every evaluation runs on the same seed, so parameter changes are compared on
+common random numbers. The search runs in the parameters' bounds scaled to [0, 1]: a Sobol sample
+of the box, then Nelder–Mead from the best point. It is deterministic, so with every evaluation
+stored as it is made (``evaluations.jsonl``) a killed fit, run again with the same ``--out``,
+replays what it had done from the store and carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import optimize, stats
+
+from ..experiment.results import simulate
+from ..scenario.loader import Problem, ScenarioError
+from ..scenario.schema import Scenario
+from .targets import compare
+
+MISSING_PENALTY = 4.0  # a target the run did not produce counts as two range-widths outside
+CENTRE_WEIGHT = 0.01
+SIMPLEX_STEP = 0.1  # of each parameter's range
+SOBOL_SEED = 20261122
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    path: str
+    low: float
+    high: float
+    why: str
+
+
+def load_free_parameters(path: str | Path, scenario: Scenario) -> list[FreeParameter]:
+    """Read a free-parameters file; each path must name a number in the scenario."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError([Problem(str(path), "", "file not found")])
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = data.get("parameters") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ScenarioError([Problem(str(path), "parameters", "expected a list of {path, low, high, why}")])
+    plain = scenario.model_dump(by_alias=True)
+    out, problems = [], []
+    for k, e in enumerate(entries):
+        where = f"parameters.{k}"
+        if not isinstance(e, dict) or set(e) != {"path", "low", "high", "why"}:
+            problems.append(Problem(str(path), where, "expected exactly the keys path, low, high, why"))
+            continue
+        try:
+            current = _get(plain, e["path"])
+        except KeyError:
+            problems.append(Problem(str(path), f"{where}.path", f"'{e['path']}' is not a setting of the scenario"))
+            continue
+        if not isinstance(current, (int, float)) or isinstance(current, bool):
+            problems.append(Problem(str(path), f"{where}.path", f"'{e['path']}' is not a number"))
+        elif not (isinstance(e["low"], (int, float)) and isinstance(e["high"], (int, float)) and e["low"] < e["high"]):
+            problems.append(Problem(str(path), where, "expected numbers with low < high"))
+        else:
+            out.append(FreeParameter(e["path"], float(e["low"]), float(e["high"]), str(e["why"])))
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def _get(tree: dict, dotted: str):
+    node = tree
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(dotted)
+        node = node[part]
+    return node
+
+
+def with_values(scenario: Scenario, values: dict[str, float]) -> Scenario:
+    """A validated copy of ``scenario`` with the given key paths set."""
+    d = scenario.model_dump(by_alias=True)
+    for dotted, value in values.items():
+        parts = dotted.split(".")
+        node = _get(d, ".".join(parts[:-1])) if len(parts) > 1 else d
+        node[parts[-1]] = value
+    out = Scenario.model_validate(d)
+    out._sources = scenario.sources
+    return out
+
+
+def objective(table: pd.DataFrame) -> float:
+    """Squared distance outside each fitted target's range (in range widths), plus a pull to its value."""
+    fit = table[table["use"] == "fit"]
+    width = (fit["high"] - fit["low"]).clip(lower=1e-12)
+    sim = fit["simulated"]
+    outside = np.maximum.reduce([fit["low"] - sim, sim - fit["high"], np.zeros(len(fit))]) / width
+    centre = (sim - fit["target"]) / width
+    loss = outside**2 + CENTRE_WEIGHT * centre**2
+    return float(loss.fillna(MISSING_PENALTY).sum())
+
+
+class Fit:
+    """The fitting problem: evaluations are stored as they are made, and reused when asked again."""
+
+    def __init__(self, scenario: Scenario, targets: pd.DataFrame, free: list[FreeParameter], reps: int, seed: int, scale: float, jobs: int, store: Path):
+        self.scenario, self.targets, self.free = scenario, targets, free
+        self.reps, self.seed, self.scale, self.jobs = reps, seed, scale, jobs
+        self.store = store
+        self.done: dict[str, dict] = {}
+        if store.exists():
+            for line in store.read_text(encoding="utf-8").splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a kill
+                self.done[record["key"]] = record
+        self.calls = 0
+
+    def values(self, x) -> dict[str, float]:
+        x = np.clip(np.asarray(x, dtype=float), 0.0, 1.0)
+        return {p.path: float(f"{p.low + xi * (p.high - p.low):.6g}") for p, xi in zip(self.free, x, strict=True)}
+
+    def evaluate(self, x) -> float:
+        self.calls += 1
+        values = self.values(x)
+        key = json.dumps(values, sort_keys=True)
+        if key not in self.done:
+            res = simulate(with_values(self.scenario, values), reps=self.reps, seed=self.seed, scale=self.scale, jobs=self.jobs)
+            table = compare(res.summary, self.targets, self.scale)
+            record = {"key": key, "values": values, "objective": objective(table), "passed": int(table[table["use"] == "fit"]["passed"].sum())}
+            with self.store.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            self.done[key] = record
+        return self.done[key]["objective"]
+
+    def start(self) -> np.ndarray:
+        current = self.scenario.model_dump(by_alias=True)
+        return np.array([np.clip((_get(current, p.path) - p.low) / (p.high - p.low), 0.0, 1.0) for p in self.free])
+
+    def run(self, budget: int, progress=None) -> dict:
+        """Minimise the objective within ``budget`` evaluations; returns the best stored record.
+
+        Global, then local: the start and a scrambled Sobol sample of the box (fixed seed) take up
+        to half the budget, then Nelder–Mead refines from the best point found. The objective is
+        rugged (each run is a finite sample), so a local method alone stalls in the first basin.
+        """
+
+        def f(x):
+            value = self.evaluate(x)
+            if progress is not None:
+                progress(min(1.0, self.calls / budget))
+            return value
+
+        n = len(self.free)
+        explore = max(0, min(budget // 2, 8 * n) - 1)
+        points = [self.start()]
+        if explore:
+            points += list(stats.qmc.Sobol(d=n, scramble=True, seed=SOBOL_SEED).random(explore))
+        scores = [f(x) for x in points]
+        x0 = points[int(np.argmin(scores))]
+        remaining = budget - len(points)
+        if remaining > n:
+            simplex = [x0]
+            for i in range(n):  # first steps of SIMPLEX_STEP of each range, towards the interior
+                vertex = x0.copy()
+                vertex[i] += SIMPLEX_STEP if x0[i] + SIMPLEX_STEP <= 1.0 else -SIMPLEX_STEP
+                simplex.append(vertex)
+            optimize.minimize(
+                f, x0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * n,
+                options={"maxfev": remaining, "xatol": 1e-3, "fatol": 1e-4, "adaptive": True, "initial_simplex": np.array(simplex)},
+            )
+        return min(self.done.values(), key=lambda r: r["objective"])
+
+
+def write_fitted(path: Path, free: list[FreeParameter], best: dict, targets_path: str) -> None:
+    """Write the fitted values as a file a scenario names under ``calibration:`` (atomically)."""
+    today = date.today().isoformat()
+    params = {
+        p.path: {
+            "value": best["values"][p.path],
+            "low": p.low,
+            "high": p.high,
+            "source": f"simcj calibrate, {today}: fitted to the 'fit' targets in {targets_path} (objective {best['objective']:.4g}). {p.why}",
+        }
+        for p in free
+    }
+    text = "# Written by `simcj calibrate`; the baseline names this file under `calibration:`.\n" + yaml.safe_dump({"parameters": params}, sort_keys=False, allow_unicode=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def fit_figure(table: pd.DataFrame, path: Path) -> None:
+    """Simulated against published: each target's accepted range scaled to [0, 1], the simulation a dot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = table.iloc[::-1].reset_index(drop=True)
+    width = (t["high"] - t["low"]).replace(0, np.nan)
+    pos = ((t["simulated"] - t["low"]) / width).clip(-1.5, 2.5)
+    mid = (t["target"] - t["low"]) / width
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(t) + 1.5))
+    ax.axvspan(0, 1, color="#cfe3cf", label="accepted range")
+    colours = np.where(t["passed"], "#1f5f8b", "#a83232")
+    ax.scatter(pos, range(len(t)), c=colours, zorder=3, label="simulated (red: outside)")
+    ax.scatter(mid, range(len(t)), marker="|", color="black", s=80, zorder=2, label="published value")
+    ax.set_yticks(range(len(t)), [f"{r.id} {r.metric} · {r.offence}{' (held out)' if r.use == 'holdout' else ''}" for r in t.itertuples()], fontsize=7)
+    ax.set_xlabel("position within the accepted range (0 = low, 1 = high)")
+    ax.set_title("Calibration: simulated against published targets")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

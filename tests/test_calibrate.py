@@ -1,0 +1,107 @@
+"""simcj calibrate: recovery of known parameters, resuming, the fitted-values overlay, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from simcj.calibrate.fit import Fit, FreeParameter, load_free_parameters, objective, with_values, write_fitted
+from simcj.experiment.results import simulate
+from simcj.scenario import ScenarioError, load_scenario
+
+from .conftest import BASELINE, modified
+
+SCALE, SEED = 0.05, 9
+WITHDRAW = "offences.domestic_abuse.withdrawal.weibull_scale_days"
+REFER = "offences.domestic_abuse.police.p_refer_cps"
+TRUTH = {WITHDRAW: 32.0, REFER: 0.24}
+FREE = [FreeParameter(WITHDRAW, 20.0, 60.0, "test"), FreeParameter(REFER, 0.15, 0.30, "test")]
+
+
+@pytest.fixture(scope="module")
+def da_only(baseline):
+    def edit(d):
+        d["offences"]["rape"] = None
+        d["offences"]["other_sexual"] = None
+        d["run"].update(years=1.0, warmup_years=0.5)
+
+    return modified(baseline, edit)
+
+
+@pytest.fixture(scope="module")
+def own_targets(da_only):
+    """Targets the model itself generates at the true parameter values (+/-2%)."""
+    res = simulate(with_values(da_only, TRUTH), reps=1, seed=SEED, scale=SCALE)
+    s = res.summary[(res.summary["group"] == "all") & (res.summary["offence"] == "domestic_abuse")].set_index("metric")["mean"]
+    rows = []
+    for k, (metric, value) in enumerate((("rate_withdrawal_pre_charge", s["rate_withdrawal_pre_charge"]), ("referred_cps", s["referred_cps"] / SCALE))):
+        rows.append({"id": f"R{k}", "metric": metric, "offence": "domestic_abuse", "value": value, "low": value * 0.98, "high": value * 1.02, "use": "fit", "source": "the model"})
+    return pd.DataFrame(rows)
+
+
+def test_calibration_recovers_known_parameters(da_only, own_targets, tmp_path):
+    start = with_values(da_only, {WITHDRAW: 50.0, REFER: 0.17})
+    fit = Fit(start, own_targets, FREE, reps=1, seed=SEED, scale=SCALE, jobs=1, store=tmp_path / "e.jsonl")
+    best = fit.run(budget=40)
+    assert best["values"][WITHDRAW] == pytest.approx(TRUTH[WITHDRAW], rel=0.08)
+    assert best["values"][REFER] == pytest.approx(TRUTH[REFER], rel=0.08)
+    assert best["passed"] == 2
+
+
+def test_a_stopped_fit_resumes_to_the_same_result(da_only, own_targets, tmp_path):
+    start = with_values(da_only, {WITHDRAW: 50.0, REFER: 0.17})
+    whole = Fit(start, own_targets, FREE, 1, SEED, SCALE, 1, tmp_path / "whole.jsonl").run(budget=14)
+    Fit(start, own_targets, FREE, 1, SEED, SCALE, 1, tmp_path / "parts.jsonl").run(budget=7)
+    with (tmp_path / "parts.jsonl").open("a") as f:
+        f.write('{"key": "cut short by a ki')  # a kill in the middle of a write
+    resumed = Fit(start, own_targets, FREE, 1, SEED, SCALE, 1, tmp_path / "parts.jsonl")
+    before = len(resumed.done)
+    assert before >= 6
+    again = resumed.run(budget=14)
+    assert again == whole
+    assert len(resumed.done) - before < 14  # the first evaluations came from the store
+
+
+def test_objective_is_zero_at_the_targets_and_grows_outside():
+    t = pd.DataFrame({"use": ["fit", "fit", "holdout"], "target": [1.0, 10.0, 5.0], "low": [0.5, 8.0, 0.0], "high": [1.5, 12.0, 1.0], "simulated": [1.0, 10.0, 99.0]})
+    assert objective(t) == 0.0
+    t.loc[0, "simulated"] = 2.5  # one range width outside
+    assert objective(t) == pytest.approx(1.0 + 0.01 * 1.5**2)
+    t.loc[1, "simulated"] = float("nan")
+    assert objective(t) > 4.0
+
+
+def test_fitted_values_overlay_the_baseline_under_children_and_set(tmp_path):
+    fitted = tmp_path / "fitted.yaml"
+    write_fitted(fitted, FREE, {"values": {WITHDRAW: 41.0, REFER: 0.2}, "objective": 0.5}, "targets.csv")
+    base = tmp_path / "baseline.yaml"
+    base.write_text(BASELINE.read_text() + f"\ncalibration: {fitted.name}\n")
+    sc = load_scenario(base)
+    assert sc.offences.domestic_abuse.withdrawal.weibull_scale_days == 41.0
+    assert sc.sources[WITHDRAW].source.startswith("simcj calibrate")
+    child = tmp_path / "child.yaml"
+    child.write_text(f"extends: {base.name}\nname: child\noffences:\n  domestic_abuse:\n    police:\n      p_refer_cps: {{value: 0.3, source: 'test'}}\n")
+    c = load_scenario(child, [f"{WITHDRAW}=35"])
+    assert c.offences.domestic_abuse.police.p_refer_cps == 0.3 and c.offences.domestic_abuse.withdrawal.weibull_scale_days == 35
+
+
+def test_bad_free_parameters_and_fitted_files(baseline, tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text(yaml.safe_dump({"parameters": [{"path": "offences.rape.nothing", "low": 0, "high": 1, "why": "x"}, {"path": REFER, "low": 1, "high": 0, "why": "x"}]}))
+    with pytest.raises(ScenarioError) as info:
+        load_free_parameters(bad, baseline)
+    assert [p.path for p in info.value.problems] == ["parameters.0.path", "parameters.1"]
+    fitted = tmp_path / "f.yaml"
+    fitted.write_text(json.dumps({"parameters": {"offences.rape.nothing": {"value": 1, "source": "x"}}}))
+    base = tmp_path / "b.yaml"
+    base.write_text(BASELINE.read_text() + f"\ncalibration: {fitted.name}\n")
+    with pytest.raises(ScenarioError, match="no such setting"):
+        load_scenario(base)
+
+
+def test_shipped_parameters_file_names_baseline_settings(baseline):
+    free = load_free_parameters(BASELINE.parent.parent / "calibration" / "parameters.yaml", baseline)
+    assert len(free) >= 5 and all(p.why for p in free)
