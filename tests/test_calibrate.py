@@ -12,7 +12,7 @@ from simcj.calibrate.fit import Fit, FreeParameter, load_free_parameters, object
 from simcj.experiment.results import simulate
 from simcj.scenario import ScenarioError, load_scenario
 
-from .conftest import BASELINE, modified
+from .conftest import BASELINE, baseline_copy, modified
 
 SCALE, SEED = 0.05, 9
 WITHDRAW = "offences.domestic_abuse.withdrawal.weibull_scale_days"
@@ -77,8 +77,7 @@ def test_objective_is_zero_at_the_targets_and_grows_outside():
 def test_fitted_values_overlay_the_baseline_under_children_and_set(tmp_path):
     fitted = tmp_path / "fitted.yaml"
     write_fitted(fitted, FREE, {"values": {WITHDRAW: 41.0, REFER: 0.2}, "objective": 0.5}, "targets.csv")
-    base = tmp_path / "baseline.yaml"
-    base.write_text(BASELINE.read_text() + f"\ncalibration: {fitted.name}\n")
+    base = baseline_copy(tmp_path, extra=f"calibration: {fitted.name}\n")
     sc = load_scenario(base)
     assert sc.offences.domestic_abuse.withdrawal.weibull_scale_days == 41.0
     assert sc.sources[WITHDRAW].source.startswith("simcj calibrate")
@@ -96,8 +95,7 @@ def test_bad_free_parameters_and_fitted_files(baseline, tmp_path):
     assert [p.path for p in info.value.problems] == ["parameters.0.path", "parameters.1"]
     fitted = tmp_path / "f.yaml"
     fitted.write_text(json.dumps({"parameters": {"offences.rape.nothing": {"value": 1, "source": "x"}}}))
-    base = tmp_path / "b.yaml"
-    base.write_text(BASELINE.read_text() + f"\ncalibration: {fitted.name}\n")
+    base = baseline_copy(tmp_path, "b.yaml", extra=f"calibration: {fitted.name}\n")
     with pytest.raises(ScenarioError, match="no such setting"):
         load_scenario(base)
 

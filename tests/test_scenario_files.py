@@ -16,9 +16,9 @@ from simcj.cli import main
 from simcj.scenario import ScenarioError, json_schema, load_scenario, scaled
 from simcj.scenario.loader import OVERRIDE_SOURCE
 
-from .conftest import BASELINE
+from .conftest import BASELINE, baseline_copy, raw_baseline
 
-RAW_BASELINE = yaml.safe_load(BASELINE.read_text())
+RAW_BASELINE = raw_baseline()
 
 
 def write(tmp_path, name, data) -> str:
@@ -65,7 +65,7 @@ def test_json_schema_accepts_the_baseline_and_rejects_unknown_keys():
 
 
 def test_extends_overrides_only_what_changes(tmp_path, baseline):
-    base = write(tmp_path, "baseline.yaml", BASELINE.read_text())
+    base = str(baseline_copy(tmp_path))
     child = write(
         tmp_path,
         "more_idvas.yaml",

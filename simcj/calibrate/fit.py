@@ -160,10 +160,11 @@ class Fit:
             return value
 
         n = len(self.free)
-        explore = max(0, min(budget // 2, 8 * n) - 1)
         points = [self.start()]
-        if explore:
-            points += list(stats.qmc.Sobol(d=n, scramble=True, seed=SOBOL_SEED).random(explore))
+        room = min(budget // 2, 8 * n) - 1
+        if room >= 1:  # a power of two keeps the Sobol sample balanced
+            m = int(np.floor(np.log2(room)))
+            points += list(stats.qmc.Sobol(d=n, scramble=True, seed=SOBOL_SEED).random_base2(m))
         scores = [f(x) for x in points]
         x0 = points[int(np.argmin(scores))]
         remaining = budget - len(points)
