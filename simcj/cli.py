@@ -18,6 +18,7 @@ import pandas as pd
 from . import __version__
 from .experiment.results import simulate
 from .experiment.runner import default_jobs
+from .report.export import write_text_atomic
 from .scenario import ScenarioError, json_schema, load_scenario
 
 USAGE_ERROR = 2
@@ -116,10 +117,7 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
         result = run_validation(sc, targets, reps, seed, scale, jobs or default_jobs(), lambda f: bar.update(int(f * 1000) - bar.pos))
     click.echo(format_table(result))
     if json_path:
-        path = Path(json_path)
-        tmp = path.with_name(f".{path.name}.partial")
-        tmp.write_text(json.dumps(result.as_json(), indent=2), encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(Path(json_path), json.dumps(result.as_json(), indent=2))
     sys.exit(0 if result.passed else 1)
 
 

@@ -15,7 +15,6 @@ from simcj.model.pools import Pool
 from simcj.model.victims import (
     WithdrawalClock,
     cumulative_hazard,
-    probability_withdrawn_by,
     time_at_cumulative,
 )
 
@@ -57,6 +56,11 @@ def test_zero_hazard_never_withdraws_and_factor_one_changes_nothing():
     assert clock.time(1) == pytest.approx(t_before)
     clock.scale_hazard(0, 3.0, 0.0)
     assert math.isinf(clock.time(0))
+
+
+def probability_withdrawn_by(tau: float, shape: float, scale: float) -> float:
+    """The Weibull law: P(withdrawal before tau days) with no competing exit."""
+    return 1.0 - math.exp(-cumulative_hazard(tau, shape, scale))
 
 
 def test_withdrawal_times_follow_the_weibull_law():

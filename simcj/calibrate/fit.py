@@ -23,6 +23,7 @@ import yaml
 from scipy import optimize, stats
 
 from ..experiment.results import simulate
+from ..report.export import write_text_atomic
 from ..scenario.loader import Problem, ScenarioError
 from ..scenario.schema import Scenario
 from .targets import compare
@@ -194,9 +195,7 @@ def write_fitted(path: Path, free: list[FreeParameter], best: dict, targets_path
         for p in free
     }
     text = "# Written by `simcj calibrate`; the baseline names this file under `calibration:`.\n" + yaml.safe_dump({"parameters": params}, sort_keys=False, allow_unicode=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, text)
 
 
 def fit_figure(table: pd.DataFrame, path: Path) -> None:

@@ -27,7 +27,6 @@ GROUP_COLUMNS = ("ethnicity", "age_band", "borough", "risk")
 ALL = "all"
 
 PRE_CHARGE_EXITS = (Exit.NO_SUSPECT, Exit.EVIDENTIAL_DIFFICULTIES, Exit.WITHDREW_PRE_CHARGE, Exit.NFA, Exit.OUT_OF_COURT)
-PROSECUTION_EXITS = (Exit.RETRACTION_POST_CHARGE, Exit.DISCONTINUED, Exit.ACQUITTED, Exit.CONVICTED)
 
 # (metric, numerator column, denominator column, scale); counts have no denominator.
 COUNTS = {

@@ -41,11 +41,6 @@ def time_at_cumulative(h: float, shape: float, scale: float) -> float:
         return INF
 
 
-def probability_withdrawn_by(tau: float, shape: float, scale: float, multiplier: float = 1.0) -> float:
-    """P(withdrawal before ``tau`` days) with a constant multiplier and no competing exit."""
-    return 1.0 - math.exp(-multiplier * cumulative_hazard(tau, shape, scale))
-
-
 class WithdrawalClock:
     """Per-case withdrawal state of one replication (parallel sequences indexed by case id)."""
 

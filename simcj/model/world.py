@@ -85,6 +85,7 @@ class World:
         self.crown = courts.CourtTierList(env, "crown", sc.courts.crown, streams["background_crown"], self.horizon)
         self.magistrates = courts.CourtTierList(env, "magistrates", sc.courts.magistrates, streams["background_magistrates"], self.horizon)
         self.sdvc = courts.SpecialistCourtList(env, sc.courts.sdvc) if sc.courts.sdvc.courts > 0 else None
+        self._courts = {Venue.CROWN: self.crown, Venue.MAGISTRATES: self.magistrates, Venue.SDVC: self.sdvc}
         self._listing_rng = streams["listing"]
         self._listing_buffer: list[float] = []
         self.monitor = Monitor(self, sc.run.monitor_interval_days)
@@ -95,7 +96,7 @@ class World:
         return self._offences[self.cases.cls[i]]
 
     def court_for(self, venue: Venue):
-        return {Venue.CROWN: self.crown, Venue.MAGISTRATES: self.magistrates, Venue.SDVC: self.sdvc}[venue]
+        return self._courts[venue]
 
     def listing_uniform(self) -> float:
         """Next draw of the listing stream (ineffective trials, re-listing delays)."""

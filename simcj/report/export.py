@@ -24,6 +24,14 @@ from . import figures
 PACKAGES = ("simpy", "numpy", "pandas", "scipy", "matplotlib", "pydantic", "PyYAML", "click", "pyarrow")
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` under a temporary name and rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
 def git_commit() -> str | None:
     """The commit of the simcj source tree, when it is a git checkout."""
     here = Path(__file__).resolve().parent
