@@ -22,6 +22,7 @@ import pandas as pd
 from ..model.entities import Exit, Plea, Venue
 from ..model.world import ReplicationOutput
 from ..scenario.schema import Scenario
+from . import costs
 
 GROUP_COLUMNS = ("ethnicity", "age_band", "borough", "risk")
 ALL = "all"
@@ -195,8 +196,10 @@ def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
     rows.append(("not_reported", ALL, sum(_count(t, start, end) for t in run.unreported_times.values()) / years))
 
     ts = run.timeseries
-    for tier in ("crown", "magistrates"):
+    for tier in ("crown", "magistrates", "rasso"):
         series = ts[ts["series"] == f"{tier}_backlog"]
+        if tier == "rasso" and series.empty:
+            continue
         window = series[(series["day"] >= start) & (series["day"] <= end)]
         rows.append((f"{tier}_backlog", ALL, float(window["value"].iloc[-1]) if len(window) else np.nan))
         rows.append((f"{tier}_backlog_mean", ALL, float(window["value"].mean()) if len(window) else np.nan))
@@ -224,10 +227,10 @@ def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
 
 def metric_names(services) -> set[str]:
     """Every metric a replication can report, given the names of its advocacy services."""
-    names = set(COUNTS) | set(RATES)
+    names = set(COUNTS) | set(RATES) | costs.metric_names()
     names |= {f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean")}
     names |= {"incidents", "not_reported", "open_at_end"}
-    names |= {f"{tier}_backlog{s}" for tier in ("crown", "magistrates") for s in ("", "_mean")}
+    names |= {f"{tier}_backlog{s}" for tier in ("crown", "magistrates", "rasso") for s in ("", "_mean")}
     names |= {f"{svc}_{m}" for svc in services for m in ("utilisation", "wait_days_mean", "referrals", "supported")}
     return names
 
@@ -239,6 +242,12 @@ def _count(times: np.ndarray, start: float, end: float) -> int:
 def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
     """All KPIs of one replication in long format with the replication number."""
     years = (run.horizon - run.warmup) / 365.0
-    frame = pd.concat([system_kpis(run, scenario), case_kpis(run.cases, run.warmup, run.horizon, years)], ignore_index=True)
+    offences = [name for name, _ in scenario.offences.items()]
+    used = costs.activity(run.cases, run.warmup, run.horizon, years, offences)
+    used["group"] = ALL
+    frame = pd.concat([system_kpis(run, scenario), used, case_kpis(run.cases, run.warmup, run.horizon, years)], ignore_index=True)
+    money = costs.cost_rows(scenario, frame)
+    money["group"] = ALL
+    frame = pd.concat([frame, money], ignore_index=True)
     frame.insert(0, "replication", run.replication)
     return frame

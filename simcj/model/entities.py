@@ -121,6 +121,8 @@ _OUTCOME_COLUMNS = {
     "t_support_start": ("d", NAN),
     "t_support_end": ("d", NAN),
     "t_withdrawal": ("d", NAN),
+    "court_days": ("d", 0.0),
+    "custody_years": ("d", 0.0),
 }
 _BOOLEAN = ("arrested", "evidence_led")
 # Working inputs that are not case records.

@@ -101,6 +101,7 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, streams: Streams, ho
     dec = streams[f"decisions_{name}"].random((n, len(DECISION_UNIFORMS)))
     dur = streams[f"durations_{name}"].random((n, len(DURATION_UNIFORMS)))
     att = streams[f"attributes_{name}"].random((n, 3))
+    sen = streams[f"sentencing_{name}"].random((n, 2))
     d = {k: dur[:, j] for j, k in enumerate(DURATION_UNIFORMS)}
     u = {k: dec[:, j] for j, k in enumerate(DECISION_UNIFORMS)}
 
@@ -122,6 +123,8 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, streams: Streams, ho
         "d_trial": pros.trial_sitting_days.ppf(d["trial"]),
         "d_support": service.duration.ppf(d["support"]) if service else np.zeros(n),
         "e_withdraw": -np.log1p(-u["u_withdraw"]),
+        "u_custody": sen[:, 0],
+        "u_sentence": sen[:, 1],
     }
     return cols, dec, t_inc[in_run], t_inc[unreported]
 

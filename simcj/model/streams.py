@@ -23,7 +23,7 @@ STREAM_NAMES: tuple[str, ...] = tuple(f"{kind}_{c}" for c in OFFENCE_CLASSES for
     "background_crown",
     "background_magistrates",
     "listing",
-)
+) + tuple(f"sentencing_{c}" for c in OFFENCE_CLASSES)
 
 
 class Streams:
