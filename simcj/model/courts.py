@@ -80,7 +80,12 @@ def convicted_at_trial(p: Prosecution, venue: Venue, evidence_led: bool, support
 
 
 class CourtTierList:
-    """A tier's courtrooms: capacity = sitting days per year, shared with background cases."""
+    """A tier's courtrooms: capacity = sitting days per year, shared with background cases.
+
+    ``shared`` lists are costed by the sitting days VAWG cases use (the rest serves other cases).
+    """
+
+    shared = True
 
     def __init__(self, env: simpy.Environment, name: str, params: CourtTier, rng: np.random.Generator, horizon: float):
         self.env = env
@@ -102,8 +107,10 @@ class CourtTierList:
         self.pool.release_after(days)
         return days
 
-    def cracked(self) -> None:
+    def cracked(self) -> float:
+        """Court time lost to a cracked or ineffective listing; returns the sitting days used."""
         self.sit(self.params.cracked_sitting_days)
+        return self.params.cracked_sitting_days
 
     def ineffective(self, u: float) -> bool:
         return u < self.params.p_ineffective
@@ -150,6 +157,21 @@ class CourtTierList:
         return lambda _item: self.sit(sitting_days)
 
 
+class DedicatedCourtList(CourtTierList):
+    """A specialist Crown list (a RASSO court): its own courtrooms, no background stream.
+
+    Costed as funded capacity (its sitting days), not by use, so ``shared`` is False.
+    """
+
+    shared = False
+
+    def __init__(self, env: simpy.Environment, name: str, params):
+        super().__init__(env, name, params, rng=None, horizon=0.0)
+
+    def start_background(self) -> None:
+        return None
+
+
 class SpecialistCourtList:
     """SDVC sessions: each court sits once a week and hears up to ``trials_per_session`` listed trials.
 
@@ -175,8 +197,10 @@ class SpecialistCourtList:
     def sit(self, sitting_days: float) -> float:
         return 0.0  # the case was heard within the session slot it was given
 
-    def cracked(self) -> None:
-        return None
+    shared = False  # costed by sessions
+
+    def cracked(self) -> float:
+        return 0.0
 
     def ineffective(self, u: float) -> bool:
         return u < self.params.p_ineffective
@@ -233,9 +257,11 @@ def prosecute(world, i: int):
             world.complete(i, Exit.RETRACTION_POST_CHARGE, now)
             return
         c.evidence_led[i] = True
-    court = world.court_for(venue)
+    court = world.court_for(venue, i)
     if venue is Venue.SDVC:
         world.clock.scale_hazard(i, now, world.scenario.courts.sdvc.hr_withdrawal)
+    elif court is world.rasso:
+        world.clock.scale_hazard(i, now, world.scenario.courts.rasso.hr_withdrawal)
     lead = court.listing_delay(c.u_listing_delay[i])
     if lead > 0.0:
         yield env.timeout(lead)
@@ -247,27 +273,28 @@ def prosecute(world, i: int):
             yield grant
         now = env.now
         if court.ineffective(world.listing_uniform()):
-            court.cracked()
+            _used(c, i, court, court.cracked())
             yield env.timeout(court.relist_delay(world.listing_uniform()))
             continue
         c.t_trial[i] = now
         if not c.evidence_led[i] and not world.victim_engaged(i, now):
             if not continues_evidence_led(oc.withdrawal.p_evidence_led, c.u_evidence_led[i]):
-                court.cracked()
+                _used(c, i, court, court.cracked())
                 world.complete(i, Exit.RETRACTION_POST_CHARGE, now)
                 return
             c.evidence_led[i] = True
         result = at_listing(p, c.u_late_plea[i], c.u_discontinue[i])
         if result is ListingResult.LATE_GUILTY_PLEA:
             c.plea[i] = int(Plea.LATE_GUILTY)
-            court.cracked()
+            _used(c, i, court, court.cracked())
             world.complete(i, Exit.CONVICTED, now)
             return
         if result is ListingResult.DISCONTINUED:
-            court.cracked()
+            _used(c, i, court, court.cracked())
             world.complete(i, Exit.DISCONTINUED, now)
             return
         days = court.sit(c.d_trial[i])
+        _used(c, i, court, c.d_trial[i])
         if days > 0.0:
             yield env.timeout(days)
         supported = c.t_support_start[i] <= env.now  # NaN compares False: never supported
@@ -275,3 +302,9 @@ def prosecute(world, i: int):
         guilty = convicted_at_trial(p, venue, c.evidence_led[i], supported, conviction_rr, c.u_verdict[i])
         world.complete(i, Exit.CONVICTED if guilty else Exit.ACQUITTED, env.now)
         return
+
+
+def _used(c, i: int, court, sitting_days: float) -> None:
+    """Record the shared-list court time a case used (for costing by use)."""
+    if court.shared:
+        c.court_days[i] += sitting_days

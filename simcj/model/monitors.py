@@ -31,7 +31,7 @@ class Monitor:
                     self._pool(f"{kind}_{name}", pool)
             for name, svc in w.support_services.items():
                 self._pool(name, svc.pool)
-            for tier in (w.crown, w.magistrates):
+            for tier in w.court_lists():
                 self._record(f"{tier.name}_backlog", tier.backlog())
                 self._record(f"{tier.name}_courtrooms_busy", tier.pool.busy)
             self._record("sdvc_waiting", w.sdvc.waiting() if w.sdvc is not None else 0)

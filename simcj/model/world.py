@@ -20,7 +20,7 @@ import pandas as pd
 import simpy
 
 from ..scenario.schema import OFFENCE_CLASSES, OffenceClass, Scenario, StaffedUnit
-from . import charging, courts, police, reporting, support
+from . import charging, courts, police, reporting, sentencing, support
 from .entities import HO_WITHDREW_NO_SUSPECT, CaseTable, Exit, Stage, Venue
 from .monitors import Monitor
 from .pools import Pool
@@ -86,6 +86,9 @@ class World:
         self.magistrates = courts.CourtTierList(env, "magistrates", sc.courts.magistrates, streams["background_magistrates"], self.horizon)
         self.sdvc = courts.SpecialistCourtList(env, sc.courts.sdvc) if sc.courts.sdvc.courts > 0 else None
         self._courts = {Venue.CROWN: self.crown, Venue.MAGISTRATES: self.magistrates, Venue.SDVC: self.sdvc}
+        rasso = sc.courts.rasso
+        self.rasso = courts.DedicatedCourtList(env, "rasso", rasso) if rasso is not None else None
+        self._rasso_classes = {OFFENCE_CLASSES.index(o) for o in rasso.offences} if rasso is not None else set()
         self._listing_rng = streams["listing"]
         self._listing_buffer: list[float] = []
         self.monitor = Monitor(self, sc.run.monitor_interval_days)
@@ -95,7 +98,10 @@ class World:
     def offence(self, i: int) -> OffenceClass:
         return self._offences[self.cases.cls[i]]
 
-    def court_for(self, venue: Venue):
+    def court_for(self, venue: Venue, i: int):
+        """The trial list a case at ``venue`` is heard in: Crown cases of a specialist list's offences go there."""
+        if venue is Venue.CROWN and self.cases.cls[i] in self._rasso_classes:
+            return self.rasso
         return self._courts[venue]
 
     def listing_uniform(self) -> float:
@@ -136,9 +142,13 @@ class World:
         return False
 
     def complete(self, i: int, exit_: Exit, t: float) -> None:
-        """A prosecution ends."""
-        self.cases.t_completion[i] = t
-        self.cases.close(i, exit_, t, ho_outcome="")
+        """A prosecution ends; a conviction is sentenced."""
+        c = self.cases
+        c.t_completion[i] = t
+        c.close(i, exit_, t, ho_outcome="")
+        rules = self.offence(i).sentencing
+        if exit_ is Exit.CONVICTED and rules is not None:
+            c.custody_years[i] = sentencing.custodial_term(rules, Venue(c.venue[i]), c.u_custody[i], c.u_sentence[i])
 
     # ------------------------------------------------------------------ the pathway
 
@@ -213,12 +223,16 @@ class World:
             if c.exit[i] == Exit.OPEN:
                 self.case_open(i, self.horizon)
 
+    def court_lists(self) -> list:
+        """The courtroom lists with sitting-day capacity: Crown, magistrates' and a specialist list if any."""
+        return [self.crown, self.magistrates] + ([self.rasso] if self.rasso is not None else [])
+
     def _teardown(self) -> None:
         """Drop pending events and waiting lists, so that the spent world is freed by reference
         counting now instead of by a full pass of the cyclic collector over hundreds of thousands of
         callbacks (which costs more than linearly in volume)."""
         self.env.discard_pending()
-        pools = [*self.investigators.values(), *self.lawyers.values(), self.crown.pool, self.magistrates.pool]
+        pools = [*self.investigators.values(), *self.lawyers.values(), *(t.pool for t in self.court_lists())]
         for pool in pools + [s.pool for s in self.support_services.values()]:
             pool.clear()
         if self.sdvc is not None:

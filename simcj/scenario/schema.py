@@ -185,6 +185,13 @@ class Support(Strict):
         return self
 
 
+class Sentencing(Strict):
+    """What a conviction leads to: immediate custody or not, and the custodial term imposed."""
+
+    p_custody: ByVenue = Field(description="immediate custody on conviction, by the venue that convicted")
+    custodial_years: Duration = Field(description="custodial sentence imposed, years")
+
+
 class OffenceClass(Strict):
     reporting: Reporting
     police: Police
@@ -192,6 +199,20 @@ class OffenceClass(Strict):
     prosecution: Prosecution
     withdrawal: Withdrawal
     support: Support = Support()
+    sentencing: Optional[Sentencing] = Field(None, description="without it, convictions carry no custody (and no prison cost)")
+
+    @model_validator(mode="after")
+    def _sentencing_venues(self):
+        if self.sentencing is None:
+            return self
+        p = self.prosecution
+        needed = ["crown"] if p.p_crown > 0 else []
+        if p.p_crown < 1:
+            needed += ["magistrates"] + (["sdvc"] if p.p_sdvc > 0 else [])
+        missing = [v for v in needed if getattr(self.sentencing.p_custody, v) is None]
+        if missing:
+            raise ValueError(f"sentencing.p_custody: needs a value for {', '.join(missing)} (cases are convicted there)")
+        return self
 
 
 class Offences(Strict):
@@ -276,10 +297,55 @@ class SpecialistCourts(Strict):
     hr_withdrawal: NonNeg = Field(1.0, description="hazard ratio of withdrawal once listed at an SDVC")
 
 
+class SpecialistCrownList(Strict):
+    """A specialist Crown Court list for named offences (a RASSO court): ring-fenced courtrooms.
+
+    Crown cases of the listed offences are tried here instead of in the shared Crown list, so they
+    do not queue behind the background stream. Its sitting days are its own capacity.
+    """
+
+    offences: list[str] = Field(min_length=1, description="offence classes whose Crown cases it hears")
+    sitting_days_per_year: Annotated[float, Field(gt=0.0, json_schema_extra=CAPACITY)]
+    sitting_days_per_courtroom: PositiveFloat
+    listing_delay: Duration = Field(description="not-guilty plea to the earliest trial date the list offers, days")
+    p_ineffective: Prob
+    cracked_sitting_days: NonNeg
+    relist_delay: Duration
+    hr_withdrawal: NonNeg = Field(1.0, description="hazard ratio of withdrawal once listed at the specialist court")
+
+    @model_validator(mode="after")
+    def _known_offences(self):
+        unknown = [o for o in self.offences if o not in OFFENCE_CLASSES]
+        if unknown:
+            raise ValueError(f"offences: unknown offence class(es) {unknown}; expected some of {list(OFFENCE_CLASSES)}")
+        return self
+
+
 class Courts(Strict):
     crown: CourtTier
     magistrates: CourtTier
     sdvc: SpecialistCourts
+    rasso: Optional[SpecialistCrownList] = Field(None, description="a specialist rape and serious sexual offences list")
+
+
+# --------------------------------------------------------------------------- costs
+
+
+Money = Annotated[float, Field(ge=0.0)]
+
+
+class UnitCosts(Strict):
+    """Unit costs in GBP at the scenario's ``price_year`` prices. See simcj.experiment.costs."""
+
+    police_investigator_year: Money = Field(description="one FTE investigator for a year, with on-costs")
+    cps_lawyer_year: Money = Field(description="one FTE CPS lawyer for a year, with on-costs")
+    advocate_year: dict[str, Money] = Field(default_factory=dict, description="one FTE of each advocacy service (IDVA, ISVA) for a year")
+    magistrates_sitting_day: Money
+    crown_sitting_day: Money
+    sdvc_session: Money = Field(description="one weekly SDVC session")
+    prison_place_year: Money
+    share_of_sentence_served: Prob = Field(description="share of a custodial term served in prison")
+    womens_centre_place_year: Money = Field(description="one woman supported by a women's centre for a year")
 
 
 # --------------------------------------------------------------------------- the whole scenario
@@ -298,6 +364,7 @@ class Scenario(Strict):
     cps: CpsSettings
     support: SupportSettings
     courts: Courts
+    costs: Optional[UnitCosts] = Field(None, description="unit costs; without them no cost outputs are produced")
 
     _sources: dict = PrivateAttr(default_factory=dict)
 
@@ -319,4 +386,8 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
         for key, value, declared, where in checks:
             if value is not None and value not in declared:
                 problems.append((f"offences.{name}.{key}", f"'{value}' is not declared in {where} (declared: {sorted(declared)})"))
+    if sc.costs is not None:
+        for service in sc.support.services:
+            if service not in sc.costs.advocate_year:
+                problems.append((f"costs.advocate_year.{service}", f"no unit cost for the declared advocacy service '{service}'"))
     return problems
