@@ -16,7 +16,7 @@ from simcj.cli import main
 from simcj.scenario import ScenarioError, json_schema, load_scenario, scaled
 from simcj.scenario.loader import OVERRIDE_SOURCE
 
-from .conftest import BASELINE, baseline_copy, raw_baseline
+from .conftest import ROOT, BASELINE, baseline_copy, raw_baseline
 
 RAW_BASELINE = raw_baseline()
 
@@ -33,7 +33,11 @@ def problems_of(path, overrides=()):
     return info.value.problems
 
 
-def test_baseline_is_valid_and_every_number_has_a_source(baseline):
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_scenario_is_valid_and_every_number_has_a_source(path):
     def numeric_paths(node, prefix=""):
         if isinstance(node, bool):
             return
@@ -43,10 +47,33 @@ def test_baseline_is_valid_and_every_number_has_a_source(baseline):
             for k, v in node.items():
                 yield from numeric_paths(v, f"{prefix}.{k}" if prefix else str(k))
 
-    plain = baseline.model_dump(by_alias=True, exclude={"run", "price_year"})
-    missing = [p for p in numeric_paths(plain) if p not in baseline.sources]
+    sc = load_scenario(path)
+    plain = sc.model_dump(by_alias=True, exclude={"run", "price_year"})
+    missing = [p for p in numeric_paths(plain) if p not in sc.sources]
     assert not missing, f"parameters without a source: {missing[:10]}"
-    assert all(s.source.strip() for s in baseline.sources.values())
+    assert all(s.source.strip() for s in sc.sources.values())
+
+
+def test_shipped_interventions_change_what_they_say_and_nothing_else(baseline):
+    """Each intervention file extends the baseline and changes only a handful of settings."""
+    base = baseline.model_dump(by_alias=True)
+    for path in SHIPPED:
+        if path.stem == "baseline":
+            continue
+        assert path.read_text().startswith("#"), f"{path.name}: comments must say what it represents"
+        sc = load_scenario(path)
+        changed = _diff(base, sc.model_dump(by_alias=True))
+        changed -= {"name", "description"}
+        assert 1 <= len(changed) <= 12, (path.name, changed)
+
+
+def _diff(a, b, prefix=""):
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = set()
+        for k in set(a) | set(b):
+            out |= _diff(a.get(k), b.get(k), f"{prefix}{k}.")
+        return out
+    return set() if a == b else {prefix[:-1]}
 
 
 def test_disputed_effects_carry_ranges(baseline):
