@@ -1,4 +1,4 @@
-"""Command line: ``simcj run``, ``simcj check``, ``simcj validate``, ``simcj calibrate``, ``simcj schema``.
+"""Command line: ``simcj run``, ``compare``, ``report``, ``check``, ``validate``, ``calibrate``, ``schema``.
 
 Thin by design: parse, call the API, print. A bad scenario file, a bad ``--set`` or an unusable
 ``--out`` exits with code 2 and one line per problem, before anything is simulated or written.
@@ -24,6 +24,42 @@ from .scenario import ScenarioError, json_schema, load_scenario
 USAGE_ERROR = 2
 
 
+class RepsType(click.ParamType):
+    """A number of replications (1 or more), or 'auto' for the Hoad-Robinson-Davies CI method."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"expected a whole number of replications or 'auto', got {value!r}", param, ctx)
+        if n < 1:
+            self.fail(f"expected at least 1 replication, got {n}", param, ctx)
+        return n
+
+
+REPS = RepsType()
+
+
+def _precision_options(f):
+    f = click.option("--precision", type=click.FloatRange(min=0, min_open=True, max=1), default=0.05, show_default=True, help="With --reps auto: relative CI half-width wanted for the headline KPIs.")(f)
+    f = click.option("--max-reps", type=click.IntRange(min=3), default=50, show_default=True, help="With --reps auto: stop here even if the precision is not reached.")(f)
+    return f
+
+
+def _progress(label: str):
+    """A click progress bar on stderr and the callback that moves it (fraction 0..1)."""
+    bar = click.progressbar(length=1000, label=label, file=sys.stderr, show_eta=True)
+
+    def tick(fraction: float) -> None:
+        bar.update(int(fraction * 1000) - bar.pos)
+
+    return bar, tick
+
+
 def _fail(lines) -> None:
     for line in lines:
         click.echo(line, err=True)
@@ -45,8 +81,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--reps", type=click.IntRange(min=1), help="Replications (default: the scenario's run.reps).")
+@click.option("--reps", type=REPS, help="Replications, or 'auto' to choose them by the CI method (default: the scenario's run.reps).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's run.seed).")
+@_precision_options
 @click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Measured years after the warm-up.")
 @click.option("--warmup-years", type=click.FloatRange(min=0), help="Simulated years discarded before measuring.")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity (0.1 for a quick run).")
@@ -54,25 +91,28 @@ def main() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting, e.g. --set courts.crown.sitting_days_per_year=27500 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/<scenario>-<timestamp>).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(scenario, reps, seed, years, warmup_years, scale, jobs, overrides, out, quiet):
+def run(scenario, reps, seed, precision, max_reps, years, warmup_years, scale, jobs, overrides, out, quiet):
     """Run SCENARIO and write a results folder."""
     sc = _load(scenario, overrides)
+    if reps == "auto":
+        sc = sc.model_copy(update={"run": sc.run.model_copy(update={k: v for k, v in (("years", years), ("warmup_years", warmup_years)) if v is not None})})
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"{sc.name}-{stamp}"
     if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
         _fail([f"--out: {out_path} already exists and is not empty; choose another folder"])
     jobs = jobs or default_jobs()
-    n_reps = reps or sc.run.reps
-    if quiet:
-        res = simulate(sc, reps=reps, seed=seed, years=years, warmup_years=warmup_years, scale=scale, jobs=jobs)
+    if reps == "auto":
+        from .experiment.replications import Precision, simulate_to_precision
+
+        bar, tick = _progress(f"{sc.name}: replications until the headline CIs are within {precision:.0%}")
+        with bar:
+            res, _d, chosen = simulate_to_precision(sc, Precision(precision, max_reps=max_reps), seed=seed, scale=scale, jobs=jobs, progress=None if quiet else tick)
+        click.echo(_chosen_text(chosen, res.spec.reps, precision))
     else:
-        label = f"{sc.name}: {n_reps} replications on {min(jobs, n_reps)} process(es)"
-        with click.progressbar(length=1000, label=label, file=sys.stderr, show_eta=True) as bar:
-
-            def tick(fraction: float) -> None:
-                bar.update(int(fraction * 1000) - bar.pos)
-
-            res = simulate(sc, reps=reps, seed=seed, years=years, warmup_years=warmup_years, scale=scale, jobs=jobs, progress=tick)
+        n_reps = reps or sc.run.reps
+        bar, tick = _progress(f"{sc.name}: {n_reps} replications on {min(jobs, n_reps)} process(es)")
+        with bar:
+            res = simulate(sc, reps=reps, seed=seed, years=years, warmup_years=warmup_years, scale=scale, jobs=jobs, progress=None if quiet else tick)
     command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with pd.option_context("display.max_colwidth", 40, "display.width", 200):
         click.echo(f"\n{sc.name}: mean [95% CI] over {res.spec.reps} replications, per year unless stated\n")
@@ -163,6 +203,76 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
     for p in free:
         click.echo(f"  {p.path} = {best['values'][p.path]:.6g}  (bounds {p.low:g} to {p.high:g})")
     click.echo(f"\nobjective {best['objective']:.4g} after {len(fit.done)} evaluations; wrote {fitted_path}; report in {out_dir}")
+
+
+def _chosen_text(chosen, ran: int, precision: float) -> str:
+    if chosen is None:
+        return f"--reps auto: the headline CIs did not reach {precision:.0%} within {ran} replications (--max-reps); read them with care"
+    return f"--reps auto: {chosen} replications reach {precision:.0%} on every headline KPI; {ran} were run (with the look-ahead) and all are used"
+
+
+@main.command()
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("alternatives", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--reps", type=REPS, help="Replications per scenario, or 'auto' (chosen on BASE by the CI method; default: BASE's run.reps).")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed, the same for every scenario (default: BASE's run.seed).")
+@_precision_options
+@click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Measured years after the warm-up, for every scenario (default: BASE's).")
+@click.option("--warmup-years", type=click.FloatRange(min=0), help="Warm-up years, for every scenario (default: BASE's).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/compare-<timestamp>).")
+def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, scale, jobs, out):
+    """Compare ALTERNATIVES with BASE on common random numbers; write differences, costs and a report."""
+    from .experiment.compare import run_comparison
+    from .experiment.replications import Precision
+    from .report.comparison import write_comparison
+
+    scenarios = [_load(p) for p in (base, *alternatives)]
+    # One run design for all: the base's, with the command line's changes.
+    design = {"years": years or scenarios[0].run.years, "warmup_years": scenarios[0].run.warmup_years if warmup_years is None else warmup_years}
+    scenarios = [sc.model_copy(update={"run": sc.run.model_copy(update=design)}) for sc in scenarios]
+    names = [sc.name for sc in scenarios]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        _fail([f"{p}: name: scenario name '{sc.name}' is used by more than one file; names label the results" for p, sc in zip((base, *alternatives), scenarios) if sc.name in duplicates])
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_path = Path(out) if out else Path("results") / f"compare-{stamp}"
+    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
+        _fail([f"--out: {out_path} already exists and is not empty; choose another folder"])
+    jobs = jobs or default_jobs()
+    bar, tick = _progress(f"comparing {len(scenarios)} scenarios")
+    share = 1.0 / len(scenarios)
+    with bar:
+        cmp = run_comparison(
+            scenarios[0], scenarios[1:], None if reps == "auto" else reps, seed, scale, jobs,
+            precision=Precision(precision, max_reps=max_reps) if reps == "auto" else None,
+            progress=lambda name, f: tick(share * (names.index(name) + f)),
+        )  # fmt: skip
+    cmp.command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if reps == "auto":
+        click.echo(_chosen_text(cmp.chosen_reps, cmp.base.spec.reps, precision))
+    with pd.option_context("display.max_colwidth", 60, "display.width", 250):
+        click.echo(f"\nDifference from {names[0]}, paired on common random numbers: mean [95% CI] over {cmp.base.spec.reps} replications\n")
+        click.echo(cmp.headline().T.to_string())
+    written = write_comparison(cmp, out_path)
+    click.echo(f"\nResults, report.html and report.xlsx written to {written}")
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(file_okay=False))
+def report(results_dir):
+    """Rebuild report.html and report.xlsx from a results folder (of `simcj compare` or `simcj run`)."""
+    from .report.comparison import build_report
+
+    folder = Path(results_dir)
+    if not (folder / "manifest.json").is_file():
+        _fail([f"{folder}: not a simcj results folder (no manifest.json)"])
+    try:
+        html_path, xlsx_path = build_report(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        _fail([f"{folder}: cannot build the report: {exc}"])
+    click.echo(f"wrote {html_path} and {xlsx_path}")
 
 
 @main.command()

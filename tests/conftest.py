@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from simcj.scenario import Scenario, load_scenario
 
@@ -13,9 +14,26 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
 
+# A quick run design for CLI tests of whole runs and comparisons.
+TINY = ["--scale", "0.05", "--years", "0.5", "--warmup-years", "0.5", "--seed", "5", "--jobs", "2"]
+
+
 @pytest.fixture(scope="session")
 def baseline() -> Scenario:
     return load_scenario(BASELINE)
+
+
+@pytest.fixture(scope="session")
+def comparison(tmp_path_factory):
+    """A small `simcj compare` of the baseline with two shipped options: (folder, CLI result)."""
+    from simcj.cli import main
+
+    out = tmp_path_factory.mktemp("cmp") / "cmp"
+    scenarios = ROOT / "scenarios"
+    args = ["compare", str(BASELINE), str(scenarios / "idva_plus_20.yaml"), str(scenarios / "rasso_court.yaml"), "--reps", "3", *TINY, "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return out, result
 
 
 def modified(sc: Scenario, edit) -> Scenario:

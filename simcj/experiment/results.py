@@ -130,5 +130,11 @@ def simulate(
     spec = resolve(scenario, reps=reps, seed=seed, years=years, warmup_years=warmup_years, scale=scale)
     start = time.perf_counter()
     results = run_replications(spec, jobs=jobs, progress=progress)
+    return from_replications(spec, results, time.perf_counter() - start, jobs)
+
+
+def from_replications(spec: RunSpec, results: list, wall_seconds: float, jobs: int) -> Results:
+    """Assemble :class:`Results` from finished replications (their count sets ``spec.reps``)."""
+    spec = RunSpec(scenario=spec.scenario, reps=len(results), seed=spec.seed, scale=spec.scale)
     kpis, summary, cases, timeseries = assemble(results)
-    return Results(spec, kpis, summary, cases, timeseries, time.perf_counter() - start, jobs)
+    return Results(spec, kpis, summary, cases, timeseries, wall_seconds, jobs)

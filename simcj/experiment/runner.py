@@ -95,9 +95,15 @@ def run_one(scenario: Scenario, replication: int, seed: int, progress: Optional[
     return ReplicationResult(replication, kpis, cases, ts, time.perf_counter() - start)
 
 
-def run_replications(spec: RunSpec, jobs: int = 1, progress: Optional[Callable[[float], None]] = None) -> list[ReplicationResult]:
-    """All replications, in replication order. ``progress`` receives the finished fraction."""
-    reps = list(range(spec.reps))
+def run_replications(
+    spec: RunSpec, jobs: int = 1, progress: Optional[Callable[[float], None]] = None, replications: Optional[list[int]] = None
+) -> list[ReplicationResult]:
+    """Replications 0..reps-1 (or those listed), in replication order. ``progress`` receives the finished fraction.
+
+    A replication's results depend only on its number and the seed, so running more later (as
+    ``--reps auto`` does) gives the same results as running them all at once.
+    """
+    reps = list(range(spec.reps)) if replications is None else list(replications)
     jobs = max(1, min(int(jobs), len(reps)))
     results: dict[int, ReplicationResult] = {}
     if jobs == 1:

@@ -21,7 +21,7 @@ from pathlib import Path
 from .. import __version__
 from . import figures
 
-PACKAGES = ("simpy", "numpy", "pandas", "scipy", "matplotlib", "pydantic", "PyYAML", "click", "pyarrow")
+PACKAGES = ("simpy", "numpy", "pandas", "scipy", "matplotlib", "pydantic", "PyYAML", "click", "pyarrow", "openpyxl")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -71,8 +71,11 @@ def manifest(results, command: str = "") -> dict:
     }
 
 
-def write_results(results, out: Path, command: str = "") -> Path:
-    """Write the results folder at ``out`` (which must not exist yet, or be empty)."""
+def write_results(results, out: Path, command: str = "", cases: bool = True) -> Path:
+    """Write the results folder at ``out`` (which must not exist yet, or be empty).
+
+    ``cases=False`` leaves out ``cases.parquet`` (a comparison keeps each scenario's tables only).
+    """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
@@ -84,7 +87,8 @@ def write_results(results, out: Path, command: str = "") -> Path:
         results.kpis.to_csv(tmp / "kpis.csv", index=False)
         results.summary.to_csv(tmp / "summary.csv", index=False)
         results.timeseries.to_csv(tmp / "timeseries.csv", index=False)
-        results.cases.to_parquet(tmp / "cases.parquet", index=False)
+        if cases:
+            results.cases.to_parquet(tmp / "cases.parquet", index=False)
         figures.save_all(results, tmp / "figures")
         if out.exists():
             out.rmdir()

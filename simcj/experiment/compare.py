@@ -1,0 +1,215 @@
+"""`simcj compare`: scenarios against a base on common random numbers.
+
+Every scenario runs the same replication numbers with the same seed, so replication r of each
+scenario sees the same incidents, victims and decision draws (named streams, drawn per case up
+front). The difference in a KPI is therefore taken replication by replication (paired), and its CI
+comes from the spread of those differences. The unpaired (Welch) CI is kept beside it to show what
+common random numbers buy.
+
+Economics: incremental cost and effect per scenario, and the ratios a commissioner asks for (cost
+per extra conviction, per withdrawal avoided), with CIs from a paired bootstrap over replications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..scenario.schema import Scenario
+from .replications import Precision, simulate_to_precision
+from .results import Results, simulate
+from .stats import KEYS
+
+BOOTSTRAP_SAMPLES = 4000
+BOOTSTRAP_SEED = 20261122
+DIFFERENCE_COLUMNS = [
+    "metric", "offence", "group", "scenario", "base_mean", "alt_mean", "diff_mean", "diff_ci_low", "diff_ci_high", "pct_change",
+    "unpaired_ci_low", "unpaired_ci_high", "n_reps",
+]  # fmt: skip
+# The KPIs a commissioner reads first: (metric, offence, label, format).
+HEADLINE_DIFFERENCES = (
+    ("convicted", "all", "Convictions a year", "{:+,.0f}"),
+    ("charged", "all", "Charges a year", "{:+,.0f}"),
+    ("rate_withdrawal_pre_charge", "all", "Pre-charge withdrawal (points)", "{:+.1%}"),
+    ("rate_retraction_post_charge", "all", "Post-charge retraction (points)", "{:+.1%}"),
+    ("rate_conviction", "all", "Conviction rate (points)", "{:+.1%}"),
+    ("convicted", "rape", "Rape convictions a year", "{:+,.0f}"),
+    ("days_charge_to_completion_median", "all", "Median days charge to completion", "{:+,.0f}"),
+    ("crown_backlog", "all", "Crown Court backlog", "{:+,.0f}"),
+    ("cost_total", "all", "Cost a year, £", "{:+,.0f}"),
+)
+
+
+@dataclass
+class Comparison:
+    base: Results
+    alternatives: list[Results]
+    differences: pd.DataFrame
+    economics: pd.DataFrame
+    precision: Optional[pd.DataFrame] = None  # d_n table when --reps auto chose the replications
+    chosen_reps: Optional[int] = None
+    command: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def scenarios(self) -> list[Results]:
+        return [self.base, *self.alternatives]
+
+    def headline(self) -> pd.DataFrame:
+        """Scenario x headline KPI: 'difference [95% CI]' against the base, paired."""
+        d = self.differences[self.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
+        rows = {}
+        for res in self.alternatives:
+            name = res.scenario.name
+            row = {}
+            for metric, offence, label, fmt in HEADLINE_DIFFERENCES:
+                key = (name, metric, offence)
+                if key in d.index:
+                    r = d.loc[key]
+                    row[label] = f"{fmt.format(r['diff_mean'])} [{fmt.format(r['diff_ci_low'])}, {fmt.format(r['diff_ci_high'])}]"
+            rows[name] = row
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _by_rep(kpis: pd.DataFrame) -> pd.DataFrame:
+    """KPIs as (metric, offence, group) x replication."""
+    return kpis.pivot_table(index=KEYS, columns="replication", values="value", aggfunc="first")
+
+
+def paired_differences(base: pd.DataFrame, alt: pd.DataFrame, name: str, level: float = 0.95) -> pd.DataFrame:
+    """Per-KPI paired differences alt - base (replication by replication) with t CIs; Welch CI beside."""
+    b, a = _by_rep(base), _by_rep(alt)
+    reps = sorted(set(b.columns) & set(a.columns))
+    b, a = b.reindex(columns=reps), a.reindex(columns=reps)
+    b, a = b.align(a, join="inner", axis=0)
+    diff = a - b
+    n = diff.notna().sum(axis=1).to_numpy()
+    d_mean = diff.mean(axis=1).to_numpy()
+    d_sd = diff.std(axis=1, ddof=1).to_numpy()
+    q = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+    half = np.where(n > 1, q * d_sd / np.sqrt(np.maximum(n, 1)), np.nan)
+    # Welch interval for the same difference, as if the runs had independent random numbers.
+    na, nb = a.notna().sum(axis=1).to_numpy(), b.notna().sum(axis=1).to_numpy()
+    va, vb = a.var(axis=1, ddof=1).to_numpy(), b.var(axis=1, ddof=1).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(va / na + vb / nb)
+        dof = se**4 / ((va / na) ** 2 / np.maximum(na - 1, 1) + (vb / nb) ** 2 / np.maximum(nb - 1, 1))
+        uq = stats.t.ppf(0.5 + level / 2, np.where(np.isfinite(dof) & (dof > 0), dof, 1))
+        unpaired_half = np.where((na > 1) & (nb > 1), uq * se, np.nan)
+        base_mean = b.mean(axis=1).to_numpy()
+        pct = np.where(base_mean != 0, d_mean / base_mean, np.nan)
+    out = diff.index.to_frame(index=False)
+    out["scenario"] = name
+    out["base_mean"] = base_mean
+    out["alt_mean"] = a.mean(axis=1).to_numpy()
+    out["diff_mean"] = d_mean
+    out["diff_ci_low"] = d_mean - half
+    out["diff_ci_high"] = d_mean + half
+    out["pct_change"] = pct
+    out["unpaired_ci_low"] = d_mean - unpaired_half
+    out["unpaired_ci_high"] = d_mean + unpaired_half
+    out["n_reps"] = n
+    return out[DIFFERENCE_COLUMNS]
+
+
+def _series(kpis: pd.DataFrame, metric: str, offence: str = "all") -> pd.Series:
+    k = kpis[(kpis["metric"] == metric) & (kpis["offence"] == offence) & (kpis["group"] == "all")]
+    return k.set_index("replication")["value"].sort_index()
+
+
+def _ratio_ci(num: np.ndarray, den: np.ndarray, rng: np.random.Generator, level: float = 0.95) -> tuple[float, float, float]:
+    """Ratio of means with a paired percentile-bootstrap CI over replications.
+
+    When the denominator's bootstrap samples straddle zero the ratio is unbounded: the CI is NaN
+    (the report then says the effect is not distinguishable from none).
+    """
+    point = num.mean() / den.mean() if den.mean() != 0 else np.nan
+    n = len(num)
+    idx = rng.integers(0, n, size=(BOOTSTRAP_SAMPLES, n))
+    dens = den[idx].mean(axis=1)
+    if n < 2 or (dens.min() <= 0 <= dens.max()):
+        return point, np.nan, np.nan
+    ratios = num[idx].mean(axis=1) / dens
+    lo, hi = np.quantile(ratios, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return point, float(lo), float(hi)
+
+
+def _mean_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    n = len(x)
+    if n < 2:
+        return float(x.mean()), np.nan, np.nan
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n)
+    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+
+
+def economics(base: Results, alt: Results) -> pd.DataFrame:
+    """Incremental cost and effect of ``alt`` over ``base`` (paired by replication), with CIs."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    cost = (_series(alt.kpis, "cost_total") - _series(base.kpis, "cost_total")).dropna()
+    if cost.empty:
+        return pd.DataFrame(columns=["scenario", "measure", "mean", "ci_low", "ci_high", "unit"])
+    reps = cost.index
+    conv = (_series(alt.kpis, "convicted") - _series(base.kpis, "convicted")).reindex(reps).to_numpy()
+    avoided = (_series(base.kpis, "withdrawals_pre_charge") - _series(alt.kpis, "withdrawals_pre_charge")).reindex(reps).to_numpy()
+    c = cost.to_numpy()
+    rows = [
+        ("incremental_cost", *_mean_ci(c), "£ a year"),
+        ("extra_convictions", *_mean_ci(conv), "a year"),
+        ("withdrawals_avoided", *_mean_ci(avoided), "a year"),
+        ("cost_per_extra_conviction", *_ratio_ci(c, conv, rng), "£"),
+        ("cost_per_withdrawal_avoided", *_ratio_ci(c, avoided, rng), "£"),
+    ]
+    frame = pd.DataFrame(rows, columns=["measure", "mean", "ci_low", "ci_high", "unit"])
+    frame.insert(0, "scenario", alt.scenario.name)
+    return frame
+
+
+def scenario_costs(res: Results) -> pd.DataFrame:
+    """Each scenario's own cost KPIs (total, per conviction, per victim supported) with CIs."""
+    s = res.summary[(res.summary["group"] == "all") & (res.summary["offence"] == "all")]
+    s = s[s["metric"].isin(["cost_total", "cost_per_conviction", "cost_per_victim_supported"])]
+    out = s.rename(columns={"metric": "measure"})[["measure", "mean", "ci_low", "ci_high"]].copy()
+    out.insert(0, "scenario", res.scenario.name)
+    out["unit"] = "£" + np.where(out["measure"] == "cost_total", " a year", "")
+    return out
+
+
+def run_comparison(
+    base: Scenario,
+    alternatives: list[Scenario],
+    reps: Optional[int],
+    seed: Optional[int],
+    scale: float,
+    jobs: int,
+    precision: Optional[Precision] = None,
+    progress: Optional[Callable[[str, float], None]] = None,
+) -> Comparison:
+    """Run the base and every alternative on the same seed and replication numbers, and compare.
+
+    ``reps=None`` with a ``precision`` chooses the number of replications on the base (Hoad,
+    Robinson and Davies); the alternatives then run that many.
+    """
+    seed = base.run.seed if seed is None else seed
+
+    def tick(name):
+        return None if progress is None else (lambda f: progress(name, f))
+
+    d_table, chosen = None, None
+    if reps is None and precision is not None:
+        base_res, d_table, chosen = simulate_to_precision(base, precision, seed=seed, scale=scale, jobs=jobs, progress=tick(base.name))
+        reps = base_res.spec.reps
+    else:
+        reps = base.run.reps if reps is None else reps
+        base_res = simulate(base, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick(base.name))
+    alts = [simulate(sc, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick(sc.name)) for sc in alternatives]
+    diffs = pd.concat([paired_differences(base_res.kpis, a.kpis, a.scenario.name) for a in alts], ignore_index=True)
+    econ = pd.concat(
+        [scenario_costs(r) for r in [base_res, *alts]] + [economics(base_res, a) for a in alts],
+        ignore_index=True,
+    )
+    return Comparison(base_res, alts, diffs, econ, d_table, chosen)

@@ -1,0 +1,399 @@
+"""The comparison folder and the commissioner's report (`report.html`, `report.xlsx`).
+
+Folder layout (written under a temporary name and renamed into place when complete)::
+
+    OUT/manifest.json          the command, seed, replications, scenarios, versions
+    OUT/differences.csv        paired differences of every KPI, each scenario against the base
+    OUT/economics.csv          costs, incremental costs and cost-effectiveness ratios, with CIs
+    OUT/precision.csv          relative CI half-widths by replications (only with --reps auto)
+    OUT/scenarios/NAME/        each scenario's results folder (kpis, summary, timeseries, figures)
+    OUT/report.html            one self-contained page, images embedded
+    OUT/report.xlsx            one sheet per table
+
+`build_report(OUT)` makes the last two from the rest, so `simcj report OUT` can rebuild them.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..experiment.compare import HEADLINE_DIFFERENCES, Comparison
+from . import comparison_figures as cf
+from .export import git_commit, write_results, write_text_atomic
+
+# The KPIs whose paired and unpaired CIs the report sets side by side: (metric, offence, label).
+CRN_KPIS = tuple((m, o, label) for m, o, label, _ in HEADLINE_DIFFERENCES)
+MEASURE_LABELS = {
+    "cost_total": "Total cost a year",
+    "cost_per_conviction": "Cost per conviction",
+    "cost_per_victim_supported": "Advocacy cost per victim supported",
+    "incremental_cost": "Incremental cost a year",
+    "extra_convictions": "Extra convictions a year",
+    "withdrawals_avoided": "Pre-charge withdrawals avoided a year",
+    "cost_per_extra_conviction": "Cost per extra conviction",
+    "cost_per_withdrawal_avoided": "Cost per withdrawal avoided",
+}
+
+
+# --------------------------------------------------------------------------- writing the folder
+
+
+def write_comparison(cmp: Comparison, out: Path) -> Path:
+    """Write the comparison folder at ``out`` (must not exist, or be empty), report included."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        (tmp / "scenarios").mkdir()
+        for res in cmp.scenarios:
+            write_results(res, tmp / "scenarios" / res.scenario.name, cmp.command, cases=False)
+        cmp.differences.to_csv(tmp / "differences.csv", index=False)
+        cmp.economics.to_csv(tmp / "economics.csv", index=False)
+        if cmp.precision is not None:
+            cmp.precision.to_csv(tmp / "precision.csv")
+        (tmp / "manifest.json").write_text(json.dumps(_manifest(cmp), indent=2), encoding="utf-8")
+        build_report(tmp)
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _manifest(cmp: Comparison) -> dict:
+    spec = cmp.base.spec
+    return {
+        "kind": "comparison",
+        "base": cmp.base.scenario.name,
+        "alternatives": [r.scenario.name for r in cmp.alternatives],
+        "seed": spec.seed,
+        "replications": spec.reps,
+        "replications_chosen": cmp.chosen_reps,
+        "replications_method": "Hoad, Robinson & Davies (2010) CI method" if cmp.precision is not None else "fixed",
+        "scale": spec.scale,
+        "years": spec.scenario.run.years,
+        "warmup_years": spec.scenario.run.warmup_years,
+        "common_random_numbers": True,
+        "command": cmp.command,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "simcj_version": __version__,
+        "git_commit": git_commit(),
+        "wall_seconds": round(sum(r.wall_seconds for r in cmp.scenarios), 1),
+    }
+
+
+# --------------------------------------------------------------------------- reading it back
+
+
+class Folder:
+    """The tables of a comparison folder (or of a single run's folder, with no differences)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.manifest = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+        self.is_comparison = self.manifest.get("kind") == "comparison"
+        if self.is_comparison:
+            names = [self.manifest["base"], *self.manifest["alternatives"]]
+            self.scenario_dirs = {n: self.path / "scenarios" / n for n in names}
+            self.differences = pd.read_csv(self.path / "differences.csv")
+            self.economics = pd.read_csv(self.path / "economics.csv")
+            p = self.path / "precision.csv"
+            self.precision = pd.read_csv(p, index_col=0) if p.exists() else None
+        else:
+            self.scenario_dirs = {self.manifest["scenario"]: self.path}
+            self.differences = self.economics = self.precision = None
+        self.summaries = {n: pd.read_csv(d / "summary.csv") for n, d in self.scenario_dirs.items()}
+        self.timeseries = {n: pd.read_csv(d / "timeseries.csv") for n, d in self.scenario_dirs.items()}
+        self.manifests = {n: json.loads((d / "manifest.json").read_text(encoding="utf-8")) for n, d in self.scenario_dirs.items()}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.scenario_dirs)
+
+    @property
+    def base(self) -> str:
+        return self.names[0]
+
+    @property
+    def alternatives(self) -> list[str]:
+        return self.names[1:]
+
+    def warmup_days(self) -> float:
+        return float(self.manifests[self.base]["warmup_years"]) * 365.0
+
+    def offences(self) -> list[str]:
+        s = self.summaries[self.base]
+        return [o for o in ("domestic_abuse", "rape", "other_sexual") if (s["offence"] == o).any()]
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _money(x: float) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    sign = "-" if x < 0 else ""
+    x = abs(x)
+    return f"{sign}£{x / 1e6:,.1f}m" if x >= 1e6 else f"{sign}£{x:,.0f}"
+
+
+def _change(label: str, r: pd.Series, fmt, unit: str = "") -> str:
+    """'22 more convictions a year (95% CI 10 to 34)', or 'no clear change in ...' when the CI spans 0."""
+    lo, hi, m = r["diff_ci_low"], r["diff_ci_high"], r["diff_mean"]
+    ci = f"95% CI {fmt(lo)} to {fmt(hi)}{unit}"
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0 <= hi:
+        return f"no clear change in {label} ({fmt(m)}{unit}; {ci})"
+    return f"{label} {'up' if m > 0 else 'down'} {fmt(abs(m))}{unit} ({ci})"
+
+
+def headline_sentences(folder: Folder) -> dict[str, str]:
+    """One plain-English paragraph per alternative: what it changes, and at what cost."""
+    d = folder.differences[folder.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
+    e = folder.economics.set_index(["scenario", "measure"]) if folder.economics is not None else pd.DataFrame()
+    count = lambda x: f"{x:+,.0f}"  # noqa: E731
+    points = lambda x: f"{x * 100:+.1f}"  # noqa: E731
+    out = {}
+    for s in folder.alternatives:
+        parts = []
+        for metric, offence, label, fmt, unit in (
+            ("convicted", "all", "convictions a year", count, ""),
+            ("rate_withdrawal_pre_charge", "all", "pre-charge withdrawal", points, " points"),
+            ("convicted", "rape", "rape convictions a year", count, ""),
+            ("days_charge_to_completion_median", "all", "median days from charge to completion", count, ""),
+            ("crown_backlog", "all", "the Crown Court backlog", count, ""),
+        ):
+            if (s, metric, offence) in d.index:
+                parts.append(_change(label, d.loc[(s, metric, offence)], fmt, unit))
+        text = "; ".join(parts) + "."
+        if (s, "incremental_cost") in e.index:
+            c = e.loc[(s, "incremental_cost")]
+            text += f" Cost: {_money(c['mean'])} a year against the base (95% CI {_money(c['ci_low'])} to {_money(c['ci_high'])})"
+            r = e.loc[(s, "cost_per_extra_conviction")]
+            if np.isfinite(r["ci_low"]) and e.loc[(s, "extra_convictions"), "ci_low"] > 0:
+                text += f", {_money(r['mean'])} per extra conviction ({_money(r['ci_low'])} to {_money(r['ci_high'])})."
+            else:
+                text += "; the change in convictions is not distinguishable from none, so no cost per extra conviction is given."
+        out[s] = text[0].upper() + text[1:]
+    return out
+
+
+def crn_table(folder: Folder) -> pd.DataFrame:
+    """For the headline KPIs: paired against unpaired CI half-widths, and the ratio (the gain from CRN)."""
+    d = folder.differences[folder.differences["group"] == "all"]
+    rows = []
+    for metric, offence, label in CRN_KPIS:
+        sel = d[(d["metric"] == metric) & (d["offence"] == offence)]
+        for _, r in sel.iterrows():
+            paired = (r["diff_ci_high"] - r["diff_ci_low"]) / 2
+            unpaired = (r["unpaired_ci_high"] - r["unpaired_ci_low"]) / 2
+            rows.append(
+                {
+                    "kpi": label,
+                    "scenario": r["scenario"],
+                    "difference": r["diff_mean"],
+                    "paired_half_width": paired,
+                    "unpaired_half_width": unpaired,
+                    "unpaired_over_paired": unpaired / paired if paired > 0 else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def changed_parameters(folder: Folder) -> pd.DataFrame:
+    """What each alternative changes against the base: key path, base and new value, source."""
+    base = folder.manifests[folder.base]
+    rows = []
+    for s in folder.alternatives:
+        m = folder.manifests[s]
+        flat_base, flat_alt = _flatten(base["resolved_scenario"]), _flatten(m["resolved_scenario"])
+        for key in sorted(set(flat_base) | set(flat_alt)):
+            if key in ("name", "description") or flat_base.get(key) == flat_alt.get(key):
+                continue
+            src = m["sources"].get(key, {})
+            rows.append({"scenario": s, "parameter": key, "base": flat_base.get(key), "scenario_value": flat_alt.get(key), "source": src.get("source", "")})
+    return pd.DataFrame(rows, columns=["scenario", "parameter", "base", "scenario_value", "source"])
+
+
+def _flatten(tree, prefix: str = "") -> dict:
+    out = {}
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+        out[prefix[:-1]] = json.dumps(tree) if isinstance(tree, list) else tree
+    return out
+
+
+def sourced_table(folder: Folder, prefix: str = "", ranged_only: bool = False) -> pd.DataFrame:
+    """The base's sourced parameters under ``prefix`` (or those with a sensitivity range)."""
+    sources = folder.manifests[folder.base]["sources"]
+    rows = []
+    for key, src in sorted(sources.items()):
+        if not key.startswith(prefix) or (ranged_only and "low" not in src):
+            continue
+        rows.append({"parameter": key, "value": src.get("value"), "low": src.get("low"), "high": src.get("high"), "source": src.get("source", "")})
+    return pd.DataFrame(rows, columns=["parameter", "value", "low", "high", "source"])
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _img(fig, alt: str) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(frame: pd.DataFrame, float_format="{:,.3g}") -> str:
+    def fmt(v):
+        if isinstance(v, float):
+            return "" if not np.isfinite(v) else float_format.format(v)
+        return v
+
+    return frame.map(fmt).to_html(index=False, escape=True, border=0, classes="t")
+
+
+CSS = """
+body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:2px solid #1f5f8b;padding-bottom:.2em;margin-top:2em}
+img{max-width:100%;height:auto;display:block;margin:1em 0}
+table.t{border-collapse:collapse;font-size:.82em;margin:1em 0}
+table.t th,table.t td{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+.note{color:#555;font-size:.9em}.head p{margin:.6em 0}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.75em}
+"""
+
+
+def build_report(path: Path) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``report.xlsx`` into the results folder ``path`` from its tables."""
+    path = Path(path)
+    f = Folder(path)
+    sections, sheets = [], {}
+    title = f"simcj: {' vs '.join([f.base] + f.alternatives) if len(f.names) <= 3 else f'{len(f.alternatives)} options against {f.base}'}"
+    m = f.manifest
+    intro = (
+        f"<p class=note>{m.get('replications')} replications per scenario, seed {m.get('seed')}, "
+        f"{m.get('warmup_years')} warm-up years then {m.get('years')} measured year(s), scale {m.get('scale')}. "
+        f"Counts are per year; rates are of the published denominators. 95% confidence intervals.</p>"
+    )
+    if f.is_comparison:
+        sentences = headline_sentences(f)
+        sections.append("<h2>Headlines</h2><div class=head>" + "".join(f"<p><b>{html.escape(s)}</b>: {html.escape(t)}</p>" for s, t in sentences.items()) + "</div>")
+        head = _headline_frame(f)
+        sections.append("<h2>Headline table</h2>" + _table(head))
+        sheets["Headline"] = head
+    offences = f.offences()
+    sections.append("<h2>Attrition funnel</h2>" + _img(cf.funnel_comparison(f.summaries, offences + ["all"]), "funnel comparison"))
+    if f.is_comparison:
+        sections.append(
+            "<h2>Differences from the base</h2><p class=note>Each option minus the base, replication by replication on common random numbers.</p>"
+            + _img(cf.forest(f.differences, HEADLINE_DIFFERENCES, f.alternatives), "forest plot of differences")
+        )
+    sections.append("<h2>Backlog trajectories</h2>" + _img(cf.backlog_trajectories(f.timeseries, f.warmup_days()), "Crown Court backlog over time"))
+    if f.is_comparison and not f.economics.empty:
+        econ = f.economics.assign(measure=f.economics["measure"].map(lambda x: MEASURE_LABELS.get(x, x)))
+        sections.append(
+            "<h2>Cost-effect plane and costs</h2>"
+            "<p class=note>Dedicated teams (police units, CPS units, IDVAs, ISVAs, SDVC sessions, a specialist list) are costed at their funded "
+            "capacity; shared magistrates' and Crown Court time by the sitting days VAWG cases use; prison by the custody imposed x share served. "
+            "Ratios of incremental cost to effect have paired-bootstrap CIs; where the effect's CI spans zero no ratio is given.</p>"
+            + _img(cf.cost_effect_plane(f.economics, f.alternatives), "cost-effect plane")
+            + _table(econ, "{:,.0f}")
+        )
+        sheets["Economics"] = f.economics
+    if f.is_comparison:
+        crn = crn_table(f)
+        sections.append(
+            "<h2>What common random numbers buy</h2><p class=note>Half-width of the 95% CI of each difference: paired (the same random numbers in both "
+            "scenarios) against unpaired (as if run independently). A ratio of 3 means an independent design would need about 9 times the replications "
+            "for the same precision.</p>" + _table(crn)
+        )
+        sheets["Paired vs unpaired"] = crn
+        sheets["Differences"] = f.differences[f.differences["group"] == "all"]
+    reps_text = _replications_section(f)
+    sections.append("<h2>Replications and warm-up</h2>" + reps_text)
+    for name in f.names:
+        sections.append(f"<h3>Warm-up diagnostic: {html.escape(name)}</h3>" + _img(cf.warmup_diagnostic(f.timeseries[name], f.warmup_days(), name), f"warm-up diagnostic {name}"))
+    if f.precision is not None:
+        sheets["Precision"] = f.precision.reset_index()
+    changed = changed_parameters(f) if f.is_comparison else pd.DataFrame()
+    costs = sourced_table(f, "costs.")
+    disputed = sourced_table(f, ranged_only=True)
+    sections.append(
+        "<h2>Assumptions and sources</h2>"
+        + ("<h3>What each option changes</h3>" + _table(changed) if not changed.empty else "")
+        + "<h3>Unit costs</h3>"
+        + _table(costs, "{:,.4g}")
+        + "<h3>Parameters with a sensitivity range (disputed or uncertain)</h3>"
+        + _table(disputed, "{:,.4g}")
+    )
+    sheets["Changes"] = changed
+    sheets["Unit costs"] = costs
+    sheets["Ranges"] = disputed
+    manifest_text = json.dumps({"run": f.manifest, "scenarios": {n: {k: v for k, v in mm.items() if k not in ("resolved_scenario", "sources")} for n, mm in f.manifests.items()}}, indent=2)
+    sections.append("<h2>Manifest</h2><pre>" + html.escape(manifest_text) + "</pre>")
+    sheets["Manifest"] = pd.DataFrame(
+        [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in f.manifest.items() if k not in ("resolved_scenario", "sources")], columns=["key", "value"]
+    )
+    page = (
+        f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{CSS}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{intro}{''.join(sections)}</body></html>"
+    )
+    html_path = path / "report.html"
+    write_text_atomic(html_path, page)
+    xlsx_path = path / "report.xlsx"
+    _write_workbook(xlsx_path, sheets)
+    return html_path, xlsx_path
+
+
+def _headline_frame(f: Folder) -> pd.DataFrame:
+    d = f.differences[f.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
+    rows = []
+    for s in f.alternatives:
+        row = {"scenario": s}
+        for metric, offence, label, fmt in HEADLINE_DIFFERENCES:
+            if (s, metric, offence) in d.index:
+                r = d.loc[(s, metric, offence)]
+                row[label] = f"{fmt.format(r['diff_mean'])} [{fmt.format(r['diff_ci_low'])}, {fmt.format(r['diff_ci_high'])}]"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _replications_section(f: Folder) -> str:
+    m = f.manifest
+    if f.precision is None:
+        return f"<p>{m.get('replications')} replications, fixed on the command line or by the scenario.</p>"
+    chosen = m.get("replications_chosen")
+    text = (
+        "<p>Replications chosen by the confidence-interval method of Hoad, Robinson and Davies (2010): the smallest number at which the 95% CI "
+        "half-width of every headline KPI is within the precision asked for and stays there for the look-ahead. "
+        + (f"Chosen: <b>{chosen}</b>; all {m.get('replications')} replications run are used." if chosen else f"<b>Not reached</b> within {m.get('replications')} replications: read the CIs with care.")
+        + "</p>"
+    )
+    return text + _table(f.precision.reset_index(), "{:.3f}")
+
+
+def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        for name, frame in sheets.items():
+            frame.to_excel(xl, sheet_name=name[:31], index=False)
+    tmp.replace(path)

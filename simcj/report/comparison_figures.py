@@ -1,0 +1,151 @@
+"""Figures of a comparison, drawn from the tables of a results folder (so `simcj report` can redraw them).
+
+Each function returns a matplotlib Figure and neither shows nor saves it.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .figures import OFFENCE_LABELS  # noqa: E402
+
+FUNNEL_STAGES = (("recorded", "Recorded"), ("referred_cps", "Referred"), ("charged", "Charged"), ("convicted", "Convicted"))
+PALETTE = ("#444444", "#1f5f8b", "#a83232", "#6a4c93", "#2e7d32", "#ef6c00", "#00838f", "#8d6e63", "#c2185b", "#5d4037")
+# Series shown in the warm-up diagnostic, when the run has them: (series, label).
+WARMUP_SERIES = (
+    ("crown_backlog", "Crown Court backlog"),
+    ("magistrates_backlog", "Magistrates' backlog"),
+    ("investigators_community_safety_waiting", "DA investigations waiting"),
+    ("investigators_sexual_offences_waiting", "Sexual-offence investigations waiting"),
+    ("cps_rasso_waiting", "CPS RASSO files waiting"),
+    ("idva_waiting", "IDVA waiting list"),
+)
+
+
+def _colours(names: list[str]) -> dict[str, str]:
+    return {n: PALETTE[k % len(PALETTE)] for k, n in enumerate(names)}
+
+
+def funnel_comparison(summaries: dict[str, pd.DataFrame], offences: list[str]):
+    """Cases a year at each stage, one group of bars per stage and one bar per scenario, by offence."""
+    names = list(summaries)
+    colours = _colours(names)
+    fig, axes = plt.subplots(1, len(offences), figsize=(4.6 * len(offences), 4.4), squeeze=False)
+    width = 0.8 / len(names)
+    for ax, off in zip(axes[0], offences):
+        x = np.arange(len(FUNNEL_STAGES))
+        for k, name in enumerate(names):
+            s = summaries[name]
+            s = s[(s["group"] == "all") & (s["offence"] == off)].set_index("metric")
+            means = np.array([s["mean"].get(m, np.nan) for m, _ in FUNNEL_STAGES])
+            lo = np.array([s["ci_low"].get(m, np.nan) for m, _ in FUNNEL_STAGES])
+            hi = np.array([s["ci_high"].get(m, np.nan) for m, _ in FUNNEL_STAGES])
+            err = np.vstack([np.nan_to_num(means - lo), np.nan_to_num(hi - means)])
+            ax.bar(x + (k - (len(names) - 1) / 2) * width, means, width, yerr=err, capsize=2, color=colours[name], label=name)
+        ax.set_yscale("log")
+        ax.set_xticks(x, [label for _, label in FUNNEL_STAGES])
+        ax.set_title(OFFENCE_LABELS.get(off, off))
+        ax.set_ylabel("cases a year (log scale)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="upper right")
+    fig.suptitle("Attrition funnel by scenario (mean, 95% CI)")
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    return fig
+
+
+def forest(differences: pd.DataFrame, rows: tuple, scenarios: list[str]):
+    """Paired differences against the base with 95% CIs (dark) and the unpaired CI (light) beside."""
+    d = differences[differences["group"] == "all"].set_index(["metric", "offence", "scenario"])
+    panels = [r for r in rows if any((r[0], r[1], s) in d.index for s in scenarios)]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 0.8 + (0.7 + 0.3 * len(scenarios)) * len(panels)), squeeze=False)
+    for ax, (metric, offence, label, _fmt) in zip(axes[:, 0], panels):
+        y = np.arange(len(scenarios))[::-1]
+        for yi, s in zip(y, scenarios):
+            if (metric, offence, s) not in d.index:
+                continue
+            r = d.loc[(metric, offence, s)]
+            ax.plot([r["unpaired_ci_low"], r["unpaired_ci_high"]], [yi - 0.18] * 2, color="#bbbbbb", linewidth=3, solid_capstyle="butt")
+            ax.plot([r["diff_ci_low"], r["diff_ci_high"]], [yi] * 2, color="#1f5f8b", linewidth=3, solid_capstyle="butt")
+            ax.plot(r["diff_mean"], yi, "o", color="#1f5f8b")
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(y, scenarios, fontsize=7)
+        ax.set_title(label, fontsize=9, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle("Difference from the base, 95% CI: paired on common random numbers (blue), unpaired (grey)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
+def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, name: str = "crown_backlog", label: str = "Crown Court backlog"):
+    """Mean of a time series over replications, one line per scenario, warm-up shaded."""
+    colours = _colours(list(series))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    for scen, ts in series.items():
+        data = ts[ts["series"] == name].groupby("day")["value"].mean()
+        if not data.empty:
+            ax.plot(data.index / 365.0, data.to_numpy(), color=colours[scen], label=scen, linewidth=1.4)
+    ax.axvspan(0, warmup_days / 365.0, color="grey", alpha=0.12, label="warm-up (not measured)")
+    ax.set_xlabel("simulated years")
+    ax.set_ylabel("cases waiting or in trial")
+    ax.set_title(f"{label} over time (mean of replications)")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def cost_effect_plane(economics: pd.DataFrame, scenarios: list[str]):
+    """Incremental cost against extra convictions, with 95% CIs, one point per scenario."""
+    e = economics.set_index(["scenario", "measure"])
+    colours = _colours(scenarios)
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    for s in scenarios:
+        if (s, "incremental_cost") not in e.index:
+            continue
+        c, v = e.loc[(s, "incremental_cost")], e.loc[(s, "extra_convictions")]
+        ax.errorbar(
+            v["mean"], c["mean"] / 1e6,
+            xerr=[[v["mean"] - v["ci_low"]], [v["ci_high"] - v["mean"]]],
+            yerr=[[(c["mean"] - c["ci_low"]) / 1e6], [(c["ci_high"] - c["mean"]) / 1e6]],
+            fmt="o", color=colours[s], capsize=3, label=s,
+        )  # fmt: skip
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("extra convictions a year")
+    ax.set_ylabel("incremental cost, £ million a year")
+    ax.set_title("Cost-effect plane (paired, 95% CI)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def warmup_diagnostic(ts: pd.DataFrame, warmup_days: float, scenario: str):
+    """The system's state over simulated time, warm-up included: mean and 5-95% of replications.
+
+    A level that is still trending when the warm-up ends means the warm-up is too short.
+    """
+    present = [(s, label) for s, label in WARMUP_SERIES if (ts["series"] == s).any()]
+    cols = 3
+    rows = max(1, int(np.ceil(len(present) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.8 * rows), squeeze=False)
+    for ax, (name, label) in zip(axes.flat, present):
+        data = ts[ts["series"] == name].pivot_table(index="day", columns="replication", values="value")
+        years = data.index.to_numpy() / 365.0
+        ax.plot(years, data.mean(axis=1), color="#1f5f8b", linewidth=1.2)
+        ax.fill_between(years, data.quantile(0.05, axis=1), data.quantile(0.95, axis=1), color="#1f5f8b", alpha=0.2)
+        ax.axvline(warmup_days / 365.0, color="black", linestyle="--", linewidth=0.8)
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(present) :]:
+        ax.axis("off")
+    fig.suptitle(f"Warm-up diagnostic, {scenario}: state over simulated years (dashed: end of warm-up)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig

@@ -1,0 +1,220 @@
+"""Interventions, paired comparison, costs, replications by the CI method, and the report."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from simcj.cli import main
+from simcj.experiment import costs
+from simcj.experiment.compare import DIFFERENCE_COLUMNS, _ratio_ci, paired_differences
+from simcj.experiment.replications import Precision, relative_half_widths, solution
+from simcj.model import sentencing
+from simcj.model.entities import Exit, Venue
+from simcj.model.world import run_replication
+from simcj.scenario.schema import Sentencing
+
+from .conftest import BASELINE, ROOT, TINY, modified
+
+SCENARIOS = ROOT / "scenarios"
+
+
+def kpi_frame(values: dict[str, list[float]]) -> pd.DataFrame:
+    """Long KPI frame (offence and group 'all') from metric -> per-replication values."""
+    rows = [(r, m, "all", "all", v) for m, vs in values.items() for r, v in enumerate(vs)]
+    return pd.DataFrame(rows, columns=["replication", "metric", "offence", "group", "value"])
+
+
+# --------------------------------------------------------------------------- paired differences
+
+
+def test_paired_ci_uses_replication_pairs_and_is_narrower_when_they_correlate():
+    rng = np.random.default_rng(1)
+    common = rng.normal(1000, 50, 10)  # what both scenarios share through common random numbers
+    base = kpi_frame({"convicted": common.tolist()})
+    alt = kpi_frame({"convicted": (common + 20 + rng.normal(0, 2, 10)).tolist()})
+    d = paired_differences(base, alt, "alt").iloc[0]
+    assert list(paired_differences(base, alt, "alt").columns) == DIFFERENCE_COLUMNS
+    assert d["diff_mean"] == pytest.approx(20, abs=3)
+    assert d["diff_ci_low"] > 0  # the paired design sees the +20
+    assert d["unpaired_ci_low"] < 0 < d["unpaired_ci_high"]  # an unpaired one would not
+    assert d["pct_change"] == pytest.approx(d["diff_mean"] / d["base_mean"])
+    assert d["n_reps"] == 10
+
+
+def test_identical_runs_differ_by_exactly_zero():
+    base = kpi_frame({"charged": [5.0, 7.0, 6.0]})
+    d = paired_differences(base, base.copy(), "same").iloc[0]
+    assert d["diff_mean"] == 0 and d["diff_ci_low"] == 0 and d["diff_ci_high"] == 0
+
+
+def test_ratio_ci_brackets_a_known_ratio_and_refuses_an_effect_that_may_be_zero():
+    rng = np.random.default_rng(2)
+    conv = rng.normal(50, 5, 12)
+    point, lo, hi = _ratio_ci(1000.0 * conv + rng.normal(0, 100, 12), conv, np.random.default_rng(3))
+    assert lo < 1000 < hi and point == pytest.approx(1000, rel=0.01)
+    point, lo, hi = _ratio_ci(np.full(12, 1e5), rng.normal(0, 5, 12), np.random.default_rng(3))
+    assert math.isnan(lo) and math.isnan(hi)
+
+
+# --------------------------------------------------------------------------- replications by the CI method
+
+
+def test_relative_half_width_matches_the_formula():
+    x = pd.DataFrame({"k": [10.0, 12.0, 11.0, 9.0]})
+    d = relative_half_widths(x)
+    from scipy import stats
+
+    expected = stats.t.ppf(0.975, 3) * np.std(x["k"], ddof=1) / 2 / x["k"].mean()
+    assert d.loc[4, "k"] == pytest.approx(expected)
+    assert list(d.index) == [2, 3, 4]
+
+
+def test_solution_needs_the_look_ahead_to_hold():
+    d = pd.DataFrame({"a": [0.2, 0.04, 0.04, 0.06, 0.04, 0.04, 0.04, 0.04, 0.04, 0.04]}, index=range(2, 12))
+    # n=3 meets 5% but n=5 breaks it, so the first n that holds for 5 more is 6.
+    assert solution(d, Precision(0.05, k_limit=5)) == 6
+    assert solution(d.iloc[:8], Precision(0.05, k_limit=5)) is None  # not enough look-ahead yet
+    assert solution(d * 10, Precision(0.05, k_limit=5)) is None
+
+
+# --------------------------------------------------------------------------- sentencing and costs
+
+
+def test_custody_and_term_follow_the_venue_probability():
+    p = Sentencing.model_validate({"p_custody": {"crown": 0.9, "magistrates": 0.1}, "custodial_years": {"dist": "fixed", "value": 4.0}})
+    assert sentencing.custodial_term(p, Venue.CROWN, 0.5, 0.3) == 4.0
+    assert sentencing.custodial_term(p, Venue.MAGISTRATES, 0.5, 0.3) == 0.0
+    assert not sentencing.receives_custody(p, Venue.SDVC, 0.0)  # no probability given: no custody
+
+
+def test_cost_rows_price_capacity_and_use(baseline):
+    kpis = kpi_frame({"court_days_magistrates": [100.0], "court_days_crown": [10.0], "prison_years_imposed": [2.0], "convicted": [4.0], "idva_supported": [10.0], "isva_supported": [10.0]})
+    rows = costs.cost_rows(baseline, kpis).set_index("metric")["value"]
+    uc = baseline.costs
+    assert rows["cost_police"] == pytest.approx(sum(u.staff for u in baseline.police.units.values()) * uc.police_investigator_year)
+    assert rows["cost_court_time"] == pytest.approx(100 * uc.magistrates_sitting_day + 10 * uc.crown_sitting_day)
+    assert rows["cost_prison"] == pytest.approx(2.0 * uc.share_of_sentence_served * uc.prison_place_year)
+    assert rows["cost_specialist_court"] == 0.0
+    parts = rows[list(costs.COMPONENTS)].sum()
+    assert rows["cost_total"] == pytest.approx(parts)
+    assert rows["cost_per_conviction"] == pytest.approx(parts / 4)
+    assert rows["cost_per_victim_supported"] == pytest.approx(rows["cost_advocacy"] / 20)
+
+
+def test_no_unit_costs_no_cost_outputs(baseline):
+    sc = modified(baseline, lambda d: d.pop("costs"))
+    assert costs.cost_rows(sc, kpi_frame({"convicted": [1.0]})).empty
+
+
+def small(sc, years=1.0):
+    return modified(sc, lambda d: d.update(run={**d["run"], "years": years, "warmup_years": 0.5}))
+
+
+def test_specialist_list_takes_rape_crown_cases_off_the_shared_list(baseline):
+    from simcj.scenario import load_scenario, scaled
+
+    sc = small(scaled(load_scenario(SCENARIOS / "rasso_court.yaml"), 0.1))
+    out = run_replication(sc, 0, 7)
+    cases = out.cases
+    rape_crown = cases[(cases["offence"] == "rape") & (cases["venue"] == Venue.CROWN)]
+    tried = rape_crown["t_trial"].notna()
+    assert tried.sum() > 0
+    assert (rape_crown["court_days"] == 0).all()  # costed as the list's capacity, not by use
+    other = cases[(cases["offence"] == "other_sexual") & (cases["venue"] == Venue.CROWN) & cases["t_trial"].notna()]
+    assert (other["court_days"] > 0).all()
+    assert (out.timeseries["series"] == "rasso_backlog").any()
+    assert (cases["exit"] != Exit.OPEN).sum() + (cases["exit"] == Exit.OPEN).sum() == len(cases)
+
+
+def test_convictions_carry_custody_only_when_convicted(baseline):
+    out = run_replication(small(__import__("simcj").scenario.scaled(baseline, 0.05)), 0, 3)
+    c = out.cases
+    assert (c.loc[c["exit"] != Exit.CONVICTED, "custody_years"] == 0).all()
+    rape = c[(c["exit"] == Exit.CONVICTED) & (c["offence"] == "rape")]
+    assert len(rape) and (rape["custody_years"] > 0).mean() > 0.7
+
+
+# --------------------------------------------------------------------------- the CLI, the folder, the report
+
+
+def test_compare_writes_differences_costs_and_report(comparison):
+    out, result = comparison
+    assert "Convictions a year" in result.output and "idva_plus_20" in result.output
+    diff = pd.read_csv(out / "differences.csv")
+    assert list(diff.columns) == DIFFERENCE_COLUMNS
+    assert set(diff["scenario"]) == {"idva_plus_20", "rasso_court"}
+    # Common random numbers: the RASSO court cannot change anything before charge.
+    pre = diff[(diff["scenario"] == "rasso_court") & (diff["metric"].isin(["recorded", "referred_cps", "charged"])) & (diff["group"] == "all")]
+    assert len(pre) and (pre["diff_mean"] == 0).all() and (pre["diff_ci_high"] == 0).all()
+    econ = pd.read_csv(out / "economics.csv")
+    base = json.loads((out / "scenarios" / "baseline" / "manifest.json").read_text())["resolved_scenario"]
+    advocacy = diff[(diff["scenario"] == "idva_plus_20") & (diff["metric"] == "cost_advocacy")].iloc[0]
+    assert advocacy["diff_mean"] == pytest.approx(20 * 0.05 * base["costs"]["advocate_year"]["idva"])  # the extra IDVAs are paid for
+    total = diff[(diff["scenario"] == "idva_plus_20") & (diff["metric"] == "cost_total")].iloc[0]
+    idva = econ[(econ["scenario"] == "idva_plus_20") & (econ["measure"] == "incremental_cost")].iloc[0]
+    assert idva["mean"] == pytest.approx(total["diff_mean"]) and idva["ci_low"] == pytest.approx(total["diff_ci_low"])
+    for measure in ("cost_total", "cost_per_conviction", "cost_per_victim_supported", "cost_per_extra_conviction", "cost_per_withdrawal_avoided"):
+        assert measure in set(econ["measure"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["common_random_numbers"] and manifest["replications"] == 3 and manifest["alternatives"] == ["idva_plus_20", "rasso_court"]
+    html = (out / "report.html").read_text()
+    for heading in ("Headlines", "Attrition funnel", "Differences from the base", "Backlog trajectories", "Cost-effect", "common random numbers buy", "Warm-up diagnostic", "Assumptions and sources", "Manifest"):
+        assert heading in html, heading
+    assert "src=\"http" not in html and html.count("data:image/png;base64,") >= 7  # self-contained
+    assert "+20 FTE" in html or "Baseline 92 FTE + 20" in html  # the option's source is shown
+    book = load_workbook(out / "report.xlsx", read_only=True)
+    assert {"Headline", "Economics", "Paired vs unpaired", "Differences", "Unit costs", "Changes", "Manifest"} <= set(book.sheetnames)
+
+
+def test_report_rebuilds_from_the_folder(comparison, tmp_path):
+    out, _ = comparison
+    (out / "report.html").unlink()
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Headlines" in (out / "report.html").read_text()
+
+
+def test_report_of_a_single_run_folder(tmp_path):
+    run_out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["run", str(BASELINE), "--reps", "2", *TINY, "--quiet", "--out", str(run_out)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["report", str(run_out)])
+    assert r.exit_code == 0, r.output
+    html = (run_out / "report.html").read_text()
+    assert "Attrition funnel" in html and "Headlines" not in html
+
+
+def test_compare_bad_input_exits_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "never"
+    r = CliRunner().invoke(main, ["compare", str(BASELINE), str(tmp_path / "missing.yaml"), "--out", str(out)])
+    assert r.exit_code == 2 and "missing.yaml" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, ["compare", str(BASELINE), str(BASELINE), "--out", str(out)])
+    assert r.exit_code == 2 and "more than one file" in r.output
+    r = CliRunner().invoke(main, ["compare", str(BASELINE), str(SCENARIOS / "idva_plus_20.yaml"), "--reps", "many", "--out", str(out)])
+    assert r.exit_code == 2 and "'auto'" in r.output
+    r = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert r.exit_code == 2 and "manifest.json" in r.output
+    assert not out.exists() and not list(tmp_path.glob(".never*"))
+
+
+def test_reps_auto_runs_until_the_headline_cis_are_tight(tmp_path):
+    out = tmp_path / "auto"
+    args = ["compare", str(BASELINE), str(SCENARIOS / "crown_sitting_days_plus_10.yaml"), "--reps", "auto", "--precision", "0.2", "--max-reps", "12", *TINY, "--out", str(out)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    precision = pd.read_csv(out / "precision.csv", index_col=0)
+    chosen = manifest["replications_chosen"]
+    assert chosen is not None and 3 <= chosen <= manifest["replications"] <= 12
+    # Every headline KPI is within 20% at the chosen n and for the look-ahead after it.
+    assert (precision.loc[chosen:].to_numpy() <= 0.2).all()
+    alt = pd.read_csv(out / "scenarios" / "crown_sitting_days_plus_10" / "kpis.csv")
+    assert alt["replication"].nunique() == manifest["replications"]  # the alternative ran as many
+    assert "Hoad, Robinson and Davies" in (out / "report.html").read_text()
