@@ -218,3 +218,13 @@ def test_reps_auto_runs_until_the_headline_cis_are_tight(tmp_path):
     alt = pd.read_csv(out / "scenarios" / "crown_sitting_days_plus_10" / "kpis.csv")
     assert alt["replication"].nunique() == manifest["replications"]  # the alternative ran as many
     assert "Hoad, Robinson and Davies" in (out / "report.html").read_text()
+
+
+def test_run_with_reps_auto_reports_the_choice(tmp_path):
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["run", str(BASELINE), "--reps", "auto", "--precision", "0.3", "--max-reps", "8", *TINY, "--quiet", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "--reps auto:" in r.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert 3 <= manifest["replications"] <= 8
+    assert pd.read_csv(out / "kpis.csv")["replication"].nunique() == manifest["replications"]
