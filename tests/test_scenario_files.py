@@ -16,7 +16,7 @@ from simcj.cli import main
 from simcj.scenario import ScenarioError, json_schema, load_scenario, scaled
 from simcj.scenario.loader import OVERRIDE_SOURCE
 
-from .conftest import ROOT, BASELINE, baseline_copy, raw_baseline
+from .conftest import BASELINE, ROOT, baseline_copy, raw_baseline
 
 RAW_BASELINE = raw_baseline()
 

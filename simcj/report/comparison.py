@@ -19,9 +19,6 @@ import base64
 import html
 import io
 import json
-import os
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +29,7 @@ import pandas as pd
 from .. import __version__
 from ..experiment.compare import HEADLINE_DIFFERENCES, Comparison
 from . import comparison_figures as cf
-from .export import git_commit, write_results, write_text_atomic
+from .export import atomic_folder, git_commit, write_results, write_text_atomic
 
 # The KPIs whose paired and unpaired CIs the report sets side by side: (metric, offence, label).
 CRN_KPIS = tuple((m, o, label) for m, o, label, _ in HEADLINE_DIFFERENCES)
@@ -53,12 +50,7 @@ MEASURE_LABELS = {
 
 def write_comparison(cmp: Comparison, out: Path) -> Path:
     """Write the comparison folder at ``out`` (must not exist, or be empty), report included."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         (tmp / "scenarios").mkdir()
         for res in cmp.scenarios:
             write_results(res, tmp / "scenarios" / res.scenario.name, cmp.command, cases=False)
@@ -68,13 +60,7 @@ def write_comparison(cmp: Comparison, out: Path) -> Path:
             cmp.precision.to_csv(tmp / "precision.csv")
         (tmp / "manifest.json").write_text(json.dumps(_manifest(cmp), indent=2), encoding="utf-8")
         build_report(tmp)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
 
 
 def _manifest(cmp: Comparison) -> dict:

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -71,10 +72,12 @@ def manifest(results, command: str = "") -> dict:
     }
 
 
-def write_results(results, out: Path, command: str = "", cases: bool = True) -> Path:
-    """Write the results folder at ``out`` (which must not exist yet, or be empty).
+@contextmanager
+def atomic_folder(out: Path):
+    """Yield a hidden temporary folder beside ``out``; rename it to ``out`` only if the block completes.
 
-    ``cases=False`` leaves out ``cases.parquet`` (a comparison keeps each scenario's tables only).
+    ``out`` must not exist yet, or be empty. On any error (or a kill) the temporary folder is
+    removed, or left hidden, and nothing appears under the final name.
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -82,6 +85,21 @@ def write_results(results, out: Path, command: str = "", cases: bool = True) -> 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
+        yield tmp
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_results(results, out: Path, command: str = "", cases: bool = True) -> Path:
+    """Write the results folder at ``out`` (which must not exist yet, or be empty).
+
+    ``cases=False`` leaves out ``cases.parquet`` (a comparison keeps each scenario's tables only).
+    """
+    with atomic_folder(out) as tmp:
         (tmp / "figures").mkdir()
         (tmp / "manifest.json").write_text(json.dumps(manifest(results, command), indent=2), encoding="utf-8")
         results.kpis.to_csv(tmp / "kpis.csv", index=False)
@@ -90,10 +108,4 @@ def write_results(results, out: Path, command: str = "", cases: bool = True) -> 
         if cases:
             results.cases.to_parquet(tmp / "cases.parquet", index=False)
         figures.save_all(results, tmp / "figures")
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
