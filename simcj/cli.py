@@ -1,4 +1,4 @@
-"""Command line: ``simcj run``, ``compare``, ``report``, ``check``, ``validate``, ``calibrate``, ``schema``.
+"""Command line: ``simcj run``, ``compare``, ``report``, ``sensitivity``, ``check``, ``validate``, ``calibrate``, ``schema``.
 
 Thin by design: parse, call the API, print. A bad scenario file, a bad ``--set`` or an unusable
 ``--out`` exits with code 2 and one line per problem, before anything is simulated or written.
@@ -257,6 +257,49 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         click.echo(cmp.headline().T.to_string())
     written = write_comparison(cmp, out_path)
     click.echo(f"\nResults, report.html and report.xlsx written to {written}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--reps", type=click.IntRange(min=2), help="Replications per run (default: the scenario's run.reps).")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed, the same for every run (default: the scenario's run.seed).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("--only", multiple=True, metavar="KEY", help="Only this ranged parameter (repeatable; default: every parameter with a range).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting first (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/sensitivity-<scenario>-<timestamp>).")
+def sensitivity(scenario, reps, seed, scale, jobs, only, overrides, out):
+    """One-way sensitivity of SCENARIO to every parameter with a low-high range, on common random numbers."""
+    from .experiment.sensitivity import SENSITIVITY_KPIS, ranged_parameters, run_sensitivity, tornado
+    from .report.export import atomic_folder, write_results
+
+    sc = _load(scenario, overrides)
+    known = {p for p, *_ in ranged_parameters(sc)}
+    unknown = [k for k in only if k not in known]
+    if unknown:
+        _fail([f"--only: '{k}' is not a parameter with a low-high range in {scenario} (ranged: {', '.join(sorted(known))})" for k in unknown])
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_path = Path(out) if out else Path("results") / f"sensitivity-{sc.name}-{stamp}"
+    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
+        _fail([f"--out: {out_path} already exists and is not empty; choose another folder"])
+    bar, tick = _progress(f"sensitivity of {sc.name}")
+    with bar:
+        base, table = run_sensitivity(sc, reps, seed, scale, jobs or default_jobs(), tuple(only), progress=tick)
+    command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with atomic_folder(out_path) as tmp:
+        table.to_csv(tmp / "sensitivity.csv", index=False)
+        write_results(base, tmp / "scenario", command, cases=False)
+        import matplotlib.pyplot as plt
+
+        for metric, offence, label in SENSITIVITY_KPIS:
+            fig = tornado(table, metric, offence, label)
+            fig.savefig(tmp / f"tornado_{metric}.png", dpi=130)
+            plt.close(fig)
+    view = table[table["metric"] == "convicted"].pivot_table(index="parameter", columns="end", values="diff_mean")
+    with pd.option_context("display.width", 200, "display.float_format", "{:+,.1f}".format):
+        click.echo(f"\nChange in convictions a year against {sc.name} (paired, {base.spec.reps} replications), parameter at each end of its range:\n")
+        click.echo(view.reindex(view.abs().max(axis=1).sort_values(ascending=False).index).to_string())
+    click.echo(f"\nsensitivity.csv and tornado plots written to {out_path}")
 
 
 @main.command()

@@ -228,3 +228,24 @@ def test_run_with_reps_auto_reports_the_choice(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert 3 <= manifest["replications"] <= 8
     assert pd.read_csv(out / "kpis.csv")["replication"].nunique() == manifest["replications"]
+
+
+def test_sensitivity_runs_each_end_of_a_range_on_common_random_numbers(tmp_path):
+    out = tmp_path / "sens"
+    only = ["--only", "support.effect.hr_withdrawal", "--only", "costs.crown_sitting_day"]
+    r = CliRunner().invoke(main, ["sensitivity", str(BASELINE), "--reps", "2", "--scale", "0.05", "--seed", "5", *only, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    t = pd.read_csv(out / "sensitivity.csv")
+    w = t[t["metric"] == "rate_withdrawal_pre_charge"].set_index(["parameter", "end"])["diff_mean"]
+    # Support that lowers the withdrawal hazard more cannot raise withdrawal on the same draws.
+    assert w[("support.effect.hr_withdrawal", "low")] <= w[("support.effect.hr_withdrawal", "high")]
+    # A unit cost re-prices the same replications: nothing else moves, and the cost moves by exactly the price change x use.
+    price = t[t["parameter"] == "costs.crown_sitting_day"]
+    assert (price[price["metric"] != "cost_total"]["diff_mean"] == 0).all()
+    kpis = pd.read_csv(out / "scenario" / "kpis.csv")
+    days = kpis[(kpis["metric"] == "court_days_crown") & (kpis["offence"] == "all")]["value"].mean()
+    high = price[(price["metric"] == "cost_total") & (price["end"] == "high")].iloc[0]
+    assert high["diff_mean"] == pytest.approx((high["value"] - high["base_value"]) * days)
+    assert (out / "tornado_convicted.png").read_bytes()[:4] == b"\x89PNG"
+    bad = CliRunner().invoke(main, ["sensitivity", str(BASELINE), "--only", "courts.crown.sitting_days_per_year", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "not a parameter with a low-high range" in bad.output and not (tmp_path / "x").exists()

@@ -1,0 +1,125 @@
+"""`simcj sensitivity`: one-way sensitivity to every parameter that carries a range.
+
+A parameter written ``{value, low, high, source}`` is uncertain or disputed (an IDVA's effect on
+withdrawal, a custody rate, a fitted value within its bounds). Each is set to its low and then its
+high end, all else as the scenario, and run on the scenario's seed and replication numbers, so the
+change in each KPI is a paired difference on common random numbers.
+
+Unit costs (``costs.*``) do not change what happens to cases, only its price: they are re-priced on
+the scenario's own replications instead of re-run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Optional
+
+import pandas as pd
+
+from ..calibrate.fit import with_values
+from ..scenario.schema import Scenario
+from . import costs
+from .compare import paired_differences
+from .results import Results, simulate
+
+# The KPIs the sensitivity table and the tornado plots report: (metric, offence, label).
+SENSITIVITY_KPIS = (
+    ("convicted", "all", "Convictions a year"),
+    ("rate_withdrawal_pre_charge", "all", "Pre-charge withdrawal rate"),
+    ("rate_conviction", "all", "Conviction rate"),
+    ("cost_total", "all", "Total cost a year, £"),
+)
+COLUMNS = ["parameter", "end", "value", "base_value", "metric", "offence", "base_mean", "diff_mean", "diff_ci_low", "diff_ci_high"]
+
+
+def ranged_parameters(scenario: Scenario) -> list[tuple[str, float, float, float]]:
+    """(key path, value, low, high) of every parameter with a range, in key order."""
+    out = []
+    plain = scenario.model_dump(by_alias=True)
+    for path, src in sorted(scenario.sources.items()):
+        if src.low is None or src.high is None or src.low == src.high:
+            continue
+        node = plain
+        for part in path.split("."):
+            node = node[part]
+        out.append((path, float(node), float(src.low), float(src.high)))
+    return out
+
+
+def _reprice(scenario: Scenario, base: Results, path: str, value: float) -> pd.DataFrame:
+    """The base's KPIs with cost rows recomputed at one changed unit cost."""
+    priced = with_values(scenario, {path: value})
+    frames = []
+    for rep, k in base.kpis.groupby("replication"):
+        kept = k[~k["metric"].isin(costs.COMPONENTS + costs.RATIOS)]
+        money = costs.cost_rows(priced, kept)
+        money["group"] = "all"
+        money["replication"] = rep
+        frames.append(pd.concat([kept, money], ignore_index=True))
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_sensitivity(
+    scenario: Scenario,
+    reps: Optional[int],
+    seed: Optional[int],
+    scale: float,
+    jobs: int,
+    only: tuple[str, ...] = (),
+    progress: Optional[Callable[[float], None]] = None,
+) -> tuple[Results, pd.DataFrame]:
+    """Run the scenario and each ranged parameter at its two ends; the table of paired differences."""
+    params = [p for p in ranged_parameters(scenario) if not only or p[0] in only]
+    simulated = [p for p in params if not p[0].startswith("costs.")]
+    total = 1 + 2 * len(simulated)
+    done = [0]
+
+    def tick(f: float) -> None:
+        if progress is not None:
+            progress(min(1.0, (done[0] + f) / total))
+
+    base = simulate(scenario, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick)
+    done[0] += 1
+    rows = []
+    for path, value, low, high in params:
+        for end, v in (("low", low), ("high", high)):
+            if path.startswith("costs."):
+                kpis = _reprice(base.scenario, base, path, v)
+            else:
+                run = simulate(with_values(scenario, {path: v}), reps=base.spec.reps, seed=base.spec.seed, scale=scale, jobs=jobs, progress=tick)
+                done[0] += 1
+                kpis = run.kpis
+            d = paired_differences(base.kpis, kpis, path)
+            for metric, offence, _label in SENSITIVITY_KPIS:
+                sel = d[(d["metric"] == metric) & (d["offence"] == offence) & (d["group"] == "all")]
+                if len(sel):
+                    r = sel.iloc[0]
+                    rows.append((path, end, v, value, metric, offence, r["base_mean"], r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]))
+    if progress is not None:
+        progress(1.0)
+    return base, pd.DataFrame(rows, columns=COLUMNS)
+
+
+def tornado(table: pd.DataFrame, metric: str, offence: str, label: str, top: int = 15):
+    """Bars from the low end's to the high end's change in one KPI, widest swing on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = table[(table["metric"] == metric) & (table["offence"] == offence)]
+    wide = t.pivot_table(index="parameter", columns="end", values="diff_mean")
+    wide["swing"] = (wide["high"] - wide["low"]).abs()
+    wide = wide.sort_values("swing").tail(top)
+    fig, ax = plt.subplots(figsize=(9, 0.38 * len(wide) + 1.4))
+    y = range(len(wide))
+    ax.barh(y, wide["low"], color="#1f5f8b", label="parameter at its low end")
+    ax.barh(y, wide["high"], color="#a83232", alpha=0.8, label="parameter at its high end")
+    ax.set_yticks(list(y), wide.index, fontsize=7)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"change in {label.lower()} against the scenario")
+    ax.set_title(f"One-way sensitivity: {label}")
+    ax.legend(fontsize=7)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
