@@ -141,42 +141,54 @@ def _money(x: float) -> str:
 
 
 def _change(label: str, r: pd.Series, fmt, unit: str = "") -> str:
-    """'22 more convictions a year (95% CI 10 to 34)', or 'no clear change in ...' when the CI spans 0."""
+    """'convictions a year up 22 (95% CI 10 to 34)', 'no clear change in ...' when the CI spans 0,
+    'unchanged' when every replication gives the same value."""
     lo, hi, m = r["diff_ci_low"], r["diff_ci_high"], r["diff_mean"]
-    ci = f"95% CI {fmt(lo)} to {fmt(hi)}{unit}"
+    if lo == hi == m == 0:
+        return f"{label} unchanged"
+    ci = f"95% CI {fmt(lo, True)} to {fmt(hi, True)}{unit}"
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0 <= hi:
-        return f"no clear change in {label} ({fmt(m)}{unit}; {ci})"
-    return f"{label} {'up' if m > 0 else 'down'} {fmt(abs(m))}{unit} ({ci})"
+        return f"no clear change in {label} ({fmt(m, True)}{unit}; {ci})"
+    return f"{label} {'up' if m > 0 else 'down'} {fmt(abs(m), False)}{unit} ({ci})"
+
+
+def _count(x: float, signed: bool) -> str:
+    return f"{x:+,.0f}" if signed else f"{x:,.0f}"
+
+
+def _points(x: float, signed: bool) -> str:
+    return f"{x * 100:+.1f}" if signed else f"{x * 100:.1f}"
 
 
 def headline_sentences(folder: Folder) -> dict[str, str]:
-    """One plain-English paragraph per alternative: what it changes, and at what cost."""
+    """One plain-English paragraph per alternative: what it is, what it changes, and at what cost."""
     d = folder.differences[folder.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
     e = folder.economics.set_index(["scenario", "measure"]) if folder.economics is not None else pd.DataFrame()
-    count = lambda x: f"{x:+,.0f}"  # noqa: E731
-    points = lambda x: f"{x * 100:+.1f}"  # noqa: E731
     out = {}
     for s in folder.alternatives:
         parts = []
         for metric, offence, label, fmt, unit in (
-            ("convicted", "all", "convictions a year", count, ""),
-            ("rate_withdrawal_pre_charge", "all", "pre-charge withdrawal", points, " points"),
-            ("convicted", "rape", "rape convictions a year", count, ""),
-            ("days_charge_to_completion_median", "all", "median days from charge to completion", count, ""),
-            ("crown_backlog", "all", "the Crown Court backlog", count, ""),
+            ("convicted", "all", "convictions a year", _count, ""),
+            ("rate_withdrawal_pre_charge", "all", "pre-charge withdrawal", _points, " points"),
+            ("convicted", "rape", "rape convictions a year", _count, ""),
+            ("days_charge_to_completion_median", "all", "median days from charge to completion", _count, ""),
+            ("crown_backlog", "all", "the Crown Court backlog", _count, ""),
         ):
             if (s, metric, offence) in d.index:
                 parts.append(_change(label, d.loc[(s, metric, offence)], fmt, unit))
-        text = "; ".join(parts) + "."
+        text = "; ".join(parts)
+        text = text[0].upper() + text[1:] + "."
         if (s, "incremental_cost") in e.index:
             c = e.loc[(s, "incremental_cost")]
-            text += f" Cost: {_money(c['mean'])} a year against the base (95% CI {_money(c['ci_low'])} to {_money(c['ci_high'])})"
+            more = "more" if c["mean"] >= 0 else "less"
+            text += f" It costs {_money(abs(c['mean']))} a year {more} than the base (95% CI {_money(c['ci_low'])} to {_money(c['ci_high'])})"
             r = e.loc[(s, "cost_per_extra_conviction")]
             if np.isfinite(r["ci_low"]) and e.loc[(s, "extra_convictions"), "ci_low"] > 0:
-                text += f", {_money(r['mean'])} per extra conviction ({_money(r['ci_low'])} to {_money(r['ci_high'])})."
+                text += f": {_money(r['mean'])} per extra conviction ({_money(r['ci_low'])} to {_money(r['ci_high'])})."
             else:
                 text += "; the change in convictions is not distinguishable from none, so no cost per extra conviction is given."
-        out[s] = text[0].upper() + text[1:]
+        description = folder.manifests[s]["resolved_scenario"].get("description", "")
+        out[s] = (description.strip() + " " if description else "") + text
     return out
 
 
