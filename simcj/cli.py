@@ -172,7 +172,8 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for evaluations.jsonl and the report; run again with the same --out to resume.")
 @click.option("--fitted", "fitted_path", type=click.Path(dir_okay=False), default="calibration/fitted.yaml", show_default=True, help="Where to write the fitted values.")
-def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, scale, jobs, out, fitted_path):
+@click.option("--refine", is_flag=True, help="No global search: Nelder-Mead from the scenario's current values (polish a previous fit).")
+def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, scale, jobs, out, fitted_path, refine):
     """Fit the free parameters to the published targets; write the fitted values and a report."""
     from .calibrate.fit import Fit, fit_figure, load_free_parameters, with_values, write_fitted
     from .calibrate.targets import compare, load_targets
@@ -192,7 +193,7 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
     if fit.done:
         click.echo(f"resuming: {len(fit.done)} evaluations already in {out_dir / 'evaluations.jsonl'}", err=True)
     with click.progressbar(length=1000, label=f"calibrating {len(free)} parameters", file=sys.stderr, show_eta=True) as bar:
-        best = fit.run(budget, lambda f: bar.update(int(f * 1000) - bar.pos))
+        best = fit.run(budget, lambda f: bar.update(int(f * 1000) - bar.pos), refine=refine)
     res = simulate(with_values(sc, best["values"]), reps=reps, seed=seed, scale=scale, jobs=jobs)
     table = compare(res.summary, targets, scale)
     table.to_csv(out_dir / "report.csv", index=False)

@@ -65,6 +65,15 @@ def test_a_stopped_fit_resumes_to_the_same_result(da_only, own_targets, tmp_path
     assert len(resumed.done) - before < 14  # the first evaluations came from the store
 
 
+def test_refine_starts_at_the_current_values_and_improves_on_them(da_only, own_targets, tmp_path):
+    near = with_values(da_only, {WITHDRAW: 35.0, REFER: 0.23})
+    fit = Fit(near, own_targets, FREE, 1, SEED, SCALE, 1, tmp_path / "refine.jsonl")
+    best = fit.run(budget=12, refine=True)
+    records = [json.loads(line) for line in (tmp_path / "refine.jsonl").read_text().splitlines()]
+    assert records[0]["values"] == {WITHDRAW: 35.0, REFER: 0.23}  # no global sample first
+    assert len(records) <= 12 and best["objective"] <= records[0]["objective"]
+
+
 def test_objective_is_zero_at_the_targets_and_grows_outside():
     t = pd.DataFrame({"use": ["fit", "fit", "holdout"], "target": [1.0, 10.0, 5.0], "low": [0.5, 8.0, 0.0], "high": [1.5, 12.0, 1.0], "simulated": [1.0, 10.0, 99.0]})
     assert objective(t) == 0.0

@@ -146,12 +146,14 @@ class Fit:
         current = self.scenario.model_dump(by_alias=True)
         return np.array([np.clip((_get(current, p.path) - p.low) / (p.high - p.low), 0.0, 1.0) for p in self.free])
 
-    def run(self, budget: int, progress=None) -> dict:
+    def run(self, budget: int, progress=None, refine: bool = False) -> dict:
         """Minimise the objective within ``budget`` evaluations; returns the best stored record.
 
         Global, then local: the start and a scrambled Sobol sample of the box (fixed seed) take up
         to half the budget, then Nelder–Mead refines from the best point found. The objective is
         rugged (each run is a finite sample), so a local method alone stalls in the first basin.
+        ``refine`` skips the global stage and starts Nelder–Mead from the scenario's current values
+        with half the first step: for polishing a previous fit, e.g. with more replications.
         """
 
         def f(x):
@@ -162,7 +164,8 @@ class Fit:
 
         n = len(self.free)
         points = [self.start()]
-        room = min(budget // 2, 8 * n) - 1
+        room = 0 if refine else min(budget // 2, 8 * n) - 1
+        step = SIMPLEX_STEP / 2 if refine else SIMPLEX_STEP
         if room >= 1:  # a power of two keeps the Sobol sample balanced
             m = int(np.floor(np.log2(room)))
             points += list(stats.qmc.Sobol(d=n, scramble=True, seed=SOBOL_SEED).random_base2(m))
@@ -171,9 +174,9 @@ class Fit:
         remaining = budget - len(points)
         if remaining > n:
             simplex = [x0]
-            for i in range(n):  # first steps of SIMPLEX_STEP of each range, towards the interior
+            for i in range(n):  # first steps of a fraction of each range, towards the interior
                 vertex = x0.copy()
-                vertex[i] += SIMPLEX_STEP if x0[i] + SIMPLEX_STEP <= 1.0 else -SIMPLEX_STEP
+                vertex[i] += step if x0[i] + step <= 1.0 else -step
                 simplex.append(vertex)
             optimize.minimize(
                 f, x0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * n,
