@@ -13,7 +13,7 @@ per extra conviction, per withdrawal avoided), with CIs from a paired bootstrap 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -54,7 +54,6 @@ class Comparison:
     precision: Optional[pd.DataFrame] = None  # d_n table when --reps auto chose the replications
     chosen_reps: Optional[int] = None
     command: str = ""
-    notes: list[str] = field(default_factory=list)
 
     @property
     def scenarios(self) -> list[Results]:

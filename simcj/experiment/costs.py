@@ -29,8 +29,9 @@ ACTIVITY = ("custodial_sentences", "prison_years_imposed", "court_days_magistrat
 RATIOS = ("cost_total", "cost_per_conviction", "cost_per_victim_supported")
 
 
-def metric_names(scenario_has_costs: bool = True) -> set[str]:
-    return set(ACTIVITY) | ((set(COMPONENTS) | set(RATIOS)) if scenario_has_costs else set())
+def metric_names() -> set[str]:
+    """Every metric this module can add to a replication's KPIs."""
+    return set(ACTIVITY) | set(COMPONENTS) | set(RATIOS)
 
 
 def activity(cases: pd.DataFrame, start: float, end: float, years: float, offences: list[str]) -> pd.DataFrame:
