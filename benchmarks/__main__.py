@@ -27,7 +27,8 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 REPLICATION = """
 import gc, json, resource, time
 from simcj.scenario import load_scenario
-from simcj.experiment.runner import resolve, run_one
+from simcj.experiment.executor import ReplicationTask
+from simcj.experiment.runner import resolve
 from simcj.model.world import World
 spec = resolve(load_scenario({path!r}), years={years}, warmup_years=0, scale={scale})
 build, run, whole = [], [], []
@@ -42,7 +43,7 @@ for _ in range({repeats}):
     del world
     gc.collect()
     t3 = time.perf_counter()
-    run_one(spec.scenario, 0, spec.seed)
+    ReplicationTask(spec.scenario, 0, spec.seed).run()
     t4 = time.perf_counter()
     build.append(t1 - t0); run.append(t2 - t1); whole.append(t4 - t3)
 print(json.dumps({{"build": min(build), "run": min(run), "replication": min(whole), "cases": n, "events": events,

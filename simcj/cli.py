@@ -16,10 +16,10 @@ import click
 import pandas as pd
 
 from . import __version__
+from .experiment.executor import default_jobs
 from .experiment.results import simulate
-from .experiment.runner import default_jobs
-from .report.export import write_text_atomic
-from .scenario import ScenarioError, json_schema, load_scenario
+from .files import write_text_atomic
+from .scenario import ScenarioError, json_schema, load_scenario, with_run
 
 USAGE_ERROR = 2
 
@@ -95,7 +95,7 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, scale, j
     """Run SCENARIO and write a results folder."""
     sc = _load(scenario, overrides)
     if reps == "auto":
-        sc = sc.model_copy(update={"run": sc.run.model_copy(update={k: v for k, v in (("years", years), ("warmup_years", warmup_years)) if v is not None})})
+        sc = with_run(sc, years=years, warmup_years=warmup_years)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"{sc.name}-{stamp}"
     if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
@@ -175,9 +175,10 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
 @click.option("--refine", is_flag=True, help="No global search: Nelder-Mead from the scenario's current values (polish a previous fit).")
 def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, scale, jobs, out, fitted_path, refine):
     """Fit the free parameters to the published targets; write the fitted values and a report."""
-    from .calibrate.fit import Fit, fit_figure, load_free_parameters, with_values, write_fitted
+    from .calibrate.fit import KPIS_ONLY, Fit, fit_figure, load_free_parameters, write_fitted
     from .calibrate.targets import compare, load_targets
     from .calibrate.validate import Validation, format_table
+    from .scenario.variants import variant
 
     sc = _load(scenario_path)
     try:
@@ -194,7 +195,7 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
         click.echo(f"resuming: {len(fit.done)} evaluations already in {out_dir / 'evaluations.jsonl'}", err=True)
     with click.progressbar(length=1000, label=f"calibrating {len(free)} parameters", file=sys.stderr, show_eta=True) as bar:
         best = fit.run(budget, lambda f: bar.update(int(f * 1000) - bar.pos), refine=refine)
-    res = simulate(with_values(sc, best["values"]), reps=reps, seed=seed, scale=scale, jobs=jobs)
+    res = simulate(variant(sc, best["values"]), reps=reps, seed=seed, scale=scale, jobs=jobs, want=KPIS_ONLY)
     table = compare(res.summary, targets, scale)
     table.to_csv(out_dir / "report.csv", index=False)
     fit_figure(table, out_dir / "fit.png")
@@ -232,7 +233,7 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
     scenarios = [_load(p) for p in (base, *alternatives)]
     # One run design for all: the base's, with the command line's changes.
     design = {"years": years or scenarios[0].run.years, "warmup_years": scenarios[0].run.warmup_years if warmup_years is None else warmup_years}
-    scenarios = [sc.model_copy(update={"run": sc.run.model_copy(update=design)}) for sc in scenarios]
+    scenarios = [with_run(sc, **design) for sc in scenarios]
     names = [sc.name for sc in scenarios]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -272,7 +273,8 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
 def sensitivity(scenario, reps, seed, scale, jobs, only, overrides, out):
     """One-way sensitivity of SCENARIO to every parameter with a low-high range, on common random numbers."""
     from .experiment.sensitivity import SENSITIVITY_KPIS, ranged_parameters, run_sensitivity, tornado
-    from .report.export import atomic_folder, write_results
+    from .files import atomic_folder
+    from .report.export import write_results
 
     sc = _load(scenario, overrides)
     known = {p for p, *_ in ranged_parameters(sc)}

@@ -36,13 +36,6 @@ def comparison(tmp_path_factory):
     return out, result
 
 
-def modified(sc: Scenario, edit) -> Scenario:
-    """A validated copy of ``sc`` after ``edit(d)`` changes its plain-dict form in place."""
-    d = sc.model_dump(by_alias=True)
-    edit(d)
-    return Scenario.model_validate(d)
-
-
 def raw_baseline() -> dict:
     """The baseline file as data, without its ``calibration:`` file (a path relative to scenarios/),
     so that a test can write a copy anywhere."""

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from simcj.calibrate.fit import Fit, FreeParameter, load_free_parameters, objective, with_values, write_fitted
+from simcj.calibrate.fit import Fit, FreeParameter, load_free_parameters, objective, write_fitted
 from simcj.experiment.results import simulate
-from simcj.scenario import ScenarioError, load_scenario
+from simcj.scenario import REMOVE, ScenarioError, load_scenario, variant
 
-from .conftest import BASELINE, baseline_copy, modified
+from .conftest import BASELINE, baseline_copy
 
 SCALE, SEED = 0.05, 9
 WITHDRAW = "offences.domestic_abuse.withdrawal.weibull_scale_days"
@@ -23,18 +23,14 @@ FREE = [FreeParameter(WITHDRAW, 20.0, 60.0, "test"), FreeParameter(REFER, 0.15, 
 
 @pytest.fixture(scope="module")
 def da_only(baseline):
-    def edit(d):
-        d["offences"]["rape"] = None
-        d["offences"]["other_sexual"] = None
-        d["run"].update(years=1.0, warmup_years=0.5)
-
-    return modified(baseline, edit)
+    others = {f"offences.{name}": REMOVE for name in baseline.offences if name != "domestic_abuse"}
+    return variant(baseline, {**others, "run.years": 1.0, "run.warmup_years": 0.5})
 
 
 @pytest.fixture(scope="module")
 def own_targets(da_only):
     """Targets the model itself generates at the true parameter values (+/-2%)."""
-    res = simulate(with_values(da_only, TRUTH), reps=1, seed=SEED, scale=SCALE)
+    res = simulate(variant(da_only, TRUTH), reps=1, seed=SEED, scale=SCALE)
     s = res.summary[(res.summary["group"] == "all") & (res.summary["offence"] == "domestic_abuse")].set_index("metric")["mean"]
     rows = []
     for k, (metric, value) in enumerate((("rate_withdrawal_pre_charge", s["rate_withdrawal_pre_charge"]), ("referred_cps", s["referred_cps"] / SCALE))):
@@ -43,7 +39,7 @@ def own_targets(da_only):
 
 
 def test_calibration_recovers_known_parameters(da_only, own_targets, tmp_path):
-    start = with_values(da_only, {WITHDRAW: 50.0, REFER: 0.17})
+    start = variant(da_only, {WITHDRAW: 50.0, REFER: 0.17})
     fit = Fit(start, own_targets, FREE, reps=1, seed=SEED, scale=SCALE, jobs=1, store=tmp_path / "e.jsonl")
     best = fit.run(budget=40)
     assert best["values"][WITHDRAW] == pytest.approx(TRUTH[WITHDRAW], rel=0.08)
@@ -52,7 +48,7 @@ def test_calibration_recovers_known_parameters(da_only, own_targets, tmp_path):
 
 
 def test_a_stopped_fit_resumes_to_the_same_result(da_only, own_targets, tmp_path):
-    start = with_values(da_only, {WITHDRAW: 50.0, REFER: 0.17})
+    start = variant(da_only, {WITHDRAW: 50.0, REFER: 0.17})
     whole = Fit(start, own_targets, FREE, 1, SEED, SCALE, 1, tmp_path / "whole.jsonl").run(budget=14)
     Fit(start, own_targets, FREE, 1, SEED, SCALE, 1, tmp_path / "parts.jsonl").run(budget=7)
     with (tmp_path / "parts.jsonl").open("a") as f:
@@ -66,7 +62,7 @@ def test_a_stopped_fit_resumes_to_the_same_result(da_only, own_targets, tmp_path
 
 
 def test_refine_starts_at_the_current_values_and_improves_on_them(da_only, own_targets, tmp_path):
-    near = with_values(da_only, {WITHDRAW: 35.0, REFER: 0.23})
+    near = variant(da_only, {WITHDRAW: 35.0, REFER: 0.23})
     fit = Fit(near, own_targets, FREE, 1, SEED, SCALE, 1, tmp_path / "refine.jsonl")
     best = fit.run(budget=12, refine=True)
     records = [json.loads(line) for line in (tmp_path / "refine.jsonl").read_text().splitlines()]
@@ -88,12 +84,12 @@ def test_fitted_values_overlay_the_baseline_under_children_and_set(tmp_path):
     write_fitted(fitted, FREE, {"values": {WITHDRAW: 41.0, REFER: 0.2}, "objective": 0.5}, "targets.csv")
     base = baseline_copy(tmp_path, extra=f"calibration: {fitted.name}\n")
     sc = load_scenario(base)
-    assert sc.offences.domestic_abuse.withdrawal.weibull_scale_days == 41.0
+    assert sc.offences["domestic_abuse"].withdrawal.weibull_scale_days == 41.0
     assert sc.sources[WITHDRAW].source.startswith("simcj calibrate")
     child = tmp_path / "child.yaml"
     child.write_text(f"extends: {base.name}\nname: child\noffences:\n  domestic_abuse:\n    police:\n      p_refer_cps: {{value: 0.3, source: 'test'}}\n")
     c = load_scenario(child, [f"{WITHDRAW}=35"])
-    assert c.offences.domestic_abuse.police.p_refer_cps == 0.3 and c.offences.domestic_abuse.withdrawal.weibull_scale_days == 35
+    assert c.offences["domestic_abuse"].police.p_refer_cps == 0.3 and c.offences["domestic_abuse"].withdrawal.weibull_scale_days == 35
 
 
 def test_bad_free_parameters_and_fitted_files(baseline, tmp_path):

@@ -19,9 +19,10 @@ from simcj.experiment.replications import Precision, relative_half_widths, solut
 from simcj.model import sentencing
 from simcj.model.entities import Exit, Venue
 from simcj.model.world import run_replication
+from simcj.scenario import variant, with_run
 from simcj.scenario.schema import Sentencing
 
-from .conftest import BASELINE, ROOT, TINY, modified
+from .conftest import BASELINE, ROOT, TINY
 
 SCENARIOS = ROOT / "scenarios"
 
@@ -96,26 +97,26 @@ def test_custody_and_term_follow_the_venue_probability():
 
 
 def test_cost_rows_price_capacity_and_use(baseline):
-    kpis = kpi_frame({"court_days_magistrates": [100.0], "court_days_crown": [10.0], "prison_years_imposed": [2.0], "convicted": [4.0], "idva_supported": [10.0], "isva_supported": [10.0]})
+    kpis = kpi_frame({"court_days_magistrates": [100.0], "court_days_crown": [10.0], "prison_years_imposed": [2.0], "convicted": [4.0], "victims_supported": [20.0]})
     rows = costs.cost_rows(baseline, kpis).set_index("metric")["value"]
     uc = baseline.costs
     assert rows["cost_police"] == pytest.approx(sum(u.staff for u in baseline.police.units.values()) * uc.police_investigator_year)
     assert rows["cost_court_time"] == pytest.approx(100 * uc.magistrates_sitting_day + 10 * uc.crown_sitting_day)
     assert rows["cost_prison"] == pytest.approx(2.0 * uc.share_of_sentence_served * uc.prison_place_year)
     assert rows["cost_specialist_court"] == 0.0
-    parts = rows[list(costs.COMPONENTS)].sum()
+    parts = rows[[m for m in rows.index if costs.is_cost_line(m)]].sum()
     assert rows["cost_total"] == pytest.approx(parts)
     assert rows["cost_per_conviction"] == pytest.approx(parts / 4)
     assert rows["cost_per_victim_supported"] == pytest.approx(rows["cost_advocacy"] / 20)
 
 
 def test_no_unit_costs_no_cost_outputs(baseline):
-    sc = modified(baseline, lambda d: d.pop("costs"))
+    sc = variant(baseline, {"costs": None})
     assert costs.cost_rows(sc, kpi_frame({"convicted": [1.0]})).empty
 
 
 def small(sc, years=1.0):
-    return modified(sc, lambda d: d.update(run={**d["run"], "years": years, "warmup_years": 0.5}))
+    return with_run(sc, years=years, warmup_years=0.5)
 
 
 def test_specialist_list_takes_rape_crown_cases_off_the_shared_list(baseline):

@@ -17,12 +17,8 @@ from simcj.model.courts import (
     pleads_guilty_early,
 )
 from simcj.model.entities import Venue
-from simcj.model.police import (
-    PoliceDecision,
-    is_recorded,
-    police_decision,
-    suspect_identified,
-)
+from simcj.model.police import PoliceDecision, police_decision, suspect_identified
+from simcj.model.reporting import is_recorded
 from simcj.model.support import is_referred, referral_probability, waiting_list_level
 from simcj.scenario.schema import Charging, Police, Prosecution, Support
 

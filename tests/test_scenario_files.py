@@ -104,7 +104,7 @@ def test_extends_overrides_only_what_changes(tmp_path, baseline):
     assert sc.sources["support.services.idva.staff"].source == "test: +20 FTE"
     parent = load_scenario(base)  # the copy leaves out the baseline's calibration file
     assert sc.support.services["idva"].caseload == parent.support.services["idva"].caseload
-    assert sc.offences.rape == parent.offences.rape
+    assert sc.offences["rape"] == parent.offences["rape"]
 
 
 def test_set_overrides_value_and_marks_its_source():
@@ -215,14 +215,14 @@ def test_cli_schema_is_json():
 
 def test_scale_multiplies_volumes_and_capacities_only(baseline):
     s = scaled(baseline, 0.25)
-    assert s.offences.rape.reporting.incidents_per_year == pytest.approx(0.25 * baseline.offences.rape.reporting.incidents_per_year)
+    assert s.offences["rape"].reporting.incidents_per_year == pytest.approx(0.25 * baseline.offences["rape"].reporting.incidents_per_year)
     assert s.police.units["community_safety"].staff == pytest.approx(0.25 * baseline.police.units["community_safety"].staff)
     assert s.courts.crown.initial_backlog == pytest.approx(0.25 * baseline.courts.crown.initial_backlog)
     assert s.courts.sdvc.courts == pytest.approx(0.25 * baseline.courts.sdvc.courts)
     # rates, durations and caseloads are not volumes
-    assert s.offences.rape.reporting.p_report == baseline.offences.rape.reporting.p_report
+    assert s.offences["rape"].reporting.p_report == baseline.offences["rape"].reporting.p_report
     assert s.police.units["community_safety"].caseload == baseline.police.units["community_safety"].caseload
-    assert s.offences.rape.police.investigation_time == baseline.offences.rape.police.investigation_time
+    assert s.offences["rape"].police.investigation_time == baseline.offences["rape"].police.investigation_time
 
 
 def _leaves(node, prefix=()):

@@ -13,16 +13,16 @@ from simcj.calibrate.targets import compare, load_targets
 from simcj.cli import main
 from simcj.model import pools
 from simcj.model.entities import CaseTable, Exit
-from simcj.scenario import ScenarioError, scaled
+from simcj.scenario import ScenarioError, scaled, with_run
 
-from .conftest import BASELINE, ROOT, modified
+from .conftest import BASELINE, ROOT
 
 TARGETS = ROOT / "calibration" / "targets.csv"
 
 
 @pytest.fixture(scope="module")
 def small(baseline):
-    return scaled(modified(baseline, lambda d: d["run"].update(years=1.0, warmup_years=1.0)), 0.05)
+    return scaled(with_run(baseline, years=1.0, warmup_years=1.0), 0.05)
 
 
 def test_erlang_c_check_passes_and_fails_when_a_server_goes_missing(baseline, monkeypatch):

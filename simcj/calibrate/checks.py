@@ -23,6 +23,7 @@ from ..experiment.kpis import replication_kpis
 from ..model.entities import PROSECUTION_EXITS, Exit
 from ..model.world import World, run_replication
 from ..scenario.schema import Scenario
+from ..scenario.variants import REMOVE, variant
 
 
 @dataclass
@@ -47,29 +48,33 @@ def erlang_c_wait(lam: float, mu: float, c: int) -> float:
 
 def mmc_scenario(scenario: Scenario, lam_per_day: float, mean_service: float, servers: int, years: float) -> Scenario:
     """The scenario's first offence class's police stage alone, as an M/M/c queue."""
-    d = scenario.model_dump(by_alias=True)
-    name = next(n for n, _ in scenario.offences.items())
-    for other in d["offences"]:
-        if other != name:
-            d["offences"][other] = None
-    oc = d["offences"][name]
-    oc["reporting"].update(
-        incidents_per_year=lam_per_day * 365.0,
-        seasonality={"amplitude": 0.0, "peak_day": 0.0},
-        p_report=1.0,
-        p_record=1.0,
-        delay={"dist": "fixed", "value": 0.0},
-        risk_mix=None,
-    )
-    oc["police"].update(p_suspect_identified=0.0, investigation_time={"dist": "exponential", "mean": mean_service})
-    oc["withdrawal"].update(weibull_shape=1.0, weibull_scale_days=1e15)
-    oc["support"] = {"service": None, "p_referral": {}}
-    d["police"]["units"][oc["police"]["unit"]] = {"staff": servers, "caseload": 1}
-    for tier in ("crown", "magistrates"):
-        d["courts"][tier].update(background_cases_per_year=0.0, initial_backlog=0.0)
-    d["courts"]["sdvc"]["courts"] = 0.0
-    d["run"].update(years=years, warmup_years=1.0, monitor_interval_days=1.0)
-    return Scenario.model_validate(d)
+    name = next(iter(scenario.offences))
+    oc = scenario.offences[name]
+    mm1 = {f"offences.{other}": REMOVE for other in scenario.offences if other != name}
+    here = f"offences.{name}"
+    mm1.update({
+        f"{here}.reporting.incidents_per_year": lam_per_day * 365.0,
+        f"{here}.reporting.seasonality": {"amplitude": 0.0, "peak_day": 0.0},
+        f"{here}.reporting.p_report": 1.0,
+        f"{here}.reporting.p_record": 1.0,
+        f"{here}.reporting.delay": {"dist": "fixed", "value": 0.0},
+        f"{here}.reporting.risk_mix": None,
+        f"{here}.police.p_suspect_identified": 0.0,
+        f"{here}.police.investigation_time": {"dist": "exponential", "mean": mean_service},
+        f"{here}.withdrawal": None,
+        f"{here}.support": {"service": None, "p_referral": {}},
+        f"police.units.{oc.police.unit}": {"staff": servers, "caseload": 1},
+        "courts.crown.background_cases_per_year": 0.0,
+        "courts.crown.initial_backlog": 0.0,
+        "courts.magistrates.background_cases_per_year": 0.0,
+        "courts.magistrates.initial_backlog": 0.0,
+        "courts.sdvc.courts": 0.0,
+        "courts.rasso": None,
+        "run.years": years,
+        "run.warmup_years": 1.0,
+        "run.monitor_interval_days": 1.0,
+    })  # fmt: skip
+    return variant(scenario, mm1)
 
 
 def erlang_c(scenario: Scenario, seed: int, reps: int = 6, years: float = 40.0) -> Check:
@@ -104,13 +109,13 @@ def erlang_c(scenario: Scenario, seed: int, reps: int = 6, years: float = 40.0) 
 def tracked_replication(scenario: Scenario, seed: int):
     """One replication with the Crown Court queue's waits recorded (for :func:`littles_law`)."""
     world = World(scenario, 0, seed)
-    world.crown.pool.track_waits()
+    world.stages["courts"].crown.pool.track_waits()
     return world.run()
 
 
 def littles_law(out, tolerance: float = 0.05) -> Check:
     """Crown Court waiting line: monitored time-average against the in-window waiting time per day."""
-    waits, waiting_since = out.queue_log["crown"]
+    waits, waiting_since = out.stage_data["courts"]["queue_log"]["crown"]
     start, end = out.warmup, out.horizon
     joined = np.array([j for j, _ in waits] + waiting_since, dtype=float)
     left = np.array([s for _, s in waits] + [end] * len(waiting_since), dtype=float)
@@ -153,11 +158,13 @@ def conservation_violations(out) -> list[str]:
         problems.append("a case closed before it was reported")
     if (t_exit[~is_open] > out.horizon + 1e-9).any():
         problems.append("a case closed after the horizon")
-    for name, times in out.incident_times.items():
+    counts = out.stage_data["reporting"]
+    for name, times in counts["incident_times"].items():
         mine = cases[cases["offence"] == name]
         reported = int((mine["t_incident"] >= 0).sum())
-        if len(times) != len(out.unreported_times[name]) + reported:
-            problems.append(f"{name}: incidents {len(times)} != unreported {len(out.unreported_times[name])} + reported {reported}")
+        unreported = len(counts["unreported_times"][name])
+        if len(times) != unreported + reported:
+            problems.append(f"{name}: incidents {len(times)} != unreported {unreported} + reported {reported}")
     pros = cases["exit"].isin(list(PROSECUTION_EXITS))
     if cases.loc[pros, "t_charge"].isna().any():
         problems.append("a prosecution ended without a charge")

@@ -22,12 +22,15 @@ import pandas as pd
 import yaml
 from scipy import optimize, stats
 
+from ..experiment.executor import executor_for
 from ..experiment.results import simulate
-from ..report.export import write_text_atomic
+from ..files import write_text_atomic
 from ..scenario.loader import Problem, ScenarioError
 from ..scenario.schema import Scenario
+from ..scenario.variants import variant
 from .targets import compare
 
+KPIS_ONLY = frozenset({"kpis"})  # a fit compares summaries with targets: no case records, no time series
 MISSING_PENALTY = 4.0  # a target the run did not produce counts as two range-widths outside
 CENTRE_WEIGHT = 0.01
 SIMPLEX_STEP = 0.1  # of each parameter's range
@@ -83,18 +86,6 @@ def _get(tree: dict, dotted: str):
     return node
 
 
-def with_values(scenario: Scenario, values: dict[str, float]) -> Scenario:
-    """A validated copy of ``scenario`` with the given key paths set."""
-    d = scenario.model_dump(by_alias=True)
-    for dotted, value in values.items():
-        parts = dotted.split(".")
-        node = _get(d, ".".join(parts[:-1])) if len(parts) > 1 else d
-        node[parts[-1]] = value
-    out = Scenario.model_validate(d)
-    out._sources = scenario.sources
-    return out
-
-
 def objective(table: pd.DataFrame) -> float:
     """Squared distance outside each fitted target's range (in range widths), plus a pull to its value."""
     fit = table[table["use"] == "fit"]
@@ -109,9 +100,9 @@ def objective(table: pd.DataFrame) -> float:
 class Fit:
     """The fitting problem: evaluations are stored as they are made, and reused when asked again."""
 
-    def __init__(self, scenario: Scenario, targets: pd.DataFrame, free: list[FreeParameter], reps: int, seed: int, scale: float, jobs: int, store: Path):
+    def __init__(self, scenario: Scenario, targets: pd.DataFrame, free: list[FreeParameter], reps: int, seed: int, scale: float, jobs, store: Path):
         self.scenario, self.targets, self.free = scenario, targets, free
-        self.reps, self.seed, self.scale, self.jobs = reps, seed, scale, jobs
+        self.reps, self.seed, self.scale, self.jobs = reps, seed, scale, executor_for(jobs)
         self.store = store
         self.done: dict[str, dict] = {}
         if store.exists():
@@ -132,7 +123,7 @@ class Fit:
         values = self.values(x)
         key = json.dumps(values, sort_keys=True)
         if key not in self.done:
-            res = simulate(with_values(self.scenario, values), reps=self.reps, seed=self.seed, scale=self.scale, jobs=self.jobs)
+            res = simulate(variant(self.scenario, values), reps=self.reps, seed=self.seed, scale=self.scale, jobs=self.jobs, want=KPIS_ONLY)
             table = compare(res.summary, self.targets, self.scale)
             record = {"key": key, "values": values, "objective": objective(table), "passed": int(table[table["use"] == "fit"]["passed"].sum())}
             with self.store.open("a", encoding="utf-8") as f:

@@ -10,6 +10,7 @@ import pandas as pd
 from ..experiment.results import simulate
 from ..scenario.schema import Scenario
 from .checks import Check, conservation, erlang_c, littles_law, tracked_replication
+from .fit import KPIS_ONLY
 from .targets import compare
 
 
@@ -44,7 +45,7 @@ class Validation:
 
 def validate(scenario: Scenario, targets: pd.DataFrame, reps: int, seed: int, scale: float = 1.0, jobs: int = 1, progress=None) -> Validation:
     """Run the scenario, compare it with the targets, and run the model checks."""
-    res = simulate(scenario, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=progress)
+    res = simulate(scenario, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=progress, want=KPIS_ONLY)
     table = compare(res.summary, targets, scale)
     out = tracked_replication(res.scenario, seed)
     checks = [erlang_c(res.scenario, seed), littles_law(out), conservation(out)]

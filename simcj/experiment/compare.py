@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from ..scenario.schema import Scenario
+from .executor import TABLES, executor_for
 from .replications import Precision, simulate_to_precision
 from .results import Results, simulate
 from .stats import KEYS
@@ -184,7 +185,7 @@ def run_comparison(
     reps: Optional[int],
     seed: Optional[int],
     scale: float,
-    jobs: int,
+    jobs,
     precision: Optional[Precision] = None,
     progress: Optional[Callable[[str, float], None]] = None,
 ) -> Comparison:
@@ -194,18 +195,19 @@ def run_comparison(
     Robinson and Davies); the alternatives then run that many.
     """
     seed = base.run.seed if seed is None else seed
+    jobs = executor_for(jobs)
 
     def tick(name):
         return None if progress is None else (lambda f: progress(name, f))
 
     d_table, chosen = None, None
     if reps is None and precision is not None:
-        base_res, d_table, chosen = simulate_to_precision(base, precision, seed=seed, scale=scale, jobs=jobs, progress=tick(base.name))
+        base_res, d_table, chosen = simulate_to_precision(base, precision, seed=seed, scale=scale, jobs=jobs, progress=tick(base.name), want=TABLES)
         reps = base_res.spec.reps
     else:
         reps = base.run.reps if reps is None else reps
-        base_res = simulate(base, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick(base.name))
-    alts = [simulate(sc, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick(sc.name)) for sc in alternatives]
+        base_res = simulate(base, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick(base.name), want=TABLES)
+    alts = [simulate(sc, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick(sc.name), want=TABLES) for sc in alternatives]
     diffs = pd.concat([paired_differences(base_res.kpis, a.kpis, a.scenario.name) for a in alts], ignore_index=True)
     econ = pd.concat(
         [scenario_costs(r) for r in [base_res, *alts]] + [economics(base_res, a) for a in alts],

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.entities import Exit, Plea, Venue
+from ..model.stage import pathway
 from ..model.world import ReplicationOutput
 from ..scenario.schema import Scenario
 from . import costs
@@ -185,53 +186,25 @@ def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float) -> pd
 
 
 def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
-    """Metrics of the system rather than of cases: incidents, backlogs, advocate capacity."""
+    """Metrics of the system rather than of cases, as each stage of the pathway reports them, and
+    the cases still open at the horizon."""
     start, end = run.warmup, run.horizon
-    years = (end - start) / 365.0
-    rows = []
-    for name, times in run.incident_times.items():
-        rows.append(("incidents", name, _count(times, start, end) / years))
-        rows.append(("not_reported", name, _count(run.unreported_times[name], start, end) / years))
-    rows.append(("incidents", ALL, sum(_count(t, start, end) for t in run.incident_times.values()) / years))
-    rows.append(("not_reported", ALL, sum(_count(t, start, end) for t in run.unreported_times.values()) / years))
-
-    ts = run.timeseries
-    for tier in ("crown", "magistrates", "rasso"):
-        series = ts[ts["series"] == f"{tier}_backlog"]
-        if tier == "rasso" and series.empty:
-            continue
-        window = series[(series["day"] >= start) & (series["day"] <= end)]
-        rows.append((f"{tier}_backlog", ALL, float(window["value"].iloc[-1]) if len(window) else np.nan))
-        rows.append((f"{tier}_backlog_mean", ALL, float(window["value"].mean()) if len(window) else np.nan))
-
-    cases = run.cases
-    for service, slots in run.support_slots.items():
-        mine = cases[cases["support_service"] == service]
-        s = mine["t_support_start"].clip(lower=start, upper=end)
-        e = mine["t_support_end"].fillna(end).clip(lower=start, upper=end)
-        busy = float((e - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
-        rows.append((f"{service}_utilisation", ALL, busy / (slots * (end - start))))
-        started = _in(mine["t_support_start"], start, end)
-        waits = (mine["t_support_start"] - mine["t_support_referral"])[started]
-        rows.append((f"{service}_wait_days_mean", ALL, float(waits.mean()) if len(waits) else np.nan))
-        rows.append((f"{service}_referrals", ALL, float(_in(mine["t_support_referral"], start, end).sum()) / years))
-        rows.append((f"{service}_supported", ALL, float(started.sum()) / years))
-    open_at_end = cases["exit"] == Exit.OPEN
-    for name in run.incident_times:
-        rows.append(("open_at_end", name, float((open_at_end & (cases["offence"] == name)).sum())))
+    rows = [row for stage in pathway(scenario) for row in stage.kpis(scenario, run, start, end)]
+    open_at_end = run.cases["exit"] == Exit.OPEN
+    for name in scenario.offences:
+        rows.append(("open_at_end", name, float((open_at_end & (run.cases["offence"] == name)).sum())))
     rows.append(("open_at_end", ALL, float(open_at_end.sum())))
     frame = pd.DataFrame(rows, columns=["metric", "offence", "value"])
     frame["group"] = ALL
     return frame[["metric", "offence", "group", "value"]]
 
 
-def metric_names(services) -> set[str]:
-    """Every metric a replication can report, given the names of its advocacy services."""
-    names = set(COUNTS) | set(RATES) | costs.metric_names()
+def metric_names(scenario: Scenario) -> set[str]:
+    """Every metric a replication of ``scenario`` can report."""
+    names = set(COUNTS) | set(RATES) | costs.metric_names() | {"open_at_end"}
     names |= {f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean")}
-    names |= {"incidents", "not_reported", "open_at_end"}
-    names |= {f"{tier}_backlog{s}" for tier in ("crown", "magistrates", "rasso") for s in ("", "_mean")}
-    names |= {f"{svc}_{m}" for svc in services for m in ("utilisation", "wait_days_mean", "referrals", "supported")}
+    for stage in pathway(scenario):
+        names |= stage.metric_names(scenario)
     return names
 
 
@@ -242,8 +215,10 @@ def _count(times: np.ndarray, start: float, end: float) -> int:
 def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
     """All KPIs of one replication in long format with the replication number."""
     years = (run.horizon - run.warmup) / 365.0
-    offences = [name for name, _ in scenario.offences.items()]
-    used = costs.activity(run.cases, run.warmup, run.horizon, years, offences)
+    used = pd.DataFrame(
+        [row for stage in pathway(scenario) for row in stage.activity(scenario, run.cases, run.warmup, run.horizon, years)],
+        columns=["metric", "offence", "value"],
+    )
     used["group"] = ALL
     frame = pd.concat([system_kpis(run, scenario), used, case_kpis(run.cases, run.warmup, run.horizon, years)], ignore_index=True)
     money = costs.cost_rows(scenario, frame)

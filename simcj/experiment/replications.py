@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from ..scenario.schema import Scenario
+from .executor import EVERYTHING, executor_for
 from .results import Results, from_replications
 from .runner import resolve, run_replications
 
@@ -91,8 +92,9 @@ def simulate_to_precision(
     precision: Precision = Precision(),
     seed: Optional[int] = None,
     scale: float = 1.0,
-    jobs: int = 1,
+    jobs=1,
     progress: Optional[Callable[[float], None]] = None,
+    want: frozenset = EVERYTHING,
 ) -> tuple[Results, pd.DataFrame, Optional[int]]:
     """Run replications until the headline KPIs reach the precision; returns (results, d table, n).
 
@@ -102,21 +104,22 @@ def simulate_to_precision(
     spec = resolve(scenario, reps=precision.max_reps, seed=seed, scale=scale)
     start = time.perf_counter()
     done: list = []
-    batch = max(jobs, MIN_REPS)
+    executor = executor_for(jobs)
+    batch = max(executor.jobs, MIN_REPS)
     chosen = None
     while len(done) < precision.max_reps:
         first = len(done)
         todo = list(range(first, min(precision.max_reps, first + batch)))
         inner = None if progress is None else _batch_progress(progress, first, len(todo), precision.max_reps)
-        done += run_replications(spec, jobs=jobs, progress=inner, replications=todo)
+        done += run_replications(spec, jobs=executor, progress=inner, replications=todo, want=want)
         d = relative_half_widths(headline_values(pd.concat([r.kpis for r in done], ignore_index=True)))
         chosen = solution(d, precision)
         if chosen is not None:
             break
-        batch = max(jobs, 1)
+        batch = executor.jobs
     if progress is not None:
         progress(1.0)
-    results = from_replications(spec, done, time.perf_counter() - start, jobs)
+    results = from_replications(spec, done, time.perf_counter() - start, executor)
     return results, d, chosen
 
 

@@ -16,7 +16,8 @@ from typing import Optional
 
 import pandas as pd
 
-from ..scenario.schema import OFFENCE_CLASSES, Scenario
+from ..scenario.schema import Scenario
+from .executor import EVERYTHING
 from .runner import RunSpec, assemble, resolve, run_replications
 
 # The headline table printed after a run: (metric, label, format).
@@ -73,7 +74,7 @@ class Results:
     def headline(self) -> pd.DataFrame:
         """The summary table of the run: each headline KPI by offence class, 'mean [95% CI]' strings."""
         s = self.summary[self.summary["group"] == "all"].set_index(["metric", "offence"])
-        offences = [o for o in OFFENCE_CLASSES if getattr(self.scenario.offences, o) is not None] + ["all"]
+        offences = [*self.scenario.offences, "all"]
         rows = {}
         for metric, label, fmt in HEADLINE:
             rows[label] = {o: _cell(s, metric, o, fmt) for o in offences}
@@ -123,18 +124,23 @@ def simulate(
     years: Optional[float] = None,
     warmup_years: Optional[float] = None,
     scale: float = 1.0,
-    jobs: int = 1,
+    jobs=1,
     progress: Optional[Callable[[float], None]] = None,
+    want: frozenset = EVERYTHING,
 ) -> Results:
-    """Run replications of a scenario. Arguments left as None take the scenario's ``run`` settings."""
+    """Run replications of a scenario. Arguments left as None take the scenario's ``run`` settings.
+
+    ``jobs`` is a number of local processes or an executor; ``want`` names the tables to keep
+    (``kpis``, ``cases``, ``timeseries``): a caller that needs no case records asks for none.
+    """
     spec = resolve(scenario, reps=reps, seed=seed, years=years, warmup_years=warmup_years, scale=scale)
     start = time.perf_counter()
-    results = run_replications(spec, jobs=jobs, progress=progress)
+    results = run_replications(spec, jobs=jobs, progress=progress, want=want)
     return from_replications(spec, results, time.perf_counter() - start, jobs)
 
 
-def from_replications(spec: RunSpec, results: list, wall_seconds: float, jobs: int) -> Results:
+def from_replications(spec: RunSpec, results: list, wall_seconds: float, jobs) -> Results:
     """Assemble :class:`Results` from finished replications (their count sets ``spec.reps``)."""
     spec = RunSpec(scenario=spec.scenario, reps=len(results), seed=spec.seed, scale=spec.scale)
     kpis, summary, cases, timeseries = assemble(results)
-    return Results(spec, kpis, summary, cases, timeseries, wall_seconds, jobs)
+    return Results(spec, kpis, summary, cases, timeseries, wall_seconds, getattr(jobs, "jobs", jobs))

@@ -16,10 +16,11 @@ from typing import Optional
 
 import pandas as pd
 
-from ..calibrate.fit import with_values
 from ..scenario.schema import Scenario
-from . import costs
+from ..scenario.variants import variant
 from .compare import paired_differences
+from .costs import cost_rows
+from .executor import TABLES, executor_for
 from .results import Results, simulate
 
 # The KPIs the sensitivity table and the tornado plots report: (metric, offence, label).
@@ -48,11 +49,11 @@ def ranged_parameters(scenario: Scenario) -> list[tuple[str, float, float, float
 
 def _reprice(scenario: Scenario, base: Results, path: str, value: float) -> pd.DataFrame:
     """The base's KPIs with cost rows recomputed at one changed unit cost."""
-    priced = with_values(scenario, {path: value})
+    priced = variant(scenario, {path: value})
     frames = []
     for rep, k in base.kpis.groupby("replication"):
-        kept = k[~k["metric"].isin(costs.COMPONENTS + costs.RATIOS)]
-        money = costs.cost_rows(priced, kept)
+        kept = k[~k["metric"].str.startswith("cost_")]
+        money = cost_rows(priced, kept)
         money["group"] = "all"
         money["replication"] = rep
         frames.append(pd.concat([kept, money], ignore_index=True))
@@ -64,7 +65,7 @@ def run_sensitivity(
     reps: Optional[int],
     seed: Optional[int],
     scale: float,
-    jobs: int,
+    jobs,
     only: tuple[str, ...] = (),
     progress: Optional[Callable[[float], None]] = None,
 ) -> tuple[Results, pd.DataFrame]:
@@ -78,7 +79,8 @@ def run_sensitivity(
         if progress is not None:
             progress(min(1.0, (done[0] + f) / total))
 
-    base = simulate(scenario, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick)
+    jobs = executor_for(jobs)
+    base = simulate(scenario, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick, want=TABLES)
     done[0] += 1
     rows = []
     for path, value, low, high in params:
@@ -86,7 +88,7 @@ def run_sensitivity(
             if path.startswith("costs."):
                 kpis = _reprice(base.scenario, base, path, v)
             else:
-                run = simulate(with_values(scenario, {path: v}), reps=base.spec.reps, seed=base.spec.seed, scale=scale, jobs=jobs, progress=tick)
+                run = simulate(variant(scenario, {path: v}), reps=base.spec.reps, seed=base.spec.seed, scale=scale, jobs=jobs, progress=tick, want=TABLES)
                 done[0] += 1
                 kpis = run.kpis
             d = paired_differences(base.kpis, kpis, path)

@@ -1,4 +1,4 @@
-"""Pre-charge casework: a unit's slots and waiting list, and work the victim's withdrawal can cut short.
+"""Pre-charge casework: staffed units' slots and waiting lists, and work the victim's withdrawal can cut short.
 
 The police investigation and the CPS charging decision have the same shape: the case waits for a
 slot in a staffed unit, is worked on for a sampled time unless the victim withdraws first (then
@@ -8,35 +8,60 @@ driven by event callbacks, one timeout per piece of work, because nearly every c
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from ..scenario.schema import StaffedUnit
 from .pools import Pool
+from .stage import Stage
 from .victims import work_on
 
 
-class Casework:
-    """Subclasses name their time-stamp and duration columns and implement :meth:`decide`."""
+def slots(unit: StaffedUnit) -> int:
+    """Concurrent cases a staffed unit can work: FTE x caseload, at least one."""
+    return max(1, round(unit.staff * unit.caseload))
 
-    queued_column: str
-    start_column: str
-    duration_column: str
 
-    def __init__(self, world, unit: Pool, onward):
-        self.world = world
-        self.unit = unit
-        self.onward = onward  # called with the case id when the case moves to the next stage
+class Casework(Stage):
+    """A stage of staffed units. Subclasses name their units, columns and duration, and :meth:`decide`."""
+
+    victim_withdrawal = True
+    series: ClassVar[str]  # prefix of the units' monitored series, e.g. "investigators"
+    queued_column: ClassVar[str]
+    start_column: ClassVar[str]
+    duration_column: ClassVar[str]
+
+    @staticmethod
+    def units(scenario) -> dict[str, StaffedUnit]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def unit_of(offence) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __init__(self, world):
+        super().__init__(world)
+        env = world.env
+        self.pools = {n: Pool(env, slots(u), f"{self.series}:{n}", world.lapsed) for n, u in self.units(world.scenario).items()}
+        self._pool_of_class = [self.pools[self.unit_of(oc)] for oc in world.offences]
+        c = world.cases
+        self._queued, self._started, self._duration = getattr(c, self.queued_column), getattr(c, self.start_column), getattr(c, self.duration_column)
 
     def take(self, i: int) -> None:
-        """The case joins the unit's waiting list."""
-        getattr(self.world.cases, self.queued_column)[i] = self.world.env.now
-        self.unit.call_when_free(i, self._start)
+        """The case joins its unit's waiting list."""
+        self._queued[i] = self.world.env.now
+        self._pool_of_class[self.world.cases.cls[i]].call_when_free(i, self._start)
 
     def _start(self, i: int) -> None:
-        c = self.world.cases
-        getattr(c, self.start_column)[i] = self.world.env.now
+        env = self.world.env
+        self._started[i] = env.now
         self.started(i)
-        work_on(self.world, i, getattr(c, self.duration_column)[i], self._finish)
+        if self.victim_withdrawal:
+            work_on(self.world, i, self._duration[i], self._finish)
+        else:
+            env.timeout(self._duration[i]).callbacks.append(lambda _e: self._finish(i, True))
 
     def _finish(self, i: int, completed: bool) -> None:
-        self.unit.release()
+        self._pool_of_class[self.world.cases.cls[i]].release()
         if completed:
             self.decide(i, self.world.env.now)
 
@@ -45,3 +70,14 @@ class Casework:
 
     def decide(self, i: int, now: float) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def snapshot(self):
+        for name, pool in self.pools.items():
+            yield from pool.snapshot(f"{self.series}_{name}")
+
+    def finish(self) -> dict:
+        return {"slots": {n: p.capacity for n, p in self.pools.items()}}
+
+    def clear(self) -> None:
+        for pool in self.pools.values():
+            pool.clear()

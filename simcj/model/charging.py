@@ -13,7 +13,8 @@ from enum import Enum
 
 from ..scenario.schema import Charging
 from .casework import Casework
-from .entities import HO_CAUTION, HO_CHARGE, Exit, Stage
+from .entities import HO_CAUTION, HO_CHARGE, Exit, Phase
+from .stage import register
 
 
 class ChargingDecision(Enum):
@@ -30,12 +31,36 @@ def charging_decision(p: Charging, u: float) -> ChargingDecision:
     return ChargingDecision.NFA
 
 
+@register
 class ChargingUnit(Casework):
-    """One CPS unit's pre-charge decisions; a charged case is passed ``onward`` to the courts."""
+    """The CPS units' pre-charge decisions; a charged case goes on as ``charged``."""
 
+    name = "charging"
+    entries = ("police.referred",)
+    outcomes = ("charged",)
+    uniforms = ("u_cps",)
+    durations = {"d_cps": lambda sc, oc: oc.charging.decision_time}
+    columns = {
+        "t_cps_referral": ("d", float("nan")),
+        "t_cps_start": ("d", float("nan")),
+        "t_charge_decision": ("d", float("nan")),
+        "t_charge": ("d", float("nan")),
+    }
+    series = "cps"
     queued_column = "t_cps_referral"
     start_column = "t_cps_start"
     duration_column = "d_cps"
+
+    @staticmethod
+    def units(scenario):
+        return scenario.cps.units
+
+    @staticmethod
+    def unit_of(offence) -> str:
+        return offence.charging.unit
+
+    def bound(self) -> None:
+        self._charged = self.onward["charged"]
 
     def decide(self, i: int, now: float) -> None:
         w, c = self.world, self.world.cases
@@ -49,6 +74,15 @@ class ChargingUnit(Casework):
         else:
             c.t_charge[i] = now
             c.ho_outcome[i] = HO_CHARGE
-            c.stage[i] = int(Stage.COURT)
-            w.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge)
-            self.onward(i)
+            c.phase[i] = int(Phase.CHARGED)
+            if oc.withdrawal is not None:
+                w.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge)
+            self._charged(i)
+
+    @classmethod
+    def metric_names(cls, scenario) -> set[str]:
+        return {"cost_cps"}
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, float]:
+        return {"cost_cps": sum(u.staff for u in scenario.cps.units.values()) * scenario.costs.cps_lawyer_year}

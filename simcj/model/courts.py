@@ -11,7 +11,13 @@ is listed for trial:
 
 A listed trial may be ineffective (re-listed after a delay), cracked (late guilty plea, the
 prosecution ends the case, or the victim has withdrawn and the prosecution does not continue
-evidence-led) or effective (verdict after the trial's court time).
+evidence-led) or effective (verdict after the trial's court time). A conviction goes on as
+``convicted`` (to sentencing).
+
+Every decision about a case is its own draw: the venue, pleas and verdict from its pre-drawn
+uniforms, and each listing's fate (ineffective or not, the delay to the next listing) from the
+case's counter-based sequence (:func:`simcj.model.streams.case_uniform`), draw ``2k`` and ``2k+1``
+for its ``k``-th listing. Only the background (non-VAWG) load has a stream of its own per tier.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from ..scenario.schema import CourtTier, Prosecution, SpecialistCourts
 from .entities import Exit, Plea, Venue
 from .pools import Pool
 from .reporting import DAYS_PER_YEAR
+from .stage import Stage, register
+from .streams import case_uniform
 
 DAYS_PER_WEEK = 7.0
 
@@ -234,64 +242,198 @@ class SpecialistCourtList:
             yield env.timeout(self.session_interval)
 
 
+# --------------------------------------------------------------------------- the stage
+
+NAN = float("nan")
+
+
+@register
+class Courts(Stage):
+    """Magistrates', SDVC and Crown Court lists, and a specialist RASSO list if the scenario has one."""
+
+    name = "courts"
+    entries = ("charging.charged",)
+    outcomes = ("convicted",)
+    uniforms = ("u_venue", "u_sdvc", "u_plea", "u_evidence_led", "u_late_plea", "u_discontinue", "u_verdict", "u_listing_delay")
+    durations = {
+        "d_first_hearing": lambda sc, oc: oc.prosecution.first_hearing_delay,
+        "d_trial": lambda sc, oc: oc.prosecution.trial_sitting_days,
+    }
+    keys = ("k_listing",)
+    columns = {
+        "venue": ("b", int(Venue.NONE)),
+        "t_first_hearing": ("d", NAN),
+        "plea": ("b", int(Plea.NONE)),
+        "listings": ("h", 0),
+        "evidence_led": ("?", 0),
+        "t_trial": ("d", NAN),
+        "t_completion": ("d", NAN),
+        "court_days": ("d", 0.0),
+    }
+
+    def __init__(self, world):
+        super().__init__(world)
+        env, sc, streams = world.env, world.scenario.courts, world.streams
+        self.crown = CourtTierList(env, "crown", sc.crown, streams["courts/background_crown"], world.horizon)
+        self.magistrates = CourtTierList(env, "magistrates", sc.magistrates, streams["courts/background_magistrates"], world.horizon)
+        self.sdvc = SpecialistCourtList(env, sc.sdvc) if sc.sdvc.courts > 0 else None
+        self.rasso = DedicatedCourtList(env, "rasso", sc.rasso) if sc.rasso is not None else None
+        self._lists = {Venue.CROWN: self.crown, Venue.MAGISTRATES: self.magistrates, Venue.SDVC: self.sdvc}
+        names = list(world.scenario.offences)
+        self._rasso_classes = {names.index(o) for o in sc.rasso.offences} if sc.rasso is not None else set()
+
+    def bound(self) -> None:
+        self._convicted = self.onward["convicted"]
+
+    def take(self, i: int) -> None:
+        self.world.env.process(prosecute(self, i))
+
+    def court_for(self, venue: Venue, i: int):
+        """The trial list a case at ``venue`` is heard in: Crown cases of a specialist list's offences go there."""
+        if venue is Venue.CROWN and self.world.cases.cls[i] in self._rasso_classes:
+            return self.rasso
+        return self._lists[venue]
+
+    def court_lists(self) -> list:
+        """The courtroom lists with sitting-day capacity: Crown, magistrates' and a specialist list if any."""
+        return [self.crown, self.magistrates] + ([self.rasso] if self.rasso is not None else [])
+
+    def complete(self, i: int, exit_: Exit, t: float) -> None:
+        """A prosecution ends; a conviction goes on to sentencing."""
+        c = self.world.cases
+        c.t_completion[i] = t
+        c.close(i, exit_, t, ho_outcome="")
+        if exit_ is Exit.CONVICTED:
+            self._convicted(i)
+
+    def start(self) -> None:
+        self.crown.start_background()
+        self.magistrates.start_background()
+
+    def snapshot(self):
+        for tier in self.court_lists():
+            yield f"{tier.name}_backlog", tier.backlog()
+            yield f"{tier.name}_courtrooms_busy", tier.pool.busy
+        yield "sdvc_waiting", self.sdvc.waiting() if self.sdvc is not None else 0
+
+    def finish(self) -> dict:
+        """For pools whose waits were tracked: (joined, served) pairs and when those still waiting joined."""
+        return {"queue_log": {t.name: (t.pool.waits, t.pool.still_waiting_since()) for t in self.court_lists() if t.pool.waits is not None}}
+
+    def clear(self) -> None:
+        for tier in self.court_lists():
+            tier.pool.clear()
+        if self.sdvc is not None:
+            self.sdvc.clear()
+
+    # ------------------------------------------------------------------ analysis
+
+    @classmethod
+    def metric_names(cls, scenario) -> set[str]:
+        tiers = ("crown", "magistrates") + (("rasso",) if scenario.courts.rasso is not None else ())
+        names = {f"{tier}_backlog{s}" for tier in tiers for s in ("", "_mean")}
+        return names | {"court_days_magistrates", "court_days_crown", "cost_sdvc", "cost_specialist_court", "cost_court_time"}
+
+    @classmethod
+    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
+        ts = output.timeseries
+        rows = []
+        tiers = ("crown", "magistrates") + (("rasso",) if scenario.courts.rasso is not None else ())
+        for tier in tiers:
+            series = ts[ts["series"] == f"{tier}_backlog"]
+            window = series[(series["day"] >= start) & (series["day"] <= end)]
+            rows.append((f"{tier}_backlog", "all", float(window["value"].iloc[-1]) if len(window) else np.nan))
+            rows.append((f"{tier}_backlog_mean", "all", float(window["value"].mean()) if len(window) else np.nan))
+        return rows
+
+    @classmethod
+    def activity(cls, scenario, cases, start: float, end: float, years: float) -> list[tuple[str, str, float]]:
+        """Shared-list sitting days used by prosecutions completed in the window, by offence and all."""
+        done = (cases["t_completion"] >= start) & (cases["t_completion"] < end)
+        rows = []
+        for offence in [*scenario.offences, "all"]:
+            mine = done if offence == "all" else done & (cases["offence"] == offence)
+            for name, venue in (("magistrates", Venue.MAGISTRATES), ("crown", Venue.CROWN)):
+                at = mine & (cases["venue"] == venue)
+                rows.append((f"court_days_{name}", offence, float(cases.loc[at, "court_days"].sum()) / years))
+        return rows
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, float]:
+        """SDVC sessions and a RASSO list at funded capacity; shared courts by the sitting days used."""
+        uc, courts = scenario.costs, scenario.courts
+        return {
+            "cost_sdvc": courts.sdvc.courts * SESSIONS_PER_YEAR * uc.sdvc_session,
+            "cost_specialist_court": courts.rasso.sitting_days_per_year * uc.crown_sitting_day if courts.rasso else 0.0,
+            "cost_court_time": get("court_days_magistrates") * uc.magistrates_sitting_day + get("court_days_crown") * uc.crown_sitting_day,
+        }
+
+
+SESSIONS_PER_YEAR = 365.0 / 7.0
+
+
 # --------------------------------------------------------------------------- the case's court journey
 
 
-def prosecute(world, i: int):
+def prosecute(stage: Courts, i: int):
     """SimPy sub-process: from charge to completion (conviction, acquittal, retraction, discontinuance)."""
+    world = stage.world
     env, c = world.env, world.cases
     oc = world.offence(i)
     p = oc.prosecution
-    venue = choose_venue(p, c.u_venue[i], c.u_sdvc[i], world.sdvc is not None)
+    p_evidence_led = oc.withdrawal.p_evidence_led if oc.withdrawal is not None else 1.0
+    venue = choose_venue(p, c.u_venue[i], c.u_sdvc[i], stage.sdvc is not None)
     c.venue[i] = int(venue)
     yield env.timeout(c.d_first_hearing[i])
     now = env.now
     c.t_first_hearing[i] = now
     if pleads_guilty_early(p, venue, c.u_plea[i]):
         c.plea[i] = int(Plea.EARLY_GUILTY)
-        world.complete(i, Exit.CONVICTED, now)
+        stage.complete(i, Exit.CONVICTED, now)
         return
     c.plea[i] = int(Plea.NOT_GUILTY)
     if not world.victim_engaged(i, now):
-        if not continues_evidence_led(oc.withdrawal.p_evidence_led, c.u_evidence_led[i]):
-            world.complete(i, Exit.RETRACTION_POST_CHARGE, now)
+        if not continues_evidence_led(p_evidence_led, c.u_evidence_led[i]):
+            stage.complete(i, Exit.RETRACTION_POST_CHARGE, now)
             return
         c.evidence_led[i] = True
-    court = world.court_for(venue, i)
+    court = stage.court_for(venue, i)
     if venue is Venue.SDVC:
         world.clock.scale_hazard(i, now, world.scenario.courts.sdvc.hr_withdrawal)
-    elif court is world.rasso:
+    elif court is stage.rasso:
         world.clock.scale_hazard(i, now, world.scenario.courts.rasso.hr_withdrawal)
     lead = court.listing_delay(c.u_listing_delay[i])
     if lead > 0.0:
         yield env.timeout(lead)
 
+    key = c.k_listing[i]
     while True:
-        c.listings[i] += 1
+        k = c.listings[i]
+        c.listings[i] = k + 1
         grant = court.request(i)
         if grant is not None:
             yield grant
         now = env.now
-        if court.ineffective(world.listing_uniform()):
+        if court.ineffective(case_uniform(key, 2 * k)):
             _used(c, i, court, court.cracked())
-            yield env.timeout(court.relist_delay(world.listing_uniform()))
+            yield env.timeout(court.relist_delay(case_uniform(key, 2 * k + 1)))
             continue
         c.t_trial[i] = now
         if not c.evidence_led[i] and not world.victim_engaged(i, now):
-            if not continues_evidence_led(oc.withdrawal.p_evidence_led, c.u_evidence_led[i]):
+            if not continues_evidence_led(p_evidence_led, c.u_evidence_led[i]):
                 _used(c, i, court, court.cracked())
-                world.complete(i, Exit.RETRACTION_POST_CHARGE, now)
+                stage.complete(i, Exit.RETRACTION_POST_CHARGE, now)
                 return
             c.evidence_led[i] = True
         result = at_listing(p, c.u_late_plea[i], c.u_discontinue[i])
         if result is ListingResult.LATE_GUILTY_PLEA:
             c.plea[i] = int(Plea.LATE_GUILTY)
             _used(c, i, court, court.cracked())
-            world.complete(i, Exit.CONVICTED, now)
+            stage.complete(i, Exit.CONVICTED, now)
             return
         if result is ListingResult.DISCONTINUED:
             _used(c, i, court, court.cracked())
-            world.complete(i, Exit.DISCONTINUED, now)
+            stage.complete(i, Exit.DISCONTINUED, now)
             return
         days = court.sit(c.d_trial[i])
         _used(c, i, court, c.d_trial[i])
@@ -300,7 +442,7 @@ def prosecute(world, i: int):
         supported = c.t_support_start[i] <= env.now  # NaN compares False: never supported
         conviction_rr = world.scenario.support.effect.conviction_rr
         guilty = convicted_at_trial(p, venue, c.evidence_led[i], supported, conviction_rr, c.u_verdict[i])
-        world.complete(i, Exit.CONVICTED if guilty else Exit.ACQUITTED, env.now)
+        stage.complete(i, Exit.CONVICTED if guilty else Exit.ACQUITTED, env.now)
         return
 
 

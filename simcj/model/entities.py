@@ -70,12 +70,11 @@ HO_WITHDREW_NO_SUSPECT = "O14"
 PROSECUTION_EXITS = (Exit.RETRACTION_POST_CHARGE, Exit.DISCONTINUED, Exit.ACQUITTED, Exit.CONVICTED)
 
 
-class Stage(IntEnum):
-    """Where an open case is; decides what a withdrawal means."""
+class Phase(IntEnum):
+    """Where an open case is in the prosecution: decides what a victim's withdrawal means."""
 
-    POLICE = 0
-    CPS = 1
-    COURT = 2
+    PRE_CHARGE = 0
+    CHARGED = 2
     CLOSED = 3
 
 
@@ -95,38 +94,17 @@ class Venue(IntEnum):
 
 NAN = math.nan
 
-# Columns written during the run: (array typecode, or None for a list of labels; initial value).
-_OUTCOME_COLUMNS = {
-    "stage": ("b", int(Stage.POLICE)),
+# Columns every case has, whatever stages it passes: where it is, its one exit, and when its victim
+# withdrew. Each stage adds its own (``Stage.columns``).
+CORE_COLUMNS = {
+    "phase": ("b", int(Phase.PRE_CHARGE)),
     "exit": ("b", int(Exit.OPEN)),
     "t_exit": ("d", NAN),
     "ho_outcome": (None, ""),
-    "arrested": ("b", 0),
-    "t_investigation_queued": ("d", NAN),
-    "t_investigation_start": ("d", NAN),
-    "t_police_outcome": ("d", NAN),
-    "t_cps_referral": ("d", NAN),
-    "t_cps_start": ("d", NAN),
-    "t_charge_decision": ("d", NAN),
-    "t_charge": ("d", NAN),
-    "venue": ("b", int(Venue.NONE)),
-    "t_first_hearing": ("d", NAN),
-    "plea": ("b", int(Plea.NONE)),
-    "listings": ("h", 0),
-    "evidence_led": ("b", 0),
-    "t_trial": ("d", NAN),
-    "t_completion": ("d", NAN),
-    "support_service": (None, ""),
-    "t_support_referral": ("d", NAN),
-    "t_support_start": ("d", NAN),
-    "t_support_end": ("d", NAN),
     "t_withdrawal": ("d", NAN),
-    "court_days": ("d", 0.0),
-    "custody_years": ("d", 0.0),
 }
-_BOOLEAN = ("arrested", "evidence_led")
 # Working inputs that are not case records.
-_NOT_OUTPUT = ("cls", "risk")
+_NOT_OUTPUT = ("cls", "risk", "phase")
 
 
 def typed(values: np.ndarray, typecode: str) -> array:
@@ -141,17 +119,22 @@ class CaseTable:
 
     Columns are typed ``array.array`` (8 bytes a time stamp, 1 a code; see :func:`typed`): compact,
     read as plain Python numbers in the event loop, and viewed by numpy at the end. ``inputs`` are
-    the pre-drawn times, durations and uniforms; the outcome columns are filled in as the case
-    moves through the pathway.
+    the pre-drawn times, durations and uniforms; the outcome columns (the core ones and those the
+    stages declare) are filled in as the case moves through the pathway.
     """
 
-    def __init__(self, inputs: dict[str, object]):
+    def __init__(self, inputs: dict[str, object], columns: dict[str, tuple]):
         self.n = len(inputs["t_report"])
         self._input_names = list(inputs)
         for name, column in inputs.items():
             setattr(self, name, column)
-        for name, (typecode, initial) in _OUTCOME_COLUMNS.items():
-            setattr(self, name, [initial] * self.n if typecode is None else array(typecode, [initial]) * self.n)
+        self._outputs = {**CORE_COLUMNS, **columns}
+        for name, (typecode, initial) in self._outputs.items():
+            if typecode is None:
+                values = [initial] * self.n
+            else:
+                values = array("b" if typecode == "?" else typecode, [initial]) * self.n
+            setattr(self, name, values)
 
     def close(self, i: int, exit_: Exit, t: float, ho_outcome: str | None = None) -> None:
         """Record the case's one exit. Closing a case twice is a bug, so it raises."""
@@ -159,22 +142,22 @@ class CaseTable:
             raise RuntimeError(f"case {i} closed twice: {Exit(self.exit[i]).name} then {exit_.name}")
         self.exit[i] = int(exit_)
         self.t_exit[i] = t
-        self.stage[i] = int(Stage.CLOSED)
+        self.phase[i] = int(Phase.CLOSED)
         if ho_outcome is None:
             ho_outcome = HO_OUTCOME.get(exit_)
         if ho_outcome:
             self.ho_outcome[i] = ho_outcome
 
     def columns(self) -> dict[str, object]:
-        """Time stamps, durations and outcomes as arrays (uniform draws and working state excluded)."""
+        """Time stamps, durations and outcomes as arrays (uniform draws, keys and working state excluded)."""
         out = {}
-        for name in self._input_names + list(_OUTCOME_COLUMNS):
-            if name.startswith(("u_", "e_", "w_")) or name in _NOT_OUTPUT or name == "stage":
+        for name in self._input_names + list(self._outputs):
+            if name.startswith(("u_", "e_", "k_")) or name in _NOT_OUTPUT:
                 continue
             values = getattr(self, name)
             if isinstance(values, list):
                 out[name] = pd.Categorical(values)
-            elif name in _BOOLEAN:
+            elif self._outputs.get(name, (None,))[0] == "?":
                 out[name] = np.frombuffer(values, dtype=np.int8).astype(bool)
             else:
                 out[name] = np.frombuffer(values, dtype=np.dtype(values.typecode))

@@ -1,11 +1,10 @@
-"""Police: crime recording, investigation queued on investigator capacity, and the outcome.
+"""Police: investigation queued on investigator capacity, and the outcome.
 
-A reported incident is recorded as a crime or not. A recorded crime waits for a slot in its
-investigating unit (officers x concurrent caseload), the suspect may be arrested when work starts,
-and the crime is investigated for a sampled time unless the
-victim withdraws first (outcome 16), and then ends with a Home Office outcome: no suspect
+A recorded crime waits for a slot in its investigating unit (officers x concurrent caseload), the
+suspect may be arrested when work starts, and the crime is investigated for a sampled time unless
+the victim withdraws first (outcome 16), and then ends with a Home Office outcome: no suspect
 identified (O18), evidential difficulties with a supportive victim (O15), a caution, or a referral
-to the CPS for a charging decision.
+to the CPS for a charging decision (``referred``).
 
 The queue-and-work mechanics are shared with charging (:mod:`simcj.model.casework`).
 """
@@ -16,17 +15,14 @@ from enum import Enum
 
 from ..scenario.schema import Police
 from .casework import Casework
-from .entities import HO_CAUTION, Exit, Stage
+from .entities import HO_CAUTION, Exit
+from .stage import register
 
 
 class PoliceDecision(Enum):
     REFER_CPS = "refer to CPS"
     CAUTION = "caution"
     EVIDENTIAL_DIFFICULTIES = "O15"
-
-
-def is_recorded(p_record: float, u: float) -> bool:
-    return u < p_record
 
 
 def suspect_identified(p: Police, u: float) -> bool:
@@ -46,12 +42,41 @@ def police_decision(p: Police, u: float) -> PoliceDecision:
     return PoliceDecision.EVIDENTIAL_DIFFICULTIES
 
 
+@register
 class Investigation(Casework):
-    """One investigating unit's handling of its cases; a CPS referral is passed ``onward``."""
+    """The investigating units' handling of recorded crimes; a CPS referral goes on as ``referred``."""
 
+    name = "police"
+    entries = ("reporting.recorded",)
+    outcomes = ("referred",)
+    uniforms = ("u_suspect", "u_arrest", "u_police")
+    durations = {"d_investigation": lambda sc, oc: oc.police.investigation_time}
+    columns = {
+        "arrested": ("?", 0),
+        "t_investigation_queued": ("d", float("nan")),
+        "t_investigation_start": ("d", float("nan")),
+        "t_police_outcome": ("d", float("nan")),
+    }
+    series = "investigators"
     queued_column = "t_investigation_queued"
     start_column = "t_investigation_start"
     duration_column = "d_investigation"
+
+    @staticmethod
+    def units(scenario):
+        return scenario.police.units
+
+    @staticmethod
+    def unit_of(offence) -> str:
+        return offence.police.unit
+
+    def bound(self) -> None:
+        self._referred = self.onward["referred"]
+
+    def no_suspect_yet(self, i: int) -> bool:
+        """Before the police outcome, has no suspect been identified? (A withdrawal then is O14, not O16.)"""
+        c = self.world.cases
+        return c.t_police_outcome[i] != c.t_police_outcome[i] and not suspect_identified(self.world.offence(i).police, c.u_suspect[i])
 
     def started(self, i: int) -> None:
         c = self.world.cases
@@ -70,5 +95,12 @@ class Investigation(Casework):
         elif decision is PoliceDecision.EVIDENTIAL_DIFFICULTIES:
             c.close(i, Exit.EVIDENTIAL_DIFFICULTIES, now)
         else:
-            c.stage[i] = int(Stage.CPS)
-            self.onward(i)
+            self._referred(i)
+
+    @classmethod
+    def metric_names(cls, scenario) -> set[str]:
+        return {"cost_police"}
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, float]:
+        return {"cost_police": sum(u.staff for u in scenario.police.units.values()) * scenario.costs.police_investigator_year}

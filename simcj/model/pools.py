@@ -111,6 +111,10 @@ class Pool:
             queue.clear()
         self._n_waiting = 0
 
+    def snapshot(self, prefix: str) -> tuple[tuple[str, float], ...]:
+        """The monitored series of a pool: entries waiting, slots busy, and the busy share."""
+        return ((f"{prefix}_waiting", self.waiting()), (f"{prefix}_busy", self.busy), (f"{prefix}_utilisation", self.busy / self.capacity))
+
     def waiting(self) -> int:
         """Entries on the waiting list after dropping those that have lapsed by now."""
         if self.lapsed is not None and self._n_waiting:

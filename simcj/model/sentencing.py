@@ -3,7 +3,7 @@
 At conviction the court imposes immediate custody or a non-custodial sentence; a custodial term is
 drawn from the offence's sentence-length distribution. Prison is not a capacity in the model (the
 prison estate is outside the pathway), so the sentence does not feed back on the flow: it is
-recorded on the case and costed (see ``simcj.experiment.costs``).
+recorded on the case and costed at the cost of a prison place.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..scenario.schema import Sentencing
-from .entities import Venue
+from .entities import Exit, Venue
+from .stage import Stage, register
 
 
 def receives_custody(p: Sentencing, venue: Venue, u: float) -> bool:
@@ -25,3 +26,41 @@ def custodial_term(p: Sentencing, venue: Venue, u_custody: float, u_length: floa
     if not receives_custody(p, venue, u_custody):
         return 0.0
     return float(p.custodial_years.ppf(np.array([u_length]))[0])
+
+
+@register
+class SentencingStage(Stage):
+    """Convictions are sentenced at once; classes without ``sentencing:`` carry no custody."""
+
+    name = "sentencing"
+    entries = ("courts.convicted",)
+    uniforms = ("u_custody", "u_sentence")
+    columns = {"custody_years": ("d", 0.0)}
+
+    def take(self, i: int) -> None:
+        c = self.world.cases
+        rules = self.world.offence(i).sentencing
+        if rules is not None:
+            c.custody_years[i] = custodial_term(rules, Venue(c.venue[i]), c.u_custody[i], c.u_sentence[i])
+
+    @classmethod
+    def metric_names(cls, scenario) -> set[str]:
+        return {"custodial_sentences", "prison_years_imposed", "cost_prison"}
+
+    @classmethod
+    def activity(cls, scenario, cases, start: float, end: float, years: float) -> list[tuple[str, str, float]]:
+        """Custody imposed on convictions in the window, by offence and all."""
+        done = (cases["t_completion"] >= start) & (cases["t_completion"] < end)
+        custody = done & (cases["exit"] == Exit.CONVICTED) & (cases["custody_years"] > 0)
+        rows = []
+        for offence in [*scenario.offences, "all"]:
+            cust = custody if offence == "all" else custody & (cases["offence"] == offence)
+            rows.append(("custodial_sentences", offence, float(cust.sum()) / years))
+            rows.append(("prison_years_imposed", offence, float(cases.loc[cust, "custody_years"].sum()) / years))
+        return rows
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, float]:
+        """Years imposed x share served x a prison place for a year (a committed cost, undiscounted)."""
+        uc = scenario.costs
+        return {"cost_prison": get("prison_years_imposed") * uc.share_of_sentence_served * uc.prison_place_year}

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..scenario.schema import AdvocacyService, Support
 from .entities import Exit
 from .pools import Pool
+from .stage import Stage, register
 
 
 def referral_probability(p: Support, risk: str) -> float:
@@ -36,15 +39,20 @@ def waiting_list_level(service: AdvocacyService, risk: str) -> int:
     return service.priority.index(risk) if risk in service.priority else len(service.priority)
 
 
+def _support_duration(sc, oc):
+    service = sc.support.services.get(oc.support.service) if oc.support.service else None
+    return service.duration if service is not None else None
+
+
 class AdvocacyServiceModel:
     """One service's slots and waiting list, driven by event callbacks (one timeout per support)."""
 
-    def __init__(self, world, name: str, params: AdvocacyService):
+    def __init__(self, world, name: str, params):
         self.world = world
         self.name = name
         self.params = params
         slots = max(1, round(params.staff * params.caseload))
-        self.pool = Pool(world.env, slots, name, lapsed=lambda i, now: not world.case_open(i, now), levels=len(params.priority) + 1)
+        self.pool = Pool(world.env, slots, name, lapsed=world.lapsed, levels=len(params.priority) + 1)
         self._ending: dict[int, list[int]] = {}
 
     def refer(self, i: int) -> None:
@@ -74,3 +82,72 @@ class AdvocacyServiceModel:
         for i in self._ending.pop(day):
             c.t_support_end[i] = now
             self.pool.release()
+
+
+@register
+class Advocacy(Stage):
+    """IDVA and ISVA services: a recorded crime's victim is referred at report, by risk level."""
+
+    name = "support"
+    entries = ("reporting.recorded",)
+    uniforms = ("u_referral",)
+    durations = {"d_support": _support_duration}
+    columns = {
+        "support_service": (None, ""),
+        "t_support_referral": ("d", float("nan")),
+        "t_support_start": ("d", float("nan")),
+        "t_support_end": ("d", float("nan")),
+    }
+
+    def __init__(self, world):
+        super().__init__(world)
+        self.services = {n: AdvocacyServiceModel(world, n, s) for n, s in world.scenario.support.services.items()}
+        self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in world.offences]
+
+    def take(self, i: int) -> None:
+        w = self.world
+        c = w.cases
+        service = self._service_of_class[c.cls[i]]
+        if service is not None and is_referred(w.offence(i).support, c.risk[i], c.u_referral[i]):
+            service.refer(i)
+
+    def snapshot(self):
+        for name, service in self.services.items():
+            yield from service.pool.snapshot(name)
+
+    def finish(self) -> dict:
+        return {"slots": {n: s.pool.capacity for n, s in self.services.items()}}
+
+    def clear(self) -> None:
+        for service in self.services.values():
+            service.pool.clear()
+
+    @classmethod
+    def metric_names(cls, scenario) -> set[str]:
+        names = {f"{svc}_{m}" for svc in scenario.support.services for m in ("utilisation", "wait_days_mean", "referrals", "supported")}
+        return names | {"victims_supported", "cost_advocacy"}
+
+    @classmethod
+    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
+        cases, years = output.cases, (end - start) / 365.0
+        rows = []
+        for service, slots in output.stage_data["support"]["slots"].items():
+            mine = cases[cases["support_service"] == service]
+            s = mine["t_support_start"].clip(lower=start, upper=end)
+            e = mine["t_support_end"].fillna(end).clip(lower=start, upper=end)
+            busy = float((e - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
+            rows.append((f"{service}_utilisation", "all", busy / (slots * (end - start))))
+            started = (mine["t_support_start"] >= start) & (mine["t_support_start"] < end)
+            waits = (mine["t_support_start"] - mine["t_support_referral"])[started]
+            rows.append((f"{service}_wait_days_mean", "all", float(waits.mean()) if len(waits) else np.nan))
+            referred = (mine["t_support_referral"] >= start) & (mine["t_support_referral"] < end)
+            rows.append((f"{service}_referrals", "all", float(referred.sum()) / years))
+            rows.append((f"{service}_supported", "all", float(started.sum()) / years))
+        started = (cases["t_support_start"] >= start) & (cases["t_support_start"] < end)
+        rows.append(("victims_supported", "all", float(started.sum()) / years))
+        return rows
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, float]:
+        uc = scenario.costs
+        return {"cost_advocacy": sum(s.staff * uc.advocate_year[n] for n, s in scenario.support.services.items())}

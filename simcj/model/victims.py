@@ -10,8 +10,10 @@ closed form (:meth:`WithdrawalClock.time`). When a multiplier changes, the hazar
 banked and the remainder is re-solved, which is exactly "resample the remainder when support
 changes" with no re-draw, so common random numbers survive. Decision points (the end of an
 investigation, a charging decision, a hearing, a trial listing) ask whether the withdrawal time has
-passed. Support only ever lowers the hazard while a case is being worked, so a process that sleeps
-until the earlier of its service end and its current withdrawal time never oversleeps.
+passed. Support only ever lowers the hazard (the schema holds ``support.effect.hr_withdrawal`` to at
+most 1), so a stage that sleeps until the earlier of its work's end and the current withdrawal time
+never oversleeps. A case of a class with no ``withdrawal:`` section has an infinite draw: no victim
+withdraws it.
 """
 
 from __future__ import annotations

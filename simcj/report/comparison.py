@@ -28,8 +28,9 @@ import pandas as pd
 
 from .. import __version__
 from ..experiment.compare import HEADLINE_DIFFERENCES, Comparison
+from ..files import atomic_folder, write_text_atomic
 from . import comparison_figures as cf
-from .export import atomic_folder, git_commit, write_results, write_text_atomic
+from .export import git_commit, write_results
 
 # The KPIs whose paired and unpaired CIs the report sets side by side: (metric, offence, label).
 CRN_KPIS = tuple((m, o, label) for m, o, label, _ in HEADLINE_DIFFERENCES)
@@ -125,8 +126,7 @@ class Folder:
         return float(self.manifests[self.base]["warmup_years"]) * 365.0
 
     def offences(self) -> list[str]:
-        s = self.summaries[self.base]
-        return [o for o in ("domestic_abuse", "rape", "other_sexual") if (s["offence"] == o).any()]
+        return list(self.manifests[self.base]["resolved_scenario"]["offences"])
 
 
 # --------------------------------------------------------------------------- words

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .figures import OFFENCE_LABELS  # noqa: E402
+from .figures import offence_label  # noqa: E402
 
 FUNNEL_STAGES = (("recorded", "Recorded"), ("referred_cps", "Referred"), ("charged", "Charged"), ("convicted", "Convicted"))
 PALETTE = ("#444444", "#1f5f8b", "#a83232", "#6a4c93", "#2e7d32", "#ef6c00", "#00838f", "#8d6e63", "#c2185b", "#5d4037")
@@ -49,7 +49,7 @@ def funnel_comparison(summaries: dict[str, pd.DataFrame], offences: list[str]):
             ax.bar(x + (k - (len(names) - 1) / 2) * width, means, width, yerr=err, capsize=2, color=colours[name], label=name)
         ax.set_yscale("log")
         ax.set_xticks(x, [label for _, label in FUNNEL_STAGES])
-        ax.set_title(OFFENCE_LABELS.get(off, off))
+        ax.set_title(offence_label(off))
         ax.set_ylabel("cases a year (log scale)")
         ax.grid(axis="y", alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="upper right")

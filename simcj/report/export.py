@@ -1,36 +1,24 @@
 """The results folder: manifest, tables, case records, time series, figures.
 
 Everything is written into a hidden temporary folder beside the target, which is renamed into
-place only when complete. A crash or a kill therefore never leaves a folder that looks finished,
-and never a half-written file under a final name.
+place only when complete (:mod:`simcj.files`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
+from ..files import atomic_folder
 from . import figures
 
 PACKAGES = ("simpy", "numpy", "pandas", "scipy", "matplotlib", "pydantic", "PyYAML", "click", "pyarrow", "openpyxl")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` under a temporary name and rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def git_commit() -> str | None:
@@ -70,28 +58,6 @@ def manifest(results, command: str = "") -> dict:
         "resolved_scenario": spec.scenario.model_dump(mode="json", by_alias=True),
         "sources": {path: {k: v for k, v in vars(src).items() if v is not None} for path, src in spec.scenario.sources.items()},
     }
-
-
-@contextmanager
-def atomic_folder(out: Path):
-    """Yield a hidden temporary folder beside ``out``; rename it to ``out`` only if the block completes.
-
-    ``out`` must not exist yet, or be empty. On any error (or a kill) the temporary folder is
-    removed, or left hidden, and nothing appears under the final name.
-    """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        yield tmp
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_results(results, out: Path, command: str = "", cases: bool = True) -> Path:

@@ -12,8 +12,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..scenario.schema import OFFENCE_CLASSES  # noqa: E402
-
 FUNNEL = (
     ("incidents", "Incidents"),
     ("reported", "Reported"),
@@ -22,12 +20,22 @@ FUNNEL = (
     ("charged", "Charged"),
     ("convicted", "Convicted"),
 )
-OFFENCE_LABELS = {"domestic_abuse": "Domestic abuse", "rape": "Rape", "other_sexual": "Other sexual offences", "all": "All"}
-COLOURS = {"domestic_abuse": "#1f5f8b", "rape": "#a83232", "other_sexual": "#6a4c93"}
+_LABELS = {"domestic_abuse": "Domestic abuse", "rape": "Rape", "other_sexual": "Other sexual offences", "all": "All"}
+_PALETTE = ("#1f5f8b", "#a83232", "#6a4c93", "#2a7f62", "#c07a1a", "#5c5c5c", "#8c2d6b", "#3b8ea5")
+
+
+def offence_label(name: str) -> str:
+    """How an offence class is named in a figure: a known label, or its name in words."""
+    return _LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def offence_colour(name: str, classes: list[str]) -> str:
+    """One colour per class, by its place among the scenario's classes (the same in every figure)."""
+    return _PALETTE[classes.index(name) % len(_PALETTE)] if name in classes else "grey"
 
 
 def _offences(results) -> list[str]:
-    return [o for o in OFFENCE_CLASSES if getattr(results.scenario.offences, o) is not None]
+    return list(results.scenario.offences)
 
 
 def _caption(results) -> str:
@@ -50,13 +58,13 @@ def funnel(results, ax=None):
         highs = np.array([s.loc[(m, off), "ci_high"] if (m, off) in s.index else np.nan for m, _ in FUNNEL])
         x = np.arange(len(FUNNEL))
         err = np.vstack([np.nan_to_num(means - lows), np.nan_to_num(highs - means)])
-        a.bar(x, means, color=COLOURS.get(off, "grey"), yerr=err, capsize=3)
+        a.bar(x, means, color=offence_colour(off, offences), yerr=err, capsize=3)
         for xi, m in zip(x, means):
             if np.isfinite(m):
                 a.annotate(f"{m:,.0f}", (xi, m), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
         a.set_yscale("log")
         a.set_xticks(x, [label for _, label in FUNNEL], fontsize=8)
-        a.set_title(OFFENCE_LABELS.get(off, off))
+        a.set_title(offence_label(off))
         a.set_ylabel("per year (log scale)")
         a.grid(axis="y", alpha=0.3)
     fig.suptitle("Attrition funnel: cases a year at each stage (mean, 95% CI)")
@@ -107,7 +115,7 @@ def time_to_outcome(results):
             if days.size == 0:
                 continue
             bins = np.logspace(0, np.log10(max(10.0, days.max() + 1)), 40)
-            a.hist(days + 1, bins=bins, histtype="step", linewidth=1.5, density=True, color=COLOURS.get(off), label=f"{OFFENCE_LABELS[off]} (median {np.median(days):,.0f})")
+            a.hist(days + 1, bins=bins, histtype="step", linewidth=1.5, density=True, color=offence_colour(off, offences), label=f"{offence_label(off)} (median {np.median(days):,.0f})")
         a.set_xscale("log")
         a.set_xlabel("days (log scale)")
         a.set_ylabel("density")
@@ -122,7 +130,9 @@ def time_to_outcome(results):
 
 def save_all(results, folder) -> list[str]:
     """Write every figure as PNG into ``folder``; returns the file names."""
-    made = {"funnel.png": funnel(results), "backlog.png": backlog(results), "time_to_outcome.png": time_to_outcome(results)}
+    made = {"funnel.png": funnel(results), "backlog.png": backlog(results)}
+    if len(results.cases):  # a comparison keeps no case records
+        made["time_to_outcome.png"] = time_to_outcome(results)
     for name, fig in made.items():
         fig.savefig(folder / name, dpi=150)
         plt.close(fig)

@@ -6,8 +6,8 @@ from .loader import (
     ScenarioError,
     json_schema,
     load_scenario,
-    scaled,
 )
-from .schema import OFFENCE_CLASSES, Scenario
+from .schema import Scenario
+from .variants import REMOVE, scaled, variant, with_run
 
-__all__ = ["OFFENCE_CLASSES", "ParamSource", "Problem", "Scenario", "ScenarioError", "json_schema", "load_scenario", "scaled"]
+__all__ = ["ParamSource", "Problem", "Scenario", "ScenarioError", "json_schema", "load_scenario", "REMOVE", "scaled", "variant", "with_run"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .schema import Scenario, reference_problems
 
@@ -257,30 +257,6 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         raise ScenarioError(problems)
     scenario._sources = sources
     return scenario
-
-
-def scaled(scenario: Scenario, factor: float) -> Scenario:
-    """A copy with every volume and capacity (fields tagged ``scales`` in the schema) times ``factor``."""
-    out = scenario.model_copy(deep=True)
-    _scale_in_place(out, factor)
-    return out
-
-
-def _scale_in_place(model: BaseModel, factor: float) -> None:
-    for name, field in type(model).model_fields.items():
-        value = getattr(model, name)
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        for meta in field.metadata:
-            if isinstance(getattr(meta, "json_schema_extra", None), dict):
-                extra = {**extra, **meta.json_schema_extra}
-        if "scales" in extra and isinstance(value, (int, float)):
-            setattr(model, name, value * factor)
-        elif isinstance(value, BaseModel):
-            _scale_in_place(value, factor)
-        elif isinstance(value, dict):
-            for v in value.values():
-                if isinstance(v, BaseModel):
-                    _scale_in_place(v, factor)
 
 
 def json_schema() -> dict:

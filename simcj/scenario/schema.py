@@ -29,9 +29,11 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 VOLUME = {"scales": "volume"}
 CAPACITY = {"scales": "capacity"}
 
-OFFENCE_CLASSES = ("domestic_abuse", "rape", "other_sexual")
 RISK_LEVELS = ("standard", "medium", "high")
 VENUES = ("magistrates", "sdvc", "crown")
+# The stages of the VAWG pathway, in the order a recorded crime reaches them (support is offered
+# at report, before the investigation starts).
+DEFAULT_PATHWAY = ("reporting", "support", "police", "charging", "courts", "sentencing")
 
 
 class Strict(BaseModel):
@@ -163,7 +165,11 @@ class Prosecution(Strict):
 
 
 class Withdrawal(Strict):
-    """Victim withdrawal as a competing risk: Weibull hazard over time since report."""
+    """Victim withdrawal as a competing risk: Weibull hazard over time since report.
+
+    A class without this section has no victim whose withdrawal ends the case (an offender's case,
+    or a crime prosecuted without a complainant): its cases never withdraw.
+    """
 
     weibull_shape: PositiveFloat = Field(description="below 1: withdrawal is likeliest soon after report")
     weibull_scale_days: PositiveFloat
@@ -197,7 +203,7 @@ class OffenceClass(Strict):
     police: Police
     charging: Charging
     prosecution: Prosecution
-    withdrawal: Withdrawal
+    withdrawal: Optional[Withdrawal] = Field(None, description="the victim's withdrawal; without it, cases have no withdrawal clock")
     support: Support = Support()
     sentencing: Optional[Sentencing] = Field(None, description="without it, convictions carry no custody (and no prison cost)")
 
@@ -215,20 +221,8 @@ class OffenceClass(Strict):
         return self
 
 
-class Offences(Strict):
-    domestic_abuse: Optional[OffenceClass] = None
-    rape: Optional[OffenceClass] = None
-    other_sexual: Optional[OffenceClass] = None
-
-    @model_validator(mode="after")
-    def _at_least_one(self):
-        if not any(getattr(self, c) is not None for c in OFFENCE_CLASSES):
-            raise ValueError("at least one offence class is needed")
-        return self
-
-    def items(self):
-        """(name, params) for each offence class present, in the fixed class order."""
-        return [(c, getattr(self, c)) for c in OFFENCE_CLASSES if getattr(self, c) is not None]
+OFFENCE_NAME = r"^[a-z][a-z0-9_]*$"
+OffenceName = Annotated[str, Field(pattern=OFFENCE_NAME)]
 
 
 # --------------------------------------------------------------------------- capacity-limited services
@@ -262,7 +256,11 @@ class AdvocacyService(StaffedUnit):
 class SupportEffect(Strict):
     """Effects the evidence disputes: set them as ranges and report sensitivity."""
 
-    hr_withdrawal: NonNeg = Field(description="hazard ratio of withdrawal while supported")
+    hr_withdrawal: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        description="hazard ratio of withdrawal while supported; at most 1: support never raises the hazard (the "
+        "police and CPS stages sleep until the earlier of their work's end and the withdrawal time, which "
+        "support can then only postpone)"
+    )
     conviction_rr: NonNeg = Field(description="relative risk of conviction at trial when supported")
 
 
@@ -304,7 +302,7 @@ class SpecialistCrownList(Strict):
     do not queue behind the background stream. Its sitting days are its own capacity.
     """
 
-    offences: list[str] = Field(min_length=1, description="offence classes whose Crown cases it hears")
+    offences: list[str] = Field(min_length=1, description="offence classes whose Crown cases it hears (names under offences:)")
     sitting_days_per_year: Annotated[float, Field(gt=0.0, json_schema_extra=CAPACITY)]
     sitting_days_per_courtroom: PositiveFloat
     listing_delay: Duration = Field(description="not-guilty plea to the earliest trial date the list offers, days")
@@ -312,13 +310,6 @@ class SpecialistCrownList(Strict):
     cracked_sitting_days: NonNeg
     relist_delay: Duration
     hr_withdrawal: NonNeg = Field(1.0, description="hazard ratio of withdrawal once listed at the specialist court")
-
-    @model_validator(mode="after")
-    def _known_offences(self):
-        unknown = [o for o in self.offences if o not in OFFENCE_CLASSES]
-        if unknown:
-            raise ValueError(f"offences: unknown offence class(es) {unknown}; expected some of {list(OFFENCE_CLASSES)}")
-        return self
 
 
 class Courts(Strict):
@@ -359,7 +350,15 @@ class Scenario(Strict):
     price_year: Optional[int] = None
     run: RunSettings = RunSettings()
     population: Population
-    offences: Offences
+    pathway: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PATHWAY),
+        min_length=1,
+        description="the stages cases pass through, each a module of simcj.model; cases a stage sends on go to the "
+        "stages that take them, in this order",
+    )
+    offences: dict[OffenceName, OffenceClass] = Field(
+        min_length=1, description="offence classes by name: any lower-case name, each with its own settings and random streams"
+    )
     police: PoliceSettings
     cps: CpsSettings
     support: SupportSettings
@@ -375,8 +374,19 @@ class Scenario(Strict):
 
 
 def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
-    """Names that must point at a declared unit or service: (key path, what is wrong)."""
+    """Names that must point at a declared unit, service, offence class or stage: (key path, what is wrong)."""
+    from ..model.stage import known_stage  # the stages live with the model; imported late to avoid a cycle
+
     problems = []
+    for k, name in enumerate(sc.pathway):
+        if not known_stage(name):
+            problems.append((f"pathway.{k}", f"'{name}' is not a stage (a module of simcj.model that registers one)"))
+    if "all" in sc.offences:
+        problems.append(("offences.all", "'all' is reserved for totals over every offence class"))
+    if sc.courts.rasso is not None:
+        for k, name in enumerate(sc.courts.rasso.offences):
+            if name not in sc.offences:
+                problems.append((f"courts.rasso.offences.{k}", f"'{name}' is not an offence class of this scenario (classes: {sorted(sc.offences)})"))
     for name, oc in sc.offences.items():
         checks = (
             ("police.unit", oc.police.unit, sc.police.units, "police.units"),

@@ -1,0 +1,45 @@
+"""Writing files so that a crash or a kill never leaves a half-written result.
+
+A file is written under a temporary name and renamed into place; a results folder is filled as a
+hidden temporary folder beside its target and renamed only when complete. A crash or a kill
+therefore never leaves a folder that looks finished, and never a half-written file under a final
+name. Every command that writes results uses these.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` under a temporary name and rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+@contextmanager
+def atomic_folder(out: Path):
+    """Yield a hidden temporary folder beside ``out``; rename it to ``out`` only if the block completes.
+
+    ``out`` must not exist yet, or be empty. On any error (or a kill) the temporary folder is
+    removed, or left hidden, and nothing appears under the final name.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

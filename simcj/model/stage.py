@@ -1,0 +1,167 @@
+"""The stage contract: what every stage of the pathway declares, builds and reports.
+
+A stage is one step a case can pass through: reporting, police investigation, the CPS charging
+decision, the courts, sentencing, advocacy support. The world is assembled from the stages a
+scenario names under ``pathway:`` (the module ``simcj.model.<name>`` holds stage ``<name>``), and
+nothing else in simcj lists them: KPIs, costs, the monitor and the reports ask the stages.
+
+A stage declares, as class attributes:
+
+* ``name`` — its name in ``pathway:`` and the module it lives in;
+* ``entries`` — the outcomes of other stages that send it cases, as ``"stage.outcome"``
+  (``"police.referred"``); ``outcomes`` — the outcomes it sends onward;
+* ``uniforms``, ``durations``, ``keys`` — the per-case random inputs it needs. Each is a stream of
+  its own named ``"{offence}/{column}"`` (see :mod:`simcj.model.streams`), drawn up front for every
+  case of every class, so adding a stage or an input never moves another's draws. A duration is
+  a function of the scenario and the offence class giving the distribution (or None: zero);
+* ``columns`` — the case columns and time stamps it writes, ``{name: (typecode, initial)}``:
+  typecode ``"d"`` a float, ``"b"``/``"h"`` a small integer, ``"?"`` a flag, None a text label;
+* ``victim_withdrawal`` — whether a victim's withdrawal clock runs while it works on a case
+  (police, charging: yes). Classes without a ``withdrawal:`` section have no victim clock at all.
+
+and implements what it does: ``take(i)`` when a case arrives, ``start()`` when the run starts,
+``snapshot()`` for the monitored time series, ``finish()`` for what its KPIs will need after the
+run, and, without a world, ``kpis``, ``metric_names`` and ``costs`` for the analysis.
+
+Routing is an explicit table bound once per replication (:func:`bind_routes`): each stage's
+``onward[outcome]`` is the ``take`` of the stage that receives it (or several, in pathway order),
+so sending a case on costs one call, however many stages there are.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from typing import ClassVar, Optional
+
+import pandas as pd
+
+REGISTRY: dict[str, type[Stage]] = {}
+
+
+def register(cls: type[Stage]) -> type[Stage]:
+    """Class decorator: make a stage available to ``pathway:`` under its ``name``."""
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def stage_class(name: str) -> type[Stage]:
+    """The stage called ``name``, importing ``simcj.model.<name>`` if it has not registered yet."""
+    if name not in REGISTRY:
+        try:
+            importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError:
+            pass
+    if name not in REGISTRY:
+        raise KeyError(name)
+    return REGISTRY[name]
+
+
+def pathway(scenario) -> list[type[Stage]]:
+    """The stage classes a scenario names, in its order."""
+    return [stage_class(n) for n in scenario.pathway]
+
+
+def known_stage(name: str) -> bool:
+    try:
+        stage_class(name)
+    except KeyError:
+        return False
+    return True
+
+
+class Stage:
+    """Base class of every stage; the defaults do nothing."""
+
+    name: ClassVar[str]
+    entries: ClassVar[tuple[str, ...]] = ()
+    outcomes: ClassVar[tuple[str, ...]] = ()
+    uniforms: ClassVar[tuple[str, ...]] = ()
+    durations: ClassVar[dict[str, Callable]] = {}
+    keys: ClassVar[tuple[str, ...]] = ()
+    columns: ClassVar[dict[str, tuple[Optional[str], object]]] = {}
+    victim_withdrawal: ClassVar[bool] = False
+
+    def __init__(self, world):
+        self.world = world
+        self.onward: dict[str, Callable[[int], None]] = {}
+
+    # ------------------------------------------------------------------ during the run
+
+    def take(self, i: int) -> None:
+        """Case ``i`` arrives at this stage."""
+        raise NotImplementedError(f"stage {self.name} takes no cases")
+
+    def bound(self) -> None:
+        """Called once ``onward`` is set: a stage may keep its routes as attributes here."""
+
+    def start(self) -> None:
+        """The run starts (background load, the first arrivals)."""
+
+    def snapshot(self) -> Iterable[tuple[str, float]]:
+        """(series, value) pairs for the monitor's periodic snapshot."""
+        return ()
+
+    def finish(self) -> dict:
+        """What this stage's KPIs will need after the run (kept in ``ReplicationOutput.stage_data``)."""
+        return {}
+
+    def clear(self) -> None:
+        """Drop waiting lists at the end of the run, so the spent world is freed at once."""
+
+    # ------------------------------------------------------------------ after the run (no world)
+
+    @classmethod
+    def metric_names(cls, scenario) -> set[str]:
+        """Every metric :meth:`kpis` and :meth:`costs` can produce for this scenario."""
+        return set()
+
+    @classmethod
+    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
+        """System KPIs of this stage as (metric, offence, value), offence 'all' or a class name."""
+        return []
+
+    @classmethod
+    def activity(cls, scenario, cases: pd.DataFrame, start: float, end: float, years: float) -> list[tuple[str, str, float]]:
+        """Case-based quantities this stage's costs need (court days, prison years), per year."""
+        return []
+
+    @classmethod
+    def costs(cls, scenario, get: Callable[[str], float]) -> dict[str, float]:
+        """Cost lines a year (``cost_*``) at the scenario's unit costs; ``get(metric)`` reads a KPI."""
+        return {}
+
+
+def bind_routes(stages: list[Stage]) -> dict[str, list[str]]:
+    """Set every stage's ``onward`` table from the others' ``entries``; returns the table by name.
+
+    An outcome no stage in the pathway receives goes nowhere (e.g. a conviction with no sentencing
+    stage): the case simply stays where the sender left it.
+    """
+    table: dict[str, list[str]] = {}
+    for sender in stages:
+        for outcome in sender.outcomes:
+            key = f"{sender.name}.{outcome}"
+            takers = [s for s in stages if key in s.entries]
+            table[key] = [s.name for s in takers]
+            sender.onward[outcome] = _fan_out([s.take for s in takers])
+    for stage in stages:
+        stage.bound()
+    return table
+
+
+def _fan_out(takers: list[Callable[[int], None]]) -> Callable[[int], None]:
+    if not takers:
+        return _nowhere
+    if len(takers) == 1:
+        return takers[0]
+
+    def every(i: int) -> None:
+        for take in takers:
+            take(i)
+
+    return every
+
+
+def _nowhere(i: int) -> None:
+    return None
