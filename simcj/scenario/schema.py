@@ -19,6 +19,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     PrivateAttr,
+    field_validator,
     model_validator,
 )
 
@@ -367,6 +368,13 @@ class Scenario(Strict):
 
     _sources: dict = PrivateAttr(default_factory=dict)
 
+    @field_validator("offences", mode="before")
+    @classmethod
+    def _not_all(cls, offences):
+        if isinstance(offences, dict) and "all" in offences:
+            raise ValueError("'all' is reserved for totals over every offence class; choose another name")
+        return offences
+
     @property
     def sources(self) -> dict:
         """Key path -> :class:`simcj.scenario.loader.ParamSource` for every sourced parameter."""
@@ -381,8 +389,6 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
     for k, name in enumerate(sc.pathway):
         if not known_stage(name):
             problems.append((f"pathway.{k}", f"'{name}' is not a stage (a module of simcj.model that registers one)"))
-    if "all" in sc.offences:
-        problems.append(("offences.all", "'all' is reserved for totals over every offence class"))
     if sc.courts.rasso is not None:
         for k, name in enumerate(sc.courts.rasso.offences):
             if name not in sc.offences:
