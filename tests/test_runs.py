@@ -72,7 +72,7 @@ def test_python_api_gives_frames_and_figures(baseline):
     for fig in (res.plot_funnel(), res.plot_backlog(), res.plot_time_to_outcome()):
         assert fig.axes
     table = res.headline()
-    assert list(table.columns) == ["domestic_abuse", "rape", "other_sexual", "all"]
+    assert list(table.columns) == ["domestic_abuse", "rape", "other_sexual", "stalking_harassment", "all"]
 
 
 def test_existing_out_folder_is_refused(tmp_path):
