@@ -75,13 +75,17 @@ def case_frame(cases: pd.DataFrame, warmup: float, replication: int) -> pd.DataF
     n = int(keep.sum())
     out = {"replication": np.full(n, replication, dtype=np.int32), "case_id": np.arange(n, dtype=np.int64)}
     for col in list(cases.columns):
-        values = cases.pop(col).to_numpy()[keep]
+        column = cases.pop(col)
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            out[col] = column.array[keep]  # its one-byte codes, never a column of strings
+            continue
+        values = column.to_numpy()[keep]
         if col in LABELLED:
             values = pd.Categorical.from_codes(values.astype(int), [e.name.lower() for e in LABELLED[col]])
         elif col.startswith(("t_", "d_")):
             values = values.astype(np.float32)
         out[col] = values
-    frame = pd.DataFrame(out)
+    frame = pd.DataFrame(out, copy=False)  # the filtered arrays are new already: no second copy
     for col in CATEGORICAL:
         if col in frame:
             frame[col] = frame[col].astype("category")

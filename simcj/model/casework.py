@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..scenario.schema import StaffedUnit
+from .alarms import callbacks, set_alarm
 from .pools import Pool
 from .stage import Stage
-from .victims import work_on
 
 
 def slots(unit: StaffedUnit) -> int:
@@ -45,20 +45,41 @@ class Casework(Stage):
         self._pool_of_class = [self.pools[self.unit_of(oc)] for oc in world.offences]
         c = world.cases
         self._queued, self._started, self._duration = getattr(c, self.queued_column), getattr(c, self.start_column), getattr(c, self.duration_column)
+        self._start_when_free = self._start  # bound once: a waiting-list entry holds no method object of its own
+        self._done_alarm = callbacks(lambda alarm: self._finish(alarm.i, True))
+        self._wake_alarm = callbacks(lambda alarm: self._work(alarm.i, alarm.end))
 
     def take(self, i: int) -> None:
         """The case joins its unit's waiting list."""
         self._queued[i] = self.world.env.now
-        self._pool_of_class[self.world.cases.cls[i]].call_when_free(i, self._start)
+        self._pool_of_class[self.world.cases.cls[i]].call_when_free(i, self._start_when_free)
 
     def _start(self, i: int) -> None:
-        env = self.world.env
-        self._started[i] = env.now
+        now = self.world.env.now
+        self._started[i] = now
         self.started(i)
         if self.victim_withdrawal:
-            work_on(self.world, i, self._duration[i], self._finish)
+            self._work(i, now + self._duration[i])
         else:
-            env.timeout(self._duration[i]).callbacks.append(lambda _e: self._finish(i, True))
+            set_alarm(self.world.env, self._duration[i], self._done_alarm, i)
+
+    def _work(self, i: int, end: float) -> None:
+        """Work on case ``i`` until ``end`` unless the victim withdraws first.
+
+        Finishes the work at ``end``, or closes the case as a withdrawal before charge at the
+        moment it happened and frees the slot. One alarm per wake-up; a wake-up comes early only if
+        support began meanwhile and postponed the withdrawal.
+        """
+        w = self.world
+        now = w.env.now
+        tw = w.clock.time(i)
+        if tw >= end:
+            set_alarm(w.env, end - now, self._done_alarm, i)
+        elif tw > now + 1e-9:
+            set_alarm(w.env, tw - now, self._wake_alarm, i, end)
+        else:
+            w.withdraw_before_charge(i, min(tw, now))
+            self._finish(i, False)
 
     def _finish(self, i: int, completed: bool) -> None:
         self._pool_of_class[self.world.cases.cls[i]].release()

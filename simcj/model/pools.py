@@ -22,6 +22,8 @@ from typing import Optional
 
 import simpy
 
+from .alarms import callbacks, set_alarm
+
 
 class Pool:
     """``capacity`` identical slots; FIFO within each of ``levels`` priorities (0 is served first)."""
@@ -44,6 +46,7 @@ class Pool:
         self._queues = [deque() for _ in range(levels)]
         self._n_waiting = 0
         self.waits: list[tuple[float, float]] | None = None  # (joined, served) when tracked
+        self._release_alarm = callbacks(lambda _alarm: self.release())
 
     def track_waits(self) -> None:
         """Record when each waiting entry joined and was served (for Little's law checks)."""
@@ -103,7 +106,7 @@ class Pool:
         if delay <= 0.0:
             self.release()
         else:
-            self.env.timeout(delay).callbacks.append(lambda _event: self.release())
+            set_alarm(self.env, delay, self._release_alarm, 0)
 
     def clear(self) -> None:
         """Forget the waiting list (at the end of a run, so its entries are freed at once)."""

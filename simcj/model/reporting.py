@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.schema import OffenceClass, Scenario
+from .alarms import callbacks, set_alarm
 from .entities import Exit, typed
 from .stage import Stage, register
 from .streams import Streams
@@ -165,6 +166,7 @@ class Reporting(Stage):
 
     def bound(self) -> None:
         self._recorded = self.onward["recorded"]
+        self._next_report = callbacks(lambda alarm: self._arrive(alarm.end, alarm.i))
 
     def _arrive(self, queue: list, k: int) -> None:
         """Send on every recorded report due now, then wait for the next (a callback chain, no process)."""
@@ -174,7 +176,7 @@ class Reporting(Stage):
             self._recorded(queue[k])
             k += 1
         if k < n:
-            env.timeout(t_report[queue[k]] - env.now).callbacks.append(lambda _e: self._arrive(queue, k))
+            set_alarm(env, t_report[queue[k]] - env.now, self._next_report, k, queue)
 
     def finish(self) -> dict:
         return {"incident_times": self.world.incidents.incident_times, "unreported_times": self.world.incidents.unreported_times}

@@ -54,13 +54,14 @@ class AdvocacyServiceModel:
         slots = max(1, round(params.staff * params.caseload))
         self.pool = Pool(world.env, slots, name, lapsed=world.lapsed, levels=len(params.priority) + 1)
         self._ending: dict[int, list[int]] = {}
+        self._start_when_free = self._start
 
     def refer(self, i: int) -> None:
         """Put the victim of case ``i`` on the waiting list; support starts when a slot is free."""
         c = self.world.cases
         c.support_service[i] = self.name
         c.t_support_referral[i] = self.world.env.now
-        self.pool.call_when_free(i, self._start, waiting_list_level(self.params, c.risk[i]))
+        self.pool.call_when_free(i, self._start_when_free, waiting_list_level(self.params, c.risk[i]))
 
     def _start(self, i: int) -> None:
         w = self.world

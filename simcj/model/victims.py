@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
 
 INF = math.inf
 
@@ -73,24 +72,3 @@ class WithdrawalClock:
         self.banked[i] += self.mult[i] * used
         self.t_last[i] = now
         self.mult[i] *= factor
-
-
-def work_on(world, i: int, duration: float, finished: Callable[[int, bool], None], end: float | None = None) -> None:
-    """Work on case ``i`` for ``duration`` days unless the victim withdraws first.
-
-    Calls ``finished(i, True)`` when the work is done, or closes the case as a withdrawal before
-    charge at the moment it happened and calls ``finished(i, False)``. Driven by one timeout per
-    wake-up; a wake-up comes early only if support began meanwhile and postponed the withdrawal.
-    """
-    env = world.env
-    now = env.now
-    if end is None:
-        end = now + duration
-    tw = world.clock.time(i)
-    if tw >= end:
-        env.timeout(end - now).callbacks.append(lambda _e: finished(i, True))
-    elif tw > now + 1e-9:
-        env.timeout(tw - now).callbacks.append(lambda _e: work_on(world, i, 0.0, finished, end))
-    else:
-        world.withdraw_before_charge(i, min(tw, now))
-        finished(i, False)
