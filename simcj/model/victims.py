@@ -5,21 +5,27 @@ multiplied by factors that switch on at known moments (advocacy support starts, 
 charged, it is listed at a specialist court). The victim withdraws when the accumulated hazard
 reaches a unit-exponential draw ``E`` that belongs to the case.
 
-This is sampled, not polled: at any moment the withdrawal time under the current multiplier is a
-closed form (:meth:`WithdrawalClock.time`). When a multiplier changes, the hazard used so far is
-banked and the remainder is re-solved, which is exactly "resample the remainder when support
-changes" with no re-draw, so common random numbers survive. Decision points (the end of an
-investigation, a charging decision, a hearing, a trial listing) ask whether the withdrawal time has
-passed. Support only ever lowers the hazard (the schema holds ``support.effect.hr_withdrawal`` to at
-most 1), so a stage that sleeps until the earlier of its work's end and the current withdrawal time
-never oversleeps. A case of a class with no ``withdrawal:`` section has an infinite draw: no victim
-withdraws it.
+This is sampled, not polled. Between changes of multiplier the victim withdraws when the baseline
+cumulative hazard ``H0(tau) = (tau/lam)^k`` reaches a level ``T``: at first ``T = E``; when the
+multiplier changes by a factor ``f`` at ``tau``, the hazard still to come shrinks by ``f``, so
+``T' = H0(tau) + (T - H0(tau)) / f``. That is exactly "resample the remainder when support changes"
+with no re-draw, so common random numbers survive. The clock keeps ``T`` and the withdrawal time it
+implies for each case, so asking when a victim withdraws is one array read (it is asked at every
+piece of work and every waiting-list check). Decision points (the end of an investigation, a
+charging decision, a hearing, a trial listing) ask whether the withdrawal time has passed; a change
+that comes after the victim has withdrawn (support starting for a case that has not yet noticed)
+changes nothing. Support only ever lowers the hazard (the schema holds
+``support.effect.hr_withdrawal`` to at most 1), so a stage that sleeps until the earlier of its
+work's end and the current withdrawal time never oversleeps. A case of a class with no
+``withdrawal:`` section has an infinite draw: no victim withdraws it.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
+
+import numpy as np
 
 INF = math.inf
 
@@ -47,28 +53,28 @@ class WithdrawalClock:
 
     def __init__(self, t_report, e_draw, cls, shape_by_class, scale_by_class):
         self.t0 = t_report
-        self.e = e_draw
         self.cls = cls
-        self.shapes = shape_by_class
-        self.scales = scale_by_class
-        n = len(t_report)
-        self.banked = array("d", [0.0]) * n  # hazard accumulated up to t_last
-        self.t_last = array("d", t_report)
-        self.mult = array("d", [1.0]) * n
+        self.shapes = list(shape_by_class)
+        self.scales = list(scale_by_class)
+        e = np.asarray(e_draw, dtype=float)
+        c = np.asarray(cls, dtype=np.int64)
+        k, lam = np.asarray(self.shapes, dtype=float)[c], np.asarray(self.scales, dtype=float)[c]
+        with np.errstate(over="ignore"):
+            at = np.asarray(t_report, dtype=float) + lam * e ** (1.0 / k)
+        self.level = array("d", e.tobytes())  # T: the H0 level at which the victim withdraws
+        self.at = array("d", at.tobytes())  # the withdrawal time T implies
 
     def time(self, i: int) -> float:
         """Absolute time at which case ``i``'s victim withdraws if nothing changes from now on."""
-        m = self.mult[i]
-        if m <= 0.0:
-            return INF
-        k, lam, t0 = self.shapes[self.cls[i]], self.scales[self.cls[i]], self.t0[i]
-        target = cumulative_hazard(self.t_last[i] - t0, k, lam) + (self.e[i] - self.banked[i]) / m
-        return t0 + time_at_cumulative(target, k, lam)
+        return self.at[i]
 
     def scale_hazard(self, i: int, now: float, factor: float) -> None:
-        """Multiply case ``i``'s hazard by ``factor`` from ``now`` on, banking what was used so far."""
-        k, lam, t0 = self.shapes[self.cls[i]], self.scales[self.cls[i]], self.t0[i]
-        used = cumulative_hazard(now - t0, k, lam) - cumulative_hazard(self.t_last[i] - t0, k, lam)
-        self.banked[i] += self.mult[i] * used
-        self.t_last[i] = now
-        self.mult[i] *= factor
+        """Multiply case ``i``'s hazard by ``factor`` from ``now`` on (nothing, once she has withdrawn)."""
+        if factor == 1.0 or self.at[i] <= now:
+            return
+        c = self.cls[i]
+        k, lam, t0 = self.shapes[c], self.scales[c], self.t0[i]
+        h = cumulative_hazard(now - t0, k, lam)
+        level = h + (self.level[i] - h) / factor if factor > 0.0 else INF
+        self.level[i] = level
+        self.at[i] = t0 + time_at_cumulative(level, k, lam)
