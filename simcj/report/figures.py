@@ -20,7 +20,7 @@ FUNNEL = (
     ("charged", "Charged"),
     ("convicted", "Convicted"),
 )
-_LABELS = {"domestic_abuse": "Domestic abuse", "rape": "Rape", "other_sexual": "Other sexual offences", "all": "All"}
+_LABELS = {"domestic_abuse": "Domestic abuse", "rape": "Rape", "other_sexual": "Other sexual offences", "stalking_harassment": "Stalking and harassment", "all": "All"}
 _PALETTE = ("#1f5f8b", "#a83232", "#6a4c93", "#2a7f62", "#c07a1a", "#5c5c5c", "#8c2d6b", "#3b8ea5")
 
 
