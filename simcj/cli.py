@@ -60,6 +60,30 @@ def _progress(label: str):
     return bar, tick
 
 
+def _intervention_option(f):
+    return click.option(
+        "--intervention-years", type=click.FloatRange(min=0),
+        help="Years from the start at which an option's own settings take effect (default: the end of the warm-up).",
+    )(f)  # fmt: skip
+
+
+def _design(sc, **run):
+    """The scenario with the command line's run design; the intervention date must fall within the run."""
+    sc = with_run(sc, **run)
+    day, horizon = sc.intervention_day(), (sc.run.warmup_years + sc.run.years) * 365.0
+    if day is not None and day >= horizon:
+        _fail([f"--intervention-years: {day / 365.0:g} is not before the end of the run ({horizon / 365.0:g} years: warm-up and measured years)"])
+    return sc
+
+
+def _extends(path: str) -> bool:
+    """Does the scenario file name a parent (``extends:``)? (Read only after it loaded cleanly.)"""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return isinstance(data, dict) and isinstance(data.get("extends"), str)
+
+
 def _fail(lines) -> None:
     for line in lines:
         click.echo(line, err=True)
@@ -86,16 +110,18 @@ def main() -> None:
 @_precision_options
 @click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Measured years after the warm-up.")
 @click.option("--warmup-years", type=click.FloatRange(min=0), help="Simulated years discarded before measuring.")
+@_intervention_option
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity (0.1 for a quick run).")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting, e.g. --set courts.crown.sitting_days_per_year=27500 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/<scenario>-<timestamp>).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(scenario, reps, seed, precision, max_reps, years, warmup_years, scale, jobs, overrides, out, quiet):
-    """Run SCENARIO and write a results folder."""
-    sc = _load(scenario, overrides)
-    if reps == "auto":
-        sc = with_run(sc, years=years, warmup_years=warmup_years)
+def run(scenario, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, overrides, out, quiet):
+    """Run SCENARIO and write a results folder.
+
+    A scenario that extends another runs the one it extends until its intervention date.
+    """
+    sc = _design(_load(scenario, overrides), years=years, warmup_years=warmup_years, intervention_years=intervention_years)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"{sc.name}-{stamp}"
     if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
@@ -112,7 +138,7 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, scale, j
         n_reps = reps or sc.run.reps
         bar, tick = _progress(f"{sc.name}: {n_reps} replications on {min(jobs, n_reps)} process(es)")
         with bar:
-            res = simulate(sc, reps=reps, seed=seed, years=years, warmup_years=warmup_years, scale=scale, jobs=jobs, progress=None if quiet else tick)
+            res = simulate(sc, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=None if quiet else tick)
     command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with pd.option_context("display.max_colwidth", 40, "display.width", 200):
         click.echo(f"\n{sc.name}: mean [95% CI] over {res.spec.reps} replications, per year unless stated\n")
@@ -130,6 +156,10 @@ def check(scenario, overrides):
     assumptions = sum(1 for s in sc.sources.values() if s.source.upper().startswith("ASSUMPTION"))
     classes = ", ".join(name for name, _ in sc.offences.items())
     click.echo(f"{scenario}: valid scenario '{sc.name}' ({classes}); {len(sc.sources)} sourced parameters, {assumptions} of them marked ASSUMPTION")
+    if sc.before is not None:
+        click.echo(f"an option on '{sc.before.name}': its own settings from year {sc.intervention_day() / 365.0:g} (run.intervention_years; default the end of the warm-up), '{sc.before.name}' before")
+    elif _extends(scenario):
+        click.echo("a variant of the scenario it extends from the start (it changes what makes the cases, or run.intervention_years is 0)")
 
 
 @main.command()
@@ -221,10 +251,11 @@ def _chosen_text(chosen, ran: int, precision: float) -> str:
 @_precision_options
 @click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Measured years after the warm-up, for every scenario (default: BASE's).")
 @click.option("--warmup-years", type=click.FloatRange(min=0), help="Warm-up years, for every scenario (default: BASE's).")
+@_intervention_option
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/compare-<timestamp>).")
-def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, scale, jobs, out):
+def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, out):
     """Compare ALTERNATIVES with BASE on common random numbers; write differences, costs and a report."""
     from .experiment.compare import run_comparison
     from .experiment.replications import Precision
@@ -232,8 +263,13 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
 
     scenarios = [_load(p) for p in (base, *alternatives)]
     # One run design for all: the base's, with the command line's changes.
-    design = {"years": years or scenarios[0].run.years, "warmup_years": scenarios[0].run.warmup_years if warmup_years is None else warmup_years}
-    scenarios = [with_run(sc, **design) for sc in scenarios]
+    first = scenarios[0].run
+    design = {
+        "years": years or first.years,
+        "warmup_years": first.warmup_years if warmup_years is None else warmup_years,
+        "intervention_years": first.intervention_years if intervention_years is None else intervention_years,
+    }
+    scenarios = [_design(sc, **design) for sc in scenarios]
     names = [sc.name for sc in scenarios]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

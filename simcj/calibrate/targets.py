@@ -18,7 +18,7 @@ VOLUME_METRICS = frozenset(COUNTS) | {"incidents", "not_reported", "open_at_end"
 
 
 def is_volume(metric: str) -> bool:
-    return metric in VOLUME_METRICS or metric.endswith(("_referrals", "_supported"))
+    return metric in VOLUME_METRICS or metric.endswith(("_referrals", "_supported")) or "_backlog_at_year_" in metric
 
 
 def load_targets(path: str | Path) -> pd.DataFrame:

@@ -41,7 +41,8 @@ HEADLINE_DIFFERENCES = (
     ("rate_conviction", "all", "Conviction rate (points)", "{:+.1%}"),
     ("convicted", "rape", "Rape convictions a year", "{:+,.0f}"),
     ("days_charge_to_completion_median", "all", "Median days charge to completion", "{:+,.0f}"),
-    ("crown_backlog", "all", "Crown Court backlog", "{:+,.0f}"),
+    ("crown_backlog_at_year_1", "all", "Crown Court backlog one year after the date (stock)", "{:+,.0f}"),
+    ("crown_backlog", "all", "Crown Court backlog at the end of the run (stock)", "{:+,.0f}"),
     ("cost_total", "all", "Cost a year, £", "{:+,.0f}"),
 )
 

@@ -49,6 +49,19 @@ class Casework(Stage):
         self._done_alarm = callbacks(lambda alarm: self._finish(alarm.i, True))
         self._wake_alarm = callbacks(lambda alarm: self._work(alarm.i, alarm.end))
 
+    def retune(self) -> None:
+        """The option's units: staff changes resize slots (new staff take work at once; fewer staff
+        take no new work until the busy slots fall below the new number); a class may move unit;
+        work started from now on lasts the option's durations."""
+        w = self.world
+        for name, unit in self.units(w.scenario).items():
+            if name in self.pools:
+                self.pools[name].resize(slots(unit))
+            else:
+                self.pools[name] = Pool(w.env, slots(unit), f"{self.series}:{name}", w.lapsed)
+        self._pool_of_class = [self.pools[self.unit_of(oc)] for oc in w.offences]
+        self._duration = getattr(w.cases, f"{self.duration_column}@after", self._duration)
+
     def take(self, i: int) -> None:
         """The case joins its unit's waiting list."""
         self._queued[i] = self.world.env.now

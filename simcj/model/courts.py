@@ -98,13 +98,19 @@ class CourtTierList:
     def __init__(self, env: simpy.Environment, name: str, params: CourtTier, rng: np.random.Generator, horizon: float):
         self.env = env
         self.name = name
+        self.pool = Pool(env, 1, name)
+        self.retune(params)
+        self._rng = rng
+        self._horizon = horizon
+
+    def retune(self, params) -> None:
+        """Sitting days (and the list's other settings) from now: courtrooms open at once, or close as
+        their current hearing ends."""
         self.params = params
         rooms = max(1, math.ceil(params.sitting_days_per_year / params.sitting_days_per_courtroom))
         # Calendar days one sitting day occupies a courtroom, so that rooms x year = sitting days.
         self.days_per_sitting_day = DAYS_PER_YEAR * rooms / params.sitting_days_per_year
-        self.pool = Pool(env, rooms, name)
-        self._rng = rng
-        self._horizon = horizon
+        self.pool.resize(rooms)
 
     def request(self, i: int):
         return self.pool.request(i)
@@ -189,13 +195,27 @@ class SpecialistCourtList:
 
     def __init__(self, env: simpy.Environment, params: SpecialistCourts):
         self.env = env
-        self.params = params
-        self.n_courts = max(1, math.ceil(params.courts))
-        self.session_interval = DAYS_PER_WEEK * self.n_courts / params.courts
         self._queue: list = []
         self._head = 0
+        self._timetable = 0
+        self.accepting = True
+        self.retune(params)
+
+    def retune(self, params: SpecialistCourts) -> None:
+        """A new number of courts from now: a new weekly timetable starts (the old one stops at its
+        next session). With no courts the list takes no new listings and its last timetable runs on
+        until every case already listed has been heard."""
+        if params == getattr(self, "params", None):
+            return
+        self.params = params
+        if params.courts <= 0:
+            self.accepting = False
+            return
+        self._timetable += 1
+        self.n_courts = max(1, math.ceil(params.courts))
+        self.session_interval = DAYS_PER_WEEK * self.n_courts / params.courts
         for k in range(self.n_courts):
-            env.process(self._sessions(offset=self.session_interval * k / self.n_courts))
+            self.env.process(self._sessions(self._timetable, offset=self.session_interval * k / self.n_courts))
 
     def request(self, i: int):
         event = self.env.event()
@@ -227,10 +247,10 @@ class SpecialistCourtList:
         self._queue.clear()
         self._head = 0
 
-    def _sessions(self, offset: float):
+    def _sessions(self, timetable: int, offset: float):
         env = self.env
         yield env.timeout(offset)
-        while True:
+        while timetable == self._timetable:
             for _ in range(self.params.trials_per_session):
                 if self._head == len(self._queue):
                     break
@@ -281,12 +301,35 @@ class Courts(Stage):
         self._lists = {Venue.CROWN: self.crown, Venue.MAGISTRATES: self.magistrates, Venue.SDVC: self.sdvc}
         names = list(world.scenario.offences)
         self._rasso_classes = {names.index(o) for o in sc.rasso.offences} if sc.rasso is not None else set()
+        self._d_first_hearing, self._d_trial = world.cases.d_first_hearing, world.cases.d_trial
 
     def bound(self) -> None:
         self._convicted = self.onward["convicted"]
 
     def take(self, i: int) -> None:
         self.world.env.process(prosecute(self, i))
+
+    def retune(self) -> None:
+        """The option's courts: sitting days, SDVCs and a specialist list that opens or closes; new
+        listings go to the lists in force, cases already listed stay where they are."""
+        w = self.world
+        sc = w.scenario.courts
+        self.crown.retune(sc.crown)
+        self.magistrates.retune(sc.magistrates)
+        if self.sdvc is not None:
+            self.sdvc.retune(sc.sdvc)
+        elif sc.sdvc.courts > 0:
+            self.sdvc = self._lists[Venue.SDVC] = SpecialistCourtList(w.env, sc.sdvc)
+        if sc.rasso is not None:
+            if self.rasso is None:
+                self.rasso = DedicatedCourtList(w.env, "rasso", sc.rasso)
+            else:
+                self.rasso.retune(sc.rasso)
+        names = list(w.scenario.offences)
+        self._rasso_classes = {names.index(o) for o in sc.rasso.offences} if sc.rasso is not None else set()
+        c = w.cases
+        self._d_first_hearing = getattr(c, "d_first_hearing@after", self._d_first_hearing)
+        self._d_trial = getattr(c, "d_trial@after", self._d_trial)
 
     def court_for(self, venue: Venue, i: int):
         """The trial list a case at ``venue`` is heard in: Crown cases of a specialist list's offences go there."""
@@ -330,20 +373,28 @@ class Courts(Stage):
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        tiers = ("crown", "magistrates") + (("rasso",) if scenario.courts.rasso is not None else ())
-        names = {f"{tier}_backlog{s}" for tier in tiers for s in ("", "_mean")}
+        tiers = ("crown", "magistrates", "rasso")
+        years = range(1, int(scenario.run.years + 1e-9) + 1)
+        names = {f"{tier}_backlog{s}" for tier in tiers for s in ("", "_mean", *(f"_at_year_{k}" for k in years))}
         return names | {"court_days_magistrates", "court_days_crown", "cost_sdvc", "cost_specialist_court", "cost_court_time"}
 
     @classmethod
     def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
+        """Backlogs are stocks: at the end of the run (``_backlog``), at the end of each whole measured
+        year (``_backlog_at_year_k``, k years after the start of the measured period, which is the
+        intervention date unless one is set apart), and their mean over the period."""
         ts = output.timeseries
         rows = []
-        tiers = ("crown", "magistrates") + (("rasso",) if scenario.courts.rasso is not None else ())
-        for tier in tiers:
+        for tier in ("crown", "magistrates", "rasso"):
             series = ts[ts["series"] == f"{tier}_backlog"]
+            if series.empty:
+                continue
             window = series[(series["day"] >= start) & (series["day"] <= end)]
             rows.append((f"{tier}_backlog", "all", float(window["value"].iloc[-1]) if len(window) else np.nan))
             rows.append((f"{tier}_backlog_mean", "all", float(window["value"].mean()) if len(window) else np.nan))
+            for k in range(1, int((end - start) / DAYS_PER_YEAR + 1e-9) + 1):
+                upto = series[series["day"] <= start + k * DAYS_PER_YEAR]
+                rows.append((f"{tier}_backlog_at_year_{k}", "all", float(upto["value"].iloc[-1]) if len(upto) else np.nan))
         return rows
 
     @classmethod
@@ -382,9 +433,9 @@ def prosecute(stage: Courts, i: int):
     oc = world.offence(i)
     p = oc.prosecution
     p_evidence_led = oc.withdrawal.p_evidence_led if oc.withdrawal is not None else 1.0
-    venue = choose_venue(p, c.u_venue[i], c.u_sdvc[i], stage.sdvc is not None)
+    venue = choose_venue(p, c.u_venue[i], c.u_sdvc[i], stage.sdvc is not None and stage.sdvc.accepting)
     c.venue[i] = int(venue)
-    yield env.timeout(c.d_first_hearing[i])
+    yield env.timeout(stage._d_first_hearing[i])
     now = env.now
     c.t_first_hearing[i] = now
     if pleads_guilty_early(p, venue, c.u_plea[i]):
@@ -435,8 +486,9 @@ def prosecute(stage: Courts, i: int):
             _used(c, i, court, court.cracked())
             stage.complete(i, Exit.DISCONTINUED, now)
             return
-        days = court.sit(c.d_trial[i])
-        _used(c, i, court, c.d_trial[i])
+        trial = stage._d_trial[i]
+        days = court.sit(trial)
+        _used(c, i, court, trial)
         if days > 0.0:
             yield env.timeout(days)
         supported = c.t_support_start[i] <= env.now  # NaN compares False: never supported

@@ -152,7 +152,7 @@ class CaseTable:
         """Time stamps, durations and outcomes as arrays (uniform draws, keys and working state excluded)."""
         out = {}
         for name in self._input_names + list(self._outputs):
-            if name.startswith(("u_", "e_", "k_")) or name in _NOT_OUTPUT:
+            if name.startswith(("u_", "e_", "k_")) or name in _NOT_OUTPUT or "@" in name:
                 continue
             values = getattr(self, name)
             if isinstance(values, list):

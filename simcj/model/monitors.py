@@ -25,11 +25,12 @@ class Monitor:
             self.times.append(env.now)
             for stage in self.world.stages.values():
                 for name, value in stage.snapshot():
-                    series.setdefault(name, []).append(float(value))
+                    # a list that opens mid-run (an option's at its date) has no value before
+                    series.setdefault(name, [float("nan")] * (len(self.times) - 1)).append(float(value))
             yield env.timeout(self.interval)
 
     def frame(self) -> pd.DataFrame:
         """Long format: day, series, value."""
         n = len(self.times)
-        parts = [pd.DataFrame({"day": self.times, "series": name, "value": values[:n]}) for name, values in self.series.items()]
+        parts = [pd.DataFrame({"day": self.times, "series": name, "value": values[:n]}).dropna(subset=["value"]) for name, values in self.series.items()]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["day", "series", "value"])

@@ -87,8 +87,19 @@ class Pool:
         """When each entry still on the waiting list joined it (tracked pools only)."""
         return [granted.joined for queue in self._queues for _, granted in queue]
 
+    def resize(self, capacity: int) -> None:
+        """A new number of slots from now: more serve the waiting list at once; fewer as work ends
+        (nobody's work is cut short)."""
+        self.capacity = max(1, int(capacity))
+        while self.busy < self.capacity and self._n_waiting:
+            self.busy += 1
+            self.release()  # the new slot goes to the first waiting entry that has not lapsed
+
     def release(self) -> None:
-        """Free a slot: hand it to the first waiting entry that has not lapsed."""
+        """Free a slot: hand it to the first waiting entry that has not lapsed (unless the pool has shrunk)."""
+        if self.busy > self.capacity:
+            self.busy -= 1
+            return
         now = self.env.now
         lapsed = self.lapsed
         for queue in self._queues:

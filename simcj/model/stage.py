@@ -20,6 +20,7 @@ A stage declares, as class attributes:
   (police, charging: yes). Classes without a ``withdrawal:`` section have no victim clock at all.
 
 and implements what it does: ``take(i)`` when a case arrives, ``start()`` when the run starts,
+``retune()`` when an option's settings take effect at its intervention date,
 ``snapshot()`` for the monitored time series, ``finish()`` for what its KPIs will need after the
 run, and, without a world, ``kpis``, ``metric_names`` and ``costs`` for the analysis.
 
@@ -97,6 +98,10 @@ class Stage:
 
     def start(self) -> None:
         """The run starts (background load, the first arrivals)."""
+
+    def retune(self) -> None:
+        """An option's settings take effect (``world.scenario`` is now the option's): resize capacity,
+        open or close lists, switch to the option's durations for work not yet started."""
 
     def snapshot(self) -> Iterable[tuple[str, float]]:
         """(series, value) pairs for the monitor's periodic snapshot."""

@@ -55,6 +55,7 @@ class AdvocacyServiceModel:
         self.pool = Pool(world.env, slots, name, lapsed=world.lapsed, levels=len(params.priority) + 1)
         self._ending: dict[int, list[int]] = {}
         self._start_when_free = self._start
+        self.durations = world.cases.d_support  # the option's, for support starting after its date
 
     def refer(self, i: int) -> None:
         """Put the victim of case ``i`` on the waiting list; support starts when a slot is free."""
@@ -71,7 +72,7 @@ class AdvocacyServiceModel:
             w.clock.scale_hazard(i, now, w.scenario.support.effect.hr_withdrawal)
         # Support ends at the close of the day its duration runs out: one event a day for all the
         # support ending that day, not one per victim.
-        day = math.ceil(now + c.d_support[i])
+        day = math.ceil(now + self.durations[i])
         ending = self._ending.get(day)
         if ending is None:
             ending = self._ending[day] = []
@@ -104,6 +105,22 @@ class Advocacy(Stage):
         super().__init__(world)
         self.services = {n: AdvocacyServiceModel(world, n, s) for n, s in world.scenario.support.services.items()}
         self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in world.offences]
+
+    def retune(self) -> None:
+        """The option's services: staff changes resize caseload slots; a new service opens."""
+        w = self.world
+        for name, params in w.scenario.support.services.items():
+            if name in self.services:
+                service = self.services[name]
+                service.params = params
+                service.pool.resize(max(1, round(params.staff * params.caseload)))
+            else:
+                self.services[name] = AdvocacyServiceModel(w, name, params)
+        self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in w.offences]
+        durations = getattr(w.cases, "d_support@after", None)
+        if durations is not None:
+            for service in self.services.values():
+                service.durations = durations
 
     def take(self, i: int) -> None:
         w = self.world

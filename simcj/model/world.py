@@ -53,16 +53,22 @@ class ReplicationOutput:
 
 class World:
     def __init__(self, scenario: Scenario, replication: int, seed: int):
-        self.scenario = sc = scenario
         self.replication = replication
         self.env = Environment()
         self.streams = Streams(seed, replication)
-        self.warmup = sc.run.warmup_years * reporting.DAYS_PER_YEAR
-        self.horizon = self.warmup + sc.run.years * reporting.DAYS_PER_YEAR
+        self.warmup = scenario.run.warmup_years * reporting.DAYS_PER_YEAR
+        self.horizon = self.warmup + scenario.run.years * reporting.DAYS_PER_YEAR
+        # An option runs the scenario it extends until its intervention date, then its own settings.
+        day = scenario.intervention_day()
+        self.intervention_day = day if day is not None and 0.0 < day < self.horizon else None
+        self.option = scenario if self.intervention_day is not None else None
+        if day is not None and day >= self.horizon:
+            scenario = scenario.before  # the date is beyond the run: the option never takes effect
+        self.scenario = sc = scenario.before if self.option is not None else scenario
         self.offences: list[OffenceClass] = [oc for _, oc in sc.offences.items()]
 
         kinds = pathway(sc)
-        self.incidents = reporting.generate(sc, kinds, self.streams, self.horizon)
+        self.incidents = reporting.generate(sc, kinds, self.streams, self.horizon, after=self.option)
         self.cases = c = CaseTable(self.incidents.inputs, {k: v for kind in kinds for k, v in kind.columns.items()})
         shapes = [oc.withdrawal.weibull_shape if oc.withdrawal else 1.0 for oc in self.offences]
         scales = [oc.withdrawal.weibull_scale_days if oc.withdrawal else 1.0 for oc in self.offences]
@@ -114,11 +120,34 @@ class World:
 
     # ------------------------------------------------------------------ running
 
+    def switch(self) -> None:
+        """The option's settings take effect now: decisions read them from here on, stages retune."""
+        self.scenario = self.option
+        self.offences = [oc for _, oc in self.option.offences.items()]
+        for stage in self.stages.values():
+            stage.retune()
+
     def run(self, progress: Optional[Callable[[float], None]] = None) -> ReplicationOutput:
-        env = self.env
+        """Run to the horizon (switching to the option's settings at its date) and hand back the output."""
+        self.start()
+        self.advance(self.horizon, progress)
+        return self.finish()
+
+    def start(self) -> None:
         for stage in self.stages.values():
             stage.start()
         self.monitor.start()
+
+    def advance(self, until: float, progress: Optional[Callable[[float], None]] = None) -> None:
+        """Run the event loop up to ``until`` in steps (for the progress bar), switching at the date.
+
+        Every event before the date happens under the parent's settings, and the switch comes before
+        any event at the date itself, exactly as when a run is branched at the date.
+        """
+        env = self.env
+        steps = {min(until, env.now + PROGRESS_STEP_DAYS * k) for k in range(1, int((until - env.now) / PROGRESS_STEP_DAYS) + 2)}
+        if self.intervention_day is not None and env.now < self.intervention_day <= until:
+            steps.add(self.intervention_day)
         # The event loop makes no reference cycles (events, closures and finished processes are freed
         # by reference counting; tests/test_withdrawal_and_pools.py checks it), but the cyclic
         # collector's full passes walk the whole live heap, which grows with volume: paused, a London
@@ -126,19 +155,22 @@ class World:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            t = 0.0
-            while t < self.horizon:
-                t = min(self.horizon, t + PROGRESS_STEP_DAYS)
+            for t in sorted(s for s in steps if s > env.now):
                 env.run(until=t)
+                if t == self.intervention_day and self.scenario is not self.option:
+                    self.switch()
                 if progress is not None:
                     progress(t / self.horizon)
-            self._settle_at_horizon()
-            output = self._output()
-            self._teardown()
-            return output
         finally:
             if collecting:
                 gc.enable()
+
+    def finish(self) -> ReplicationOutput:
+        """At the horizon: settle the cases whose victim withdrew while waiting, and hand back the output."""
+        self._settle_at_horizon()
+        output = self._output()
+        self._teardown()
+        return output
 
     def _settle_at_horizon(self) -> None:
         """Cases waiting in a queue whose victim withdrew before the horizon are closed as such."""

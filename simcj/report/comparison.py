@@ -77,6 +77,7 @@ def _manifest(cmp: Comparison) -> dict:
         "scale": spec.scale,
         "years": spec.scenario.run.years,
         "warmup_years": spec.scenario.run.warmup_years,
+        "intervention_years": _intervention_years(cmp),
         "common_random_numbers": True,
         "command": cmp.command,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -84,6 +85,13 @@ def _manifest(cmp: Comparison) -> dict:
         "git_commit": git_commit(),
         "wall_seconds": round(sum(r.wall_seconds for r in cmp.scenarios), 1),
     }
+
+
+def _intervention_years(cmp: Comparison):
+    """The date the options take effect (they share the run design), or None if none extends another."""
+    days = [r.scenario.intervention_day() for r in cmp.alternatives]
+    days = [d for d in days if d is not None]
+    return round(days[0] / 365.0, 6) if days else None
 
 
 # --------------------------------------------------------------------------- reading it back
@@ -124,6 +132,10 @@ class Folder:
 
     def warmup_days(self) -> float:
         return float(self.manifests[self.base]["warmup_years"]) * 365.0
+
+    def intervention_days(self):
+        years = self.manifest.get("intervention_years")
+        return None if years is None else float(years) * 365.0
 
     def offences(self) -> list[str]:
         return list(self.manifests[self.base]["resolved_scenario"]["offences"])
@@ -172,7 +184,7 @@ def headline_sentences(folder: Folder) -> dict[str, str]:
             ("rate_withdrawal_pre_charge", "all", "pre-charge withdrawal", _points, " points"),
             ("convicted", "rape", "rape convictions a year", _count, ""),
             ("days_charge_to_completion_median", "all", "median days from charge to completion", _count, ""),
-            ("crown_backlog", "all", "the Crown Court backlog", _count, ""),
+            ("crown_backlog_at_year_1", "all", "the Crown Court backlog one year after the date", _count, ""),
         ):
             if (s, metric, offence) in d.index:
                 parts.append(_change(label, d.loc[(s, metric, offence)], fmt, unit))
@@ -287,10 +299,16 @@ def build_report(path: Path) -> tuple[Path, Path]:
     sections, sheets = [], {}
     title = f"simcj: {' vs '.join([f.base] + f.alternatives) if len(f.names) <= 3 else f'{len(f.alternatives)} options against {f.base}'}"
     m = f.manifest
+    date = m.get("intervention_years")
+    when = (
+        f" Each option runs the base until its intervention date, year {date:g}, and its own settings from then on: "
+        "before the date every case and queue is the base's." if date is not None else ""
+    )
     intro = (
         f"<p class=note>{m.get('replications')} replications per scenario, seed {m.get('seed')}, "
-        f"{m.get('warmup_years')} warm-up years then {m.get('years')} measured year(s), scale {m.get('scale')}. "
-        f"Counts are per year; rates are of the published denominators. 95% confidence intervals.</p>"
+        f"{m.get('warmup_years')} warm-up years then {m.get('years')} measured year(s), scale {m.get('scale')}.{when} "
+        f"Flows (counts, costs) are per year of the measured period; rates are of the published denominators; "
+        f"backlogs are stocks at the date stated. 95% confidence intervals.</p>"
     )
     if f.is_comparison:
         sentences = headline_sentences(f)
@@ -305,7 +323,7 @@ def build_report(path: Path) -> tuple[Path, Path]:
             "<h2>Differences from the base</h2><p class=note>Each option minus the base, replication by replication on common random numbers.</p>"
             + _img(cf.forest(f.differences, HEADLINE_DIFFERENCES, f.alternatives), "forest plot of differences")
         )
-    sections.append("<h2>Backlog trajectories</h2>" + _img(cf.backlog_trajectories(f.timeseries, f.warmup_days()), "Crown Court backlog over time"))
+    sections.append("<h2>Backlog trajectories</h2>" + _img(cf.backlog_trajectories(f.timeseries, f.warmup_days(), f.intervention_days()), "Crown Court backlog over time"))
     if f.is_comparison and not f.economics.empty:
         econ = f.economics.assign(measure=f.economics["measure"].map(lambda x: MEASURE_LABELS.get(x, x)))
         sections.append(

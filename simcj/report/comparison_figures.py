@@ -82,8 +82,8 @@ def forest(differences: pd.DataFrame, rows: tuple, scenarios: list[str]):
     return fig
 
 
-def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, name: str = "crown_backlog", label: str = "Crown Court backlog"):
-    """Mean of a time series over replications, one line per scenario, warm-up shaded."""
+def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, intervention_days=None, name: str = "crown_backlog", label: str = "Crown Court backlog"):
+    """Mean of a time series over replications, one line per scenario, warm-up shaded, the options' date marked."""
     colours = _colours(list(series))
     fig, ax = plt.subplots(figsize=(9, 4.2))
     for scen, ts in series.items():
@@ -91,6 +91,8 @@ def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, na
         if not data.empty:
             ax.plot(data.index / 365.0, data.to_numpy(), color=colours[scen], label=scen, linewidth=1.4)
     ax.axvspan(0, warmup_days / 365.0, color="grey", alpha=0.12, label="warm-up (not measured)")
+    if intervention_days is not None:
+        ax.axvline(intervention_days / 365.0, color="black", linestyle="--", linewidth=0.9, label="options take effect")
     ax.set_xlabel("simulated years")
     ax.set_ylabel("cases waiting or in trial")
     ax.set_title(f"{label} over time (mean of replications)")

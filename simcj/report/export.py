@@ -45,6 +45,7 @@ def manifest(results, command: str = "") -> dict:
         "replications": spec.reps,
         "years": spec.scenario.run.years,
         "warmup_years": spec.scenario.run.warmup_years,
+        "intervention_years": None if spec.scenario.intervention_day() is None else spec.scenario.intervention_day() / 365.0,
         "scale": spec.scale,
         "jobs": results.jobs,
         "wall_seconds": round(results.wall_seconds, 3),

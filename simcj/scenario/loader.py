@@ -23,6 +23,7 @@ from typing import Any, Optional
 import yaml
 from pydantic import ValidationError
 
+from .intervention import fixed_changes
 from .schema import Scenario, reference_problems
 
 SOURCE_KEYS = frozenset({"value", "source", "low", "high", "note"})
@@ -256,6 +257,19 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     scenario._sources = sources
+    parent = _read_yaml(Path(path)).get("extends")
+    if isinstance(parent, str):
+        before = load_scenario((Path(path).parent / parent).resolve(), overrides)
+        before._before = None  # before the date the parent runs as a whole, from the start
+        fixed = fixed_changes(before, scenario)
+        date = scenario.run.intervention_years
+        if fixed and date:
+            raise ScenarioError(
+                [Problem(_origin(origins, p), p, f"cannot change at the intervention date (run.intervention_years: {date:g}): {why}") for p, why in fixed]
+            )
+        if not fixed and date != 0:
+            scenario._before = before
+        # otherwise a variant of its parent's world from the start: it changes what makes the cases
     return scenario
 
 

@@ -52,6 +52,11 @@ class RunSettings(Strict):
     reps: PositiveInt = Field(10, description="independent replications")
     seed: Annotated[int, Field(ge=0)] = Field(20261122, description="root seed of all random streams")
     monitor_interval_days: PositiveFloat = Field(7.0, description="days between time-series snapshots")
+    intervention_years: Optional[NonNeg] = Field(
+        None,
+        description="for a scenario that extends another: years from the start at which its own settings take effect "
+        "(default: the end of the warm-up); before then the scenario it extends runs",
+    )
 
 
 class Population(Strict):
@@ -367,6 +372,7 @@ class Scenario(Strict):
     costs: Optional[UnitCosts] = Field(None, description="unit costs; without them no cost outputs are produced")
 
     _sources: dict = PrivateAttr(default_factory=dict)
+    _before: Optional[Scenario] = PrivateAttr(None)
 
     @field_validator("offences", mode="before")
     @classmethod
@@ -374,6 +380,18 @@ class Scenario(Strict):
         if isinstance(offences, dict) and "all" in offences:
             raise ValueError("'all' is reserved for totals over every offence class; choose another name")
         return offences
+
+    @property
+    def before(self) -> Optional[Scenario]:
+        """For an option (a scenario that extends another): the scenario in force before its intervention date."""
+        return self._before
+
+    def intervention_day(self) -> Optional[float]:
+        """Day from which this option's own settings apply (None for a scenario that is no option)."""
+        if self._before is None:
+            return None
+        years = self.run.intervention_years if self.run.intervention_years is not None else self.run.warmup_years
+        return years * 365.0
 
     @property
     def sources(self) -> dict:

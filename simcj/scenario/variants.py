@@ -29,8 +29,26 @@ REMOVE = _Remove()
 def variant(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     """A validated copy of ``scenario`` with each dotted key path set to its value (or removed).
 
+    For an option, the same values are set in the scenario in force before its date too (where it
+    has the setting): a varied parameter or a run setting is the world's, not the option's.
     Raises :class:`ScenarioError` naming the key when a path does not exist or a value is invalid.
     """
+    out = _variant(scenario, values)
+    if scenario.before is not None:
+        before = scenario.before
+        plain = before.model_dump(by_alias=True)
+        out._before = _variant(before, {k: v for k, v in values.items() if _has(plain, k)})
+    return out
+
+
+def _has(tree: dict, dotted: str) -> bool:
+    node = tree
+    for part in dotted.split(".")[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    return isinstance(node, dict) and (dotted.split(".")[-1] in node)
+
+
+def _variant(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     d = scenario.model_dump(by_alias=True)
     problems = []
     for dotted, value in values.items():
@@ -67,6 +85,7 @@ def scaled(scenario: Scenario, factor: float) -> Scenario:
     out = scenario.model_copy(deep=True)
     _scale_in_place(out, factor)
     out._sources = scenario.sources
+    out._before = scaled(scenario.before, factor) if scenario.before is not None else None
     return out
 
 

@@ -1,0 +1,58 @@
+"""The intervention date: an option's own settings apply from it, the scenario it extends before it.
+
+A scenario that ``extends`` another is an option on it. Run alone or compared, it simulates the
+parent's world until ``run.intervention_years`` (default: the end of the warm-up) and its own from
+then on, so that before the date every case, queue and time series is the parent's. What an option
+may change at the date is what can change in a running system: staff and caseloads, sitting days,
+courts and lists, decision probabilities and durations of work not yet started, effects and unit
+costs. What makes the cases themselves (incidents, reporting, the victims' withdrawal law, the
+population, the offence classes) and the background load of the courts cannot change at a date: a
+file that changes them is a variant of its parent's world from the start (as is any file with
+``run.intervention_years: 0``), and naming a date for such a change is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Settings fixed for the whole run: (regular expression over dotted key paths, why).
+FIXED = (
+    (r"^population(\.|$)", "who the victims are is drawn before the run"),
+    (r"^pathway(\.|$)", "the stages are built once"),
+    (r"^offences\.[^.]+\.reporting(\.|$)", "incidents and their reports are drawn before the run"),
+    (r"^offences\.[^.]+\.withdrawal\.weibull_(shape|scale_days)$", "each victim's withdrawal law is drawn at report"),
+    (r"^offences\.[^.]+$", "offence classes cannot appear or disappear at a date"),
+    (r"^courts\.(crown|magistrates)\.(background_cases_per_year|background_sitting_days|initial_backlog)(\.|$)", "the background court load is drawn before the run"),
+)
+
+
+def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        if not node:
+            out[prefix.rstrip(".")] = {}
+        return out
+    return {prefix.rstrip("."): node}
+
+
+def changed_settings(before, after) -> list[str]:
+    """Dotted key paths whose values differ between two scenarios (run settings and names aside)."""
+    a = _flat(before.model_dump(mode="json", exclude={"run", "name", "description"}))
+    b = _flat(after.model_dump(mode="json", exclude={"run", "name", "description"}))
+    out = [k for k in sorted(set(a) | set(b)) if a.get(k, "\0absent") != b.get(k, "\0absent")]
+    classes = set(before.offences) ^ set(after.offences)
+    return sorted(set(out) | {f"offences.{c}" for c in classes})
+
+
+def fixed_changes(before, after) -> list[tuple[str, str]]:
+    """(key path, why) for each change an option cannot make at its intervention date."""
+    problems = []
+    for path in changed_settings(before, after):
+        for pattern, why in FIXED:
+            if re.search(pattern, path):
+                problems.append((path, why))
+                break
+    return problems
