@@ -285,7 +285,7 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         cmp = run_comparison(
             scenarios[0], scenarios[1:], None if reps == "auto" else reps, seed, scale, jobs,
             precision=Precision(precision, max_reps=max_reps) if reps == "auto" else None,
-            progress=lambda name, f: tick(share * (names.index(name) + f)),
+            progress=lambda phase, f: tick(f if phase == "all" and reps != "auto" else (share + (1 - share) * f if phase == "all" else share * f)),
         )  # fmt: skip
     cmp.command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if reps == "auto":

@@ -127,3 +127,22 @@ def test_a_file_that_changes_what_makes_the_cases_runs_from_the_start(tmp_path):
     assert result.exit_code == 0 and "from the start" in result.output
     option = CliRunner().invoke(main, ["check", str(SCENARIOS / "idva_plus_20.yaml")])
     assert "from year 3" in option.output
+
+
+def test_options_branched_from_the_base_at_their_date_equal_options_run_from_the_start():
+    """simcj compare runs the base to the date once and branches each option from it (os.fork)."""
+    from simcj.experiment.compare import run_comparison
+    from simcj.experiment.executor import TABLES, can_branch
+    from simcj.experiment.results import simulate
+    from simcj.experiment.runner import resolve
+
+    base = with_run(load_scenario(BASELINE), years=1, warmup_years=1)
+    options = [with_run(load_scenario(SCENARIOS / f"{n}.yaml"), years=1, warmup_years=1) for n in ("faster_charging", "rasso_court", "sdvc_close_one")]
+    resolved_base = resolve(base, reps=2, seed=5, scale=0.04).scenario
+    assert all(can_branch(resolved_base, resolve(o, reps=2, seed=5, scale=0.04).scenario) for o in options)  # they do branch
+    cmp = run_comparison(base, options, 2, 5, 0.04, 2)
+    for res, sc in zip(cmp.scenarios, [base, *options]):
+        alone = simulate(sc, reps=2, seed=5, scale=0.04, jobs=1, want=TABLES)
+        keys = ["replication", "metric", "offence", "group"]
+        pd.testing.assert_frame_equal(res.kpis.sort_values(keys).reset_index(drop=True), alone.kpis.sort_values(keys).reset_index(drop=True))
+        pd.testing.assert_frame_equal(res.timeseries.reset_index(drop=True), alone.timeseries.reset_index(drop=True))

@@ -12,6 +12,7 @@ per extra conviction, per withdrawal avoided), with CIs from a paired bootstrap 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional
@@ -21,9 +22,10 @@ import pandas as pd
 from scipy import stats
 
 from ..scenario.schema import Scenario
-from .executor import TABLES, executor_for
+from .executor import TABLES, BranchTask, ReplicationTask, can_branch, executor_for
 from .replications import Precision, simulate_to_precision
-from .results import Results, simulate
+from .results import Results, from_replications
+from .runner import resolve
 from .stats import KEYS
 
 BOOTSTRAP_SAMPLES = 4000
@@ -192,23 +194,50 @@ def run_comparison(
 ) -> Comparison:
     """Run the base and every alternative on the same seed and replication numbers, and compare.
 
-    ``reps=None`` with a ``precision`` chooses the number of replications on the base (Hoad,
-    Robinson and Davies); the alternatives then run that many.
+    Options that extend the base share its history before their date: each replication runs the
+    base to the date once and branches every such option from it (:class:`BranchTask`); the others
+    run from the start. ``reps=None`` with a ``precision`` chooses the number of replications on the
+    base (Hoad, Robinson and Davies); the alternatives then run that many.
     """
     seed = base.run.seed if seed is None else seed
-    jobs = executor_for(jobs)
+    executor = executor_for(jobs)
+    start = time.perf_counter()
 
-    def tick(name):
-        return None if progress is None else (lambda f: progress(name, f))
-
-    d_table, chosen = None, None
+    d_table, chosen, base_res = None, None, None
     if reps is None and precision is not None:
-        base_res, d_table, chosen = simulate_to_precision(base, precision, seed=seed, scale=scale, jobs=jobs, progress=tick(base.name), want=TABLES)
+        tick = None if progress is None else (lambda f: progress(base.name, f))
+        base_res, d_table, chosen = simulate_to_precision(base, precision, seed=seed, scale=scale, jobs=executor, progress=tick, want=TABLES)
         reps = base_res.spec.reps
-    else:
-        reps = base.run.reps if reps is None else reps
-        base_res = simulate(base, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick(base.name), want=TABLES)
-    alts = [simulate(sc, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=tick(sc.name), want=TABLES) for sc in alternatives]
+    reps = base.run.reps if reps is None else reps
+    base_spec = resolve(base, reps=reps, seed=seed, scale=scale)
+    specs = [resolve(sc, reps=reps, seed=seed, scale=scale) for sc in alternatives]
+    branched = [s for s in specs if can_branch(base_spec.scenario, s.scenario)]
+    days = sorted({s.scenario.intervention_day() for s in branched})
+    groups = [[s for s in branched if s.scenario.intervention_day() == d] for d in days]
+    alone = [s for s in specs if s not in branched]
+
+    tasks: list = []
+    for r in range(reps):
+        for k, group in enumerate(groups):
+            include_base = base_res is None and k == 0
+            tasks.append(BranchTask(base_spec.scenario, tuple(s.scenario for s in group), r, seed, TABLES, include_base))
+        if not groups and base_res is None:
+            tasks.append(ReplicationTask(base_spec.scenario, r, seed, TABLES))
+        tasks += [ReplicationTask(s.scenario, r, seed, TABLES) for s in alone]
+    done = executor.map(tasks, None if progress is None else (lambda f: progress("all", f)))
+
+    by_name: dict[str, list] = {s.scenario.name: [] for s in [base_spec, *specs]}
+    for task, out in zip(tasks, done):
+        if isinstance(task, BranchTask):
+            names = ([task.base.name] if task.include_base else []) + [o.name for o in task.options]
+            for name, result in zip(names, out):
+                by_name[name].append(result)
+        else:
+            by_name[task.scenario.name].append(out)
+    wall = time.perf_counter() - start
+    if base_res is None:
+        base_res = from_replications(base_spec, by_name[base.name], wall, executor)
+    alts = [from_replications(s, by_name[s.scenario.name], wall, executor) for s in specs]
     diffs = pd.concat([paired_differences(base_res.kpis, a.kpis, a.scenario.name) for a in alts], ignore_index=True)
     econ = pd.concat(
         [scenario_costs(r) for r in [base_res, *alts]] + [economics(base_res, a) for a in alts],

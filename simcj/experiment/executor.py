@@ -12,7 +12,9 @@ number, so they are the same whichever executor, worker or order runs it.
 from __future__ import annotations
 
 import os
+import pickle
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -22,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from ..model.entities import Exit, Plea, Venue
-from ..model.world import run_replication
+from ..model.world import World, run_replication
 from ..scenario.schema import Scenario
 from .kpis import replication_kpis
 
 LABELLED = {"exit": Exit, "venue": Venue, "plea": Plea}
 CATEGORICAL = ("offence", "ethnicity", "age_band", "borough", "risk", "ho_outcome", "support_service")
 EVERYTHING = frozenset({"kpis", "cases", "timeseries"})
-TABLES = frozenset({"kpis", "timeseries"})  # what comparisons, sensitivity and calibration need
+TABLES = frozenset({"kpis", "timeseries"})  # what comparisons and sensitivity need
 
 
 @dataclass
@@ -53,16 +55,86 @@ class ReplicationTask:
     def run(self, progress: Optional[Callable[[float], None]] = None) -> ReplicationResult:
         start = time.perf_counter()
         out = run_replication(self.scenario, self.replication, self.seed, progress)
-        kpis = replication_kpis(out, self.scenario)
-        ts = None
-        if "timeseries" in self.want:
-            ts = out.timeseries
-            ts.insert(0, "replication", self.replication)
-        cases = case_frame(out.cases, out.warmup, self.replication) if "cases" in self.want else None
-        return ReplicationResult(self.replication, kpis, cases, ts, time.perf_counter() - start)
+        return _result(out, self.scenario, self.want, start)
 
 
-def _run(task: ReplicationTask) -> ReplicationResult:
+def _result(out, scenario: Scenario, want: frozenset, start: float) -> ReplicationResult:
+    """What the caller wants of one replication's output."""
+    kpis = replication_kpis(out, scenario)
+    ts = None
+    if "timeseries" in want:
+        ts = out.timeseries
+        ts.insert(0, "replication", out.replication)
+    cases = case_frame(out.cases, out.warmup, out.replication) if "cases" in want else None
+    return ReplicationResult(out.replication, kpis, cases, ts, time.perf_counter() - start)
+
+
+def can_branch(base: Scenario, option: Scenario) -> bool:
+    """Can ``option`` be branched from a run of ``base``: is base the scenario it runs before its date?"""
+    if option.before is None or option.intervention_day() is None or not hasattr(os, "fork"):
+        return False
+    return option.before.model_dump() == base.model_dump()  # the settings (not where each was read from)
+
+
+@dataclass(frozen=True)
+class BranchTask:
+    """One replication of a base and of options that extend it, sharing everything before their date.
+
+    The base runs to the options' intervention date once; for each option a forked process takes
+    the world as it stands, switches to the option's settings and runs to the horizon; the base then
+    runs on. Every option's results are those of running it from the start (tested), in a fraction
+    of the time. ``include_base=False`` stops the base at the date (its results are known already).
+    """
+
+    base: Scenario
+    options: tuple
+    replication: int
+    seed: int
+    want: frozenset = TABLES
+    include_base: bool = True
+
+    def run(self, progress: Optional[Callable[[float], None]] = None) -> list[ReplicationResult]:
+        """Results of the base (if included) and then of each option, in order."""
+        start = time.perf_counter()
+        days = {o.intervention_day() for o in self.options}
+        if len(days) != 1 or not all(can_branch(self.base, o) for o in self.options):
+            raise ValueError("every option of a branch task must extend the base and share its date")
+        world = World(self.base, self.replication, self.seed, branches=self.options)
+        world.start()
+        world.advance(days.pop())
+        shared = time.perf_counter() - start
+        results = [self._branch(world, option, shared) for option in self.options]
+        if self.include_base:
+            world.advance(world.horizon)
+            results.insert(0, _result(world.finish(), self.base, self.want, start))
+        return results
+
+    def _branch(self, world: World, option: Scenario, shared: float) -> ReplicationResult:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the option's process: never returns
+            os.close(read)
+            try:
+                start = time.perf_counter() - shared
+                world.branch(option)
+                world.advance(world.horizon)
+                payload = pickle.dumps(("ok", _result(world.finish(), option, self.want, start)))
+            except BaseException:  # noqa: B036 - everything must reach the parent, then the process ends
+                payload = pickle.dumps(("error", traceback.format_exc()))
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(payload)
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            payload = pipe.read()
+        os.waitpid(pid, 0)
+        status, value = pickle.loads(payload) if payload else ("error", "the option's process ended without a result")
+        if status != "ok":
+            raise RuntimeError(f"{option.name}, replication {self.replication}: {value}")
+        return value
+
+
+def _run(task):
     return task.run()
 
 
@@ -97,7 +169,7 @@ class Executor(Protocol):
 
     jobs: int
 
-    def map(self, tasks: list[ReplicationTask], progress: Optional[Callable[[float], None]] = None) -> list[ReplicationResult]: ...
+    def map(self, tasks: list, progress: Optional[Callable[[float], None]] = None) -> list: ...
 
 
 def default_jobs() -> int:
@@ -110,7 +182,8 @@ class LocalExecutor:
     def __init__(self, jobs: Optional[int] = None):
         self.jobs = max(1, int(jobs or default_jobs()))
 
-    def map(self, tasks: list[ReplicationTask], progress: Optional[Callable[[float], None]] = None) -> list[ReplicationResult]:
+    def map(self, tasks: list, progress: Optional[Callable[[float], None]] = None) -> list:
+        """Each task's ``run()`` result, in task order."""
         n = len(tasks)
         if self.jobs == 1 or n <= 1:
             out = []
@@ -118,7 +191,7 @@ class LocalExecutor:
                 inner = None if progress is None else (lambda f, k=k: progress((k + f) / n))
                 out.append(task.run(inner))
             return out
-        results: dict[int, ReplicationResult] = {}
+        results: dict[int, object] = {}
         with ProcessPoolExecutor(max_workers=min(self.jobs, n)) as pool:
             futures = {pool.submit(_run, task): k for k, task in enumerate(tasks)}
             for fut in as_completed(futures):

@@ -161,9 +161,12 @@ def _constant(label: str, n: int, index) -> pd.Series:
 def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float) -> pd.DataFrame:
     """Case-based metrics by offence (and 'all') and group (and 'all').
 
-    Grouping is on the categorical columns themselves (one byte a row), not on built strings.
+    Grouping is on the categorical columns themselves (one byte a row), not on built strings, and
+    only over cases open at some point of the window: a case closed before it counts in no KPI.
     """
-    ind = indicators(cases, start, end)
+    active = ~(cases["t_exit"] < start).to_numpy()
+    ind = indicators(cases, start, end)[active]
+    cases = cases.loc[active, ["offence", *GROUP_COLUMNS]]
     n, idx = len(cases), cases.index
     offences = (cases["offence"].astype("category"), _constant(ALL, n, idx))
     frames = []

@@ -60,7 +60,7 @@ class Casework(Stage):
             else:
                 self.pools[name] = Pool(w.env, slots(unit), f"{self.series}:{name}", w.lapsed)
         self._pool_of_class = [self.pools[self.unit_of(oc)] for oc in w.offences]
-        self._duration = getattr(w.cases, f"{self.duration_column}@after", self._duration)
+        self._duration = w.option_column(self.duration_column, self._duration)
 
     def take(self, i: int) -> None:
         """The case joins its unit's waiting list."""

@@ -327,9 +327,8 @@ class Courts(Stage):
                 self.rasso.retune(sc.rasso)
         names = list(w.scenario.offences)
         self._rasso_classes = {names.index(o) for o in sc.rasso.offences} if sc.rasso is not None else set()
-        c = w.cases
-        self._d_first_hearing = getattr(c, "d_first_hearing@after", self._d_first_hearing)
-        self._d_trial = getattr(c, "d_trial@after", self._d_trial)
+        self._d_first_hearing = w.option_column("d_first_hearing", self._d_first_hearing)
+        self._d_trial = w.option_column("d_trial", self._d_trial)
 
     def court_for(self, venue: Venue, i: int):
         """The trial list a case at ``venue`` is heard in: Crown cases of a specialist list's offences go there."""

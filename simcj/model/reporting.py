@@ -64,11 +64,11 @@ def categorical(u: np.ndarray, weights: dict[str, float]) -> np.ndarray:
     return np.minimum(np.searchsorted(cum, u, side="right"), len(w) - 1)
 
 
-def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[Stage]], streams: Streams, horizon: float, after=None):
+def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[Stage]], streams: Streams, horizon: float, options=()):
     """One offence class: per-case columns and incident times.
 
-    With an option (``after``) that changes a duration's distribution, the option's durations are
-    drawn too, from the same uniforms, as ``<column>@after``: work started after the date uses them.
+    For each option that changes a duration's distribution, the option's durations are drawn too,
+    from the same uniforms, as ``<column>@<option name>``: work started after its date uses them.
     """
     rep = oc.reporting
     rng = streams[f"{name}/incidents"]
@@ -105,20 +105,21 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
             cols[column] = u(column)
         for column, dist in stage.durations.items():
             d = dist(sc, oc)
-            d_after = dist(after, after.offences[name]) if after is not None else d
-            if d is None and d_after is None:
+            changed = {o.name: dist(o, o.offences[name]) for o in options}
+            changed = {key: d_option for key, d_option in changed.items() if d_option != d}
+            if d is None and not changed:
                 cols[column] = np.zeros(n)
                 continue
             uniforms = u(column)
             cols[column] = d.ppf(uniforms) if d is not None else np.zeros(n)
-            if d_after != d:
-                cols[f"{column}@after"] = d_after.ppf(uniforms) if d_after is not None else np.zeros(n)
+            for key, d_option in changed.items():
+                cols[f"{column}@{key}"] = d_option.ppf(uniforms) if d_option is not None else np.zeros(n)
         for column in stage.keys:
             cols[column] = streams.keys(f"{name}/{column}", n)
     return cols, t_inc[in_run], t_inc[unreported]
 
 
-def generate(sc: Scenario, stages: list[type[Stage]], streams: Streams, horizon: float, after=None) -> Incidents:
+def generate(sc: Scenario, stages: list[type[Stage]], streams: Streams, horizon: float, options=()) -> Incidents:
     """All cases of a replication (sorted by report time) and the incident counts behind them.
 
     Columns are merged across offence classes, sorted and converted one at a time, so that at most
@@ -126,7 +127,7 @@ def generate(sc: Scenario, stages: list[type[Stage]], streams: Streams, horizon:
     """
     cols, incidents, unreported = [], {}, {}
     for name, oc in sc.offences.items():
-        c, incidents[name], unreported[name] = _class_cases(sc, name, oc, stages, streams, horizon, after)
+        c, incidents[name], unreported[name] = _class_cases(sc, name, oc, stages, streams, horizon, options)
         cols.append(c)
     for key in {k for c in cols for k in c if "@" in k}:  # an option may change one class's duration only
         for c in cols:

@@ -117,7 +117,7 @@ class Advocacy(Stage):
             else:
                 self.services[name] = AdvocacyServiceModel(w, name, params)
         self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in w.offences]
-        durations = getattr(w.cases, "d_support@after", None)
+        durations = w.option_column("d_support", None)
         if durations is not None:
             for service in self.services.values():
                 service.durations = durations

@@ -52,7 +52,9 @@ class ReplicationOutput:
 
 
 class World:
-    def __init__(self, scenario: Scenario, replication: int, seed: int):
+    def __init__(self, scenario: Scenario, replication: int, seed: int, branches: tuple = ()):
+        """``branches``: options this world (a base) will be branched into at their date (see
+        :meth:`branch`); their durations are drawn now, with everything else."""
         self.replication = replication
         self.env = Environment()
         self.streams = Streams(seed, replication)
@@ -68,7 +70,8 @@ class World:
         self.offences: list[OffenceClass] = [oc for _, oc in sc.offences.items()]
 
         kinds = pathway(sc)
-        self.incidents = reporting.generate(sc, kinds, self.streams, self.horizon, after=self.option)
+        options = tuple(branches) + ((self.option,) if self.option is not None else ())
+        self.incidents = reporting.generate(sc, kinds, self.streams, self.horizon, options=options)
         self.cases = c = CaseTable(self.incidents.inputs, {k: v for kind in kinds for k, v in kind.columns.items()})
         shapes = [oc.withdrawal.weibull_shape if oc.withdrawal else 1.0 for oc in self.offences]
         scales = [oc.withdrawal.weibull_scale_days if oc.withdrawal else 1.0 for oc in self.offences]
@@ -119,6 +122,17 @@ class World:
         return False
 
     # ------------------------------------------------------------------ running
+
+    def option_column(self, column: str, default):
+        """The option's version of a per-case input column (its durations), or ``default``."""
+        return getattr(self.cases, f"{column}@{self.option.name}", default)
+
+    def branch(self, option: Scenario) -> None:
+        """Now, at the option's date, become the option's world (in a process forked from the base's)."""
+        if option.intervention_day() != self.env.now:
+            raise ValueError(f"{option.name}: its date is day {option.intervention_day()}, the world is at day {self.env.now}")
+        self.option, self.intervention_day = option, self.env.now
+        self.switch()
 
     def switch(self) -> None:
         """The option's settings take effect now: decisions read them from here on, stages retune."""
