@@ -19,7 +19,7 @@ from simcj.experiment.replications import Precision, relative_half_widths, solut
 from simcj.model import sentencing
 from simcj.model.entities import Exit, Venue
 from simcj.model.world import run_replication
-from simcj.scenario import variant, with_run
+from simcj.scenario import load_scenario, variant, with_run
 from simcj.scenario.schema import Sentencing
 
 from .conftest import BASELINE, ROOT, TINY
@@ -101,11 +101,15 @@ def test_cost_rows_price_capacity_and_use(baseline):
     rows = costs.cost_rows(baseline, kpis).set_index("metric")["value"]
     uc = baseline.costs
     assert rows["cost_police"] == pytest.approx(sum(u.staff for u in baseline.police.units.values()) * uc.police_investigator_year)
-    assert rows["cost_court_time"] == pytest.approx(100 * uc.magistrates_sitting_day + 10 * uc.crown_sitting_day)
+    courts = baseline.courts
+    assert rows["cost_sitting_days"] == pytest.approx(courts.crown.sitting_days_per_year * uc.crown_sitting_day + courts.magistrates.sitting_days_per_year * uc.magistrates_sitting_day)
     assert rows["cost_prison"] == pytest.approx(2.0 * uc.share_of_sentence_served * uc.prison_place_year)
     assert rows["cost_specialist_court"] == 0.0
+    delivery = ("cost_police", "cost_cps", "cost_advocacy", "cost_sdvc", "cost_specialist_court", "cost_sitting_days")
+    assert rows["cost_delivery"] == pytest.approx(rows[list(delivery)].sum())
+    assert rows["cost_consequence"] == pytest.approx(rows["cost_prison"])
     parts = rows[[m for m in rows.index if costs.is_cost_line(m)]].sum()
-    assert rows["cost_total"] == pytest.approx(parts)
+    assert rows["cost_total"] == pytest.approx(parts) == pytest.approx(rows["cost_delivery"] + rows["cost_consequence"])
     assert rows["cost_per_conviction"] == pytest.approx(parts / 4)
     assert rows["cost_per_victim_supported"] == pytest.approx(rows["cost_advocacy"] / 20)
 
@@ -163,7 +167,11 @@ def test_compare_writes_differences_costs_and_report(comparison):
     total = diff[(diff["scenario"] == "idva_plus_20") & (diff["metric"] == "cost_total")].iloc[0]
     idva = econ[(econ["scenario"] == "idva_plus_20") & (econ["measure"] == "incremental_cost")].iloc[0]
     assert idva["mean"] == pytest.approx(total["diff_mean"]) and idva["ci_low"] == pytest.approx(total["diff_ci_low"])
-    for measure in ("cost_total", "cost_per_conviction", "cost_per_victim_supported", "cost_per_extra_conviction", "cost_per_withdrawal_avoided"):
+    delivery = econ[(econ["scenario"] == "idva_plus_20") & (econ["measure"] == "incremental_delivery_cost")].iloc[0]
+    assert delivery["mean"] == pytest.approx(20 * 0.05 * base["costs"]["advocate_year"]["idva"])  # exactly what it funds
+    assert delivery["ci_low"] == pytest.approx(delivery["mean"]) == pytest.approx(delivery["ci_high"])
+    for measure in ("cost_delivery", "cost_consequence", "cost_total", "cost_per_conviction", "cost_per_victim_supported", "cost_per_extra_conviction",
+                    "cost_per_withdrawal_avoided", "delivery_cost_per_extra_conviction", "delivery_cost_per_withdrawal_avoided", "incremental_consequence_cost"):
         assert measure in set(econ["measure"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["common_random_numbers"] and manifest["replications"] == 3 and manifest["alternatives"] == ["idva_plus_20", "rasso_court"]
@@ -242,11 +250,11 @@ def test_sensitivity_runs_each_end_of_a_range_on_common_random_numbers(tmp_path)
     w = t[t["metric"] == "rate_withdrawal_pre_charge"].set_index(["parameter", "end"])["diff_mean"]
     # Support that lowers the withdrawal hazard more cannot raise withdrawal on the same draws.
     assert w[("support.effect.hr_withdrawal", "low")] <= w[("support.effect.hr_withdrawal", "high")]
-    # A unit cost re-prices the same replications: nothing else moves, and the cost moves by exactly the price change x use.
+    # A unit cost re-prices the same replications: nothing else moves, and the cost moves by exactly
+    # the price change x the sitting days funded (scaled with the run).
     price = t[t["parameter"] == "costs.crown_sitting_day"]
     assert (price[price["metric"] != "cost_total"]["diff_mean"] == 0).all()
-    kpis = pd.read_csv(out / "scenario" / "kpis.csv")
-    days = kpis[(kpis["metric"] == "court_days_crown") & (kpis["offence"] == "all")]["value"].mean()
+    days = load_scenario(BASELINE).courts.crown.sitting_days_per_year * 0.05
     high = price[(price["metric"] == "cost_total") & (price["end"] == "high")].iloc[0]
     assert high["diff_mean"] == pytest.approx((high["value"] - high["base_value"]) * days)
     assert (out / "tornado_convicted.png").read_bytes()[:4] == b"\x89PNG"

@@ -198,7 +198,7 @@ def test_a_new_stage_plugs_in_without_touching_kpis_costs_or_the_monitor(baselin
 
         @classmethod
         def costs(cls, scenario, get):
-            return {"cost_contact": 10.0 * get("contacts")}
+            return {"cost_contact": ("delivery", 10.0 * get("contacts"))}
 
     try:
         plain = small(baseline)

@@ -45,7 +45,9 @@ HEADLINE_DIFFERENCES = (
     ("days_charge_to_completion_median", "all", "Median days charge to completion", "{:+,.0f}"),
     ("crown_backlog_at_year_1", "all", "Crown Court backlog one year after the date (stock)", "{:+,.0f}"),
     ("crown_backlog", "all", "Crown Court backlog at the end of the run (stock)", "{:+,.0f}"),
-    ("cost_total", "all", "Cost a year, £", "{:+,.0f}"),
+    ("cost_delivery", "all", "Delivery cost a year, £ (capacity funded)", "{:+,.0f}"),
+    ("cost_consequence", "all", "Consequence cost a year, £ (prison)", "{:+,.0f}"),
+    ("cost_total", "all", "Total cost a year, £", "{:+,.0f}"),
 )
 
 
@@ -160,10 +162,16 @@ def economics(base: Results, alt: Results) -> pd.DataFrame:
     conv = (_series(alt.kpis, "convicted") - _series(base.kpis, "convicted")).reindex(reps).to_numpy()
     avoided = (_series(base.kpis, "withdrawals_pre_charge") - _series(alt.kpis, "withdrawals_pre_charge")).reindex(reps).to_numpy()
     c = cost.to_numpy()
+    delivery = (_series(alt.kpis, "cost_delivery") - _series(base.kpis, "cost_delivery")).reindex(reps).to_numpy()
+    consequence = (_series(alt.kpis, "cost_consequence") - _series(base.kpis, "cost_consequence")).reindex(reps).to_numpy()
     rows = [
         ("incremental_cost", *_mean_ci(c), "£ a year"),
+        ("incremental_delivery_cost", *_mean_ci(delivery), "£ a year"),
+        ("incremental_consequence_cost", *_mean_ci(consequence), "£ a year"),
         ("extra_convictions", *_mean_ci(conv), "a year"),
         ("withdrawals_avoided", *_mean_ci(avoided), "a year"),
+        ("delivery_cost_per_extra_conviction", *_ratio_ci(delivery, conv, rng), "£"),
+        ("delivery_cost_per_withdrawal_avoided", *_ratio_ci(delivery, avoided, rng), "£"),
         ("cost_per_extra_conviction", *_ratio_ci(c, conv, rng), "£"),
         ("cost_per_withdrawal_avoided", *_ratio_ci(c, avoided, rng), "£"),
     ]
@@ -175,10 +183,10 @@ def economics(base: Results, alt: Results) -> pd.DataFrame:
 def scenario_costs(res: Results) -> pd.DataFrame:
     """Each scenario's own cost KPIs (total, per conviction, per victim supported) with CIs."""
     s = res.summary[(res.summary["group"] == "all") & (res.summary["offence"] == "all")]
-    s = s[s["metric"].isin(["cost_total", "cost_per_conviction", "cost_per_victim_supported"])]
+    s = s[s["metric"].isin(["cost_delivery", "cost_consequence", "cost_total", "cost_per_conviction", "cost_per_victim_supported"])]
     out = s.rename(columns={"metric": "measure"})[["measure", "mean", "ci_low", "ci_high"]].copy()
     out.insert(0, "scenario", res.scenario.name)
-    out["unit"] = "£" + np.where(out["measure"] == "cost_total", " a year", "")
+    out["unit"] = "£" + np.where(out["measure"].isin(["cost_delivery", "cost_consequence", "cost_total"]), " a year", "")
     return out
 
 

@@ -1,19 +1,17 @@
 """What the pathway costs, per replication, at the scenario's unit costs (``costs:``).
 
-Each stage of the pathway prices what it does (``Stage.costs``), by one of two rules stated in the
-report:
+Each stage prices what it does (``Stage.costs``) as one of two kinds, stated in the report:
 
-* dedicated resources are costed at their funded capacity: police investigating units, CPS units,
-  IDVA and ISVA services, SDVC sessions and a specialist RASSO list. An option that adds staff
-  adds their whole cost;
-* shared courts (the magistrates' and Crown Court lists, which also hear non-VAWG cases) are costed
-  by the sitting days VAWG cases use there: trials, and cracked and ineffective listings.
+* **delivery** — capacity funded, at its funded level: police investigating units, CPS units, IDVA
+  and ISVA services, SDVC sessions, a specialist RASSO list, and the shared Crown and magistrates'
+  sitting days (which also hear non-VAWG cases: an option that adds sitting days pays for all of
+  them). An option that adds staff adds their whole cost;
+* **consequence** — what follows from the cases: prison, the custody imposed on convictions in the
+  window x share served x the cost of a place for a year (a committed cost, undiscounted).
 
-Prison is the custody imposed on convictions in the window: years imposed x share served x the cost
-of a place for a year (a committed cost, undiscounted). All costs are per year of the window.
-
-Ratios (cost per conviction, per victim supported) are taken per replication, so their CIs come
-from the spread across replications like every other KPI.
+``cost_delivery`` and ``cost_consequence`` sum the lines of each kind and ``cost_total`` both. All
+costs are per year of the measured period. Ratios (cost per conviction, per victim supported) are
+taken per replication, so their CIs come from the spread across replications like every other KPI.
 """
 
 from __future__ import annotations
@@ -24,7 +22,8 @@ import pandas as pd
 from ..model.stage import pathway
 from ..scenario.schema import Scenario
 
-RATIOS = ("cost_total", "cost_per_conviction", "cost_per_victim_supported")
+KINDS = ("delivery", "consequence")
+RATIOS = ("cost_delivery", "cost_consequence", "cost_total", "cost_per_conviction", "cost_per_victim_supported")
 
 
 def metric_names() -> set[str]:
@@ -46,13 +45,15 @@ def cost_rows(scenario: Scenario, kpis: pd.DataFrame) -> pd.DataFrame:
     def get(metric: str) -> float:
         return float(allv.get(metric, 0.0))
 
-    lines: dict[str, float] = {}
+    lines: dict[str, tuple[str, float]] = {}
     for stage in pathway(scenario):
         lines.update(stage.costs(scenario, get))
-    total = sum(lines.values())
+    by_kind = {kind: sum(v for k, v in lines.values() if k == kind) for kind in KINDS}
+    total = sum(by_kind.values())
     supported = get("victims_supported")
-    rows = [(k, "all", v) for k, v in lines.items()]
+    rows = [(name, "all", value) for name, (_kind, value) in lines.items()]
+    rows += [(f"cost_{kind}", "all", value) for kind, value in by_kind.items()]
     rows.append(("cost_total", "all", total))
     rows.append(("cost_per_conviction", "all", total / get("convicted") if get("convicted") > 0 else np.nan))
-    rows.append(("cost_per_victim_supported", "all", lines.get("cost_advocacy", 0.0) / supported if supported > 0 else np.nan))
+    rows.append(("cost_per_victim_supported", "all", lines.get("cost_advocacy", ("", 0.0))[1] / supported if supported > 0 else np.nan))
     return pd.DataFrame(rows, columns=["metric", "offence", "value"])

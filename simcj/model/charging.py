@@ -85,4 +85,4 @@ class ChargingUnit(Casework):
 
     @classmethod
     def costs(cls, scenario, get) -> dict[str, float]:
-        return {"cost_cps": sum(u.staff for u in scenario.cps.units.values()) * scenario.costs.cps_lawyer_year}
+        return {"cost_cps": ("delivery", sum(u.staff for u in scenario.cps.units.values()) * scenario.costs.cps_lawyer_year)}

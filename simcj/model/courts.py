@@ -375,7 +375,7 @@ class Courts(Stage):
         tiers = ("crown", "magistrates", "rasso")
         years = range(1, int(scenario.run.years + 1e-9) + 1)
         names = {f"{tier}_backlog{s}" for tier in tiers for s in ("", "_mean", *(f"_at_year_{k}" for k in years))}
-        return names | {"court_days_magistrates", "court_days_crown", "cost_sdvc", "cost_specialist_court", "cost_court_time"}
+        return names | {"court_days_magistrates", "court_days_crown", "cost_sdvc", "cost_specialist_court", "cost_sitting_days"}
 
     @classmethod
     def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
@@ -409,13 +409,17 @@ class Courts(Stage):
         return rows
 
     @classmethod
-    def costs(cls, scenario, get) -> dict[str, float]:
-        """SDVC sessions and a RASSO list at funded capacity; shared courts by the sitting days used."""
+    def costs(cls, scenario, get) -> dict[str, tuple[str, float]]:
+        """Every list at its funded capacity: SDVC sessions, a RASSO list's sitting days, and the shared
+        Crown and magistrates' sitting days (which also hear non-VAWG cases: an option that adds
+        sitting days pays for all of them). The sitting days VAWG cases use are reported
+        (``court_days_*``) but not priced again: they are part of the days funded."""
         uc, courts = scenario.costs, scenario.courts
+        shared = courts.crown.sitting_days_per_year * uc.crown_sitting_day + courts.magistrates.sitting_days_per_year * uc.magistrates_sitting_day
         return {
-            "cost_sdvc": courts.sdvc.courts * SESSIONS_PER_YEAR * uc.sdvc_session,
-            "cost_specialist_court": courts.rasso.sitting_days_per_year * uc.crown_sitting_day if courts.rasso else 0.0,
-            "cost_court_time": get("court_days_magistrates") * uc.magistrates_sitting_day + get("court_days_crown") * uc.crown_sitting_day,
+            "cost_sdvc": ("delivery", courts.sdvc.courts * SESSIONS_PER_YEAR * uc.sdvc_session),
+            "cost_specialist_court": ("delivery", courts.rasso.sitting_days_per_year * uc.crown_sitting_day if courts.rasso else 0.0),
+            "cost_sitting_days": ("delivery", shared),
         }
 
 

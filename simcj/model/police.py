@@ -103,4 +103,4 @@ class Investigation(Casework):
 
     @classmethod
     def costs(cls, scenario, get) -> dict[str, float]:
-        return {"cost_police": sum(u.staff for u in scenario.police.units.values()) * scenario.costs.police_investigator_year}
+        return {"cost_police": ("delivery", sum(u.staff for u in scenario.police.units.values()) * scenario.costs.police_investigator_year)}

@@ -63,4 +63,4 @@ class SentencingStage(Stage):
     def costs(cls, scenario, get) -> dict[str, float]:
         """Years imposed x share served x a prison place for a year (a committed cost, undiscounted)."""
         uc = scenario.costs
-        return {"cost_prison": get("prison_years_imposed") * uc.share_of_sentence_served * uc.prison_place_year}
+        return {"cost_prison": ("consequence", get("prison_years_imposed") * uc.share_of_sentence_served * uc.prison_place_year)}

@@ -132,8 +132,10 @@ class Stage:
         return []
 
     @classmethod
-    def costs(cls, scenario, get: Callable[[str], float]) -> dict[str, float]:
-        """Cost lines a year (``cost_*``) at the scenario's unit costs; ``get(metric)`` reads a KPI."""
+    def costs(cls, scenario, get: Callable[[str], float]) -> dict[str, tuple[str, float]]:
+        """Cost lines a year at the scenario's unit costs: ``{"cost_x": (kind, £)}``, kind ``delivery``
+        (capacity funded: staff, sessions, sitting days) or ``consequence`` (what follows from the
+        cases: prison). ``get(metric)`` reads one of the replication's KPIs."""
         return {}
 
 

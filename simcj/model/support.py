@@ -168,4 +168,4 @@ class Advocacy(Stage):
     @classmethod
     def costs(cls, scenario, get) -> dict[str, float]:
         uc = scenario.costs
-        return {"cost_advocacy": sum(s.staff * uc.advocate_year[n] for n, s in scenario.support.services.items())}
+        return {"cost_advocacy": ("delivery", sum(s.staff * uc.advocate_year[n] for n, s in scenario.support.services.items()))}

@@ -35,10 +35,16 @@ from .export import git_commit, write_results
 # The KPIs whose paired and unpaired CIs the report sets side by side: (metric, offence, label).
 CRN_KPIS = tuple((m, o, label) for m, o, label, _ in HEADLINE_DIFFERENCES)
 MEASURE_LABELS = {
+    "cost_delivery": "Delivery cost a year (capacity funded)",
+    "cost_consequence": "Consequence cost a year (prison)",
     "cost_total": "Total cost a year",
     "cost_per_conviction": "Cost per conviction",
     "cost_per_victim_supported": "Advocacy cost per victim supported",
     "incremental_cost": "Incremental cost a year",
+    "incremental_delivery_cost": "Incremental delivery cost a year",
+    "incremental_consequence_cost": "Incremental consequence cost a year",
+    "delivery_cost_per_extra_conviction": "Delivery cost per extra conviction",
+    "delivery_cost_per_withdrawal_avoided": "Delivery cost per withdrawal avoided",
     "extra_convictions": "Extra convictions a year",
     "withdrawals_avoided": "Pre-charge withdrawals avoided a year",
     "cost_per_extra_conviction": "Cost per extra conviction",
@@ -152,6 +158,13 @@ def _money(x: float) -> str:
     return f"{sign}£{x / 1e6:,.1f}m" if x >= 1e6 else f"{sign}£{x:,.0f}"
 
 
+def _signed_money(x: float) -> str:
+    """'£0.8m more', '£3.0m less', 'nothing more'."""
+    if not np.isfinite(x) or abs(x) < 0.5:
+        return "nothing more"
+    return f"{_money(abs(x))} {'more' if x > 0 else 'less'}"
+
+
 def _change(label: str, r: pd.Series, fmt, unit: str = "") -> str:
     """'convictions a year up 22 (95% CI 10 to 34)', 'no clear change in ...' when the CI spans 0,
     'unchanged' when every replication gives the same value."""
@@ -190,13 +203,13 @@ def headline_sentences(folder: Folder) -> dict[str, str]:
                 parts.append(_change(label, d.loc[(s, metric, offence)], fmt, unit))
         text = "; ".join(parts)
         text = text[0].upper() + text[1:] + "."
-        if (s, "incremental_cost") in e.index:
-            c = e.loc[(s, "incremental_cost")]
-            more = "more" if c["mean"] >= 0 else "less"
-            text += f" It costs {_money(abs(c['mean']))} a year {more} than the base (95% CI {_money(c['ci_low'])} to {_money(c['ci_high'])})"
-            r = e.loc[(s, "cost_per_extra_conviction")]
+        if (s, "incremental_delivery_cost") in e.index:
+            dc, cc = e.loc[(s, "incremental_delivery_cost")], e.loc[(s, "incremental_consequence_cost")]
+            text += f" To deliver it costs {_signed_money(dc['mean'])} a year against the base"
+            text += f"; what follows from it (prison) {_signed_money(cc['mean'])} (95% CI {_money(cc['ci_low'])} to {_money(cc['ci_high'])})"
+            r = e.loc[(s, "delivery_cost_per_extra_conviction")]
             if np.isfinite(r["ci_low"]) and e.loc[(s, "extra_convictions"), "ci_low"] > 0:
-                text += f": {_money(r['mean'])} per extra conviction ({_money(r['ci_low'])} to {_money(r['ci_high'])})."
+                text += f": {_money(r['mean'])} of delivery per extra conviction ({_money(r['ci_low'])} to {_money(r['ci_high'])})."
             else:
                 text += "; the change in convictions is not distinguishable from none, so no cost per extra conviction is given."
         description = folder.manifests[s]["resolved_scenario"].get("description", "")
@@ -328,10 +341,12 @@ def build_report(path: Path) -> tuple[Path, Path]:
         econ = f.economics.assign(measure=f.economics["measure"].map(lambda x: MEASURE_LABELS.get(x, x)))
         sections.append(
             "<h2>Cost-effect plane and costs</h2>"
-            "<p class=note>Dedicated teams (police units, CPS units, IDVAs, ISVAs, SDVC sessions, a specialist list) are costed at their funded "
-            "capacity; shared magistrates' and Crown Court time by the sitting days VAWG cases use; prison by the custody imposed x share served. "
-            "Ratios of incremental cost to effect have paired-bootstrap CIs; where the effect's CI spans zero no ratio is given.</p>"
-            + _img(cf.cost_effect_plane(f.economics, f.alternatives), "cost-effect plane")
+            "<p class=note><b>Delivery cost</b> is the capacity funded, at its funded level: police units, CPS units, IDVAs, ISVAs, SDVC "
+            "sessions, a specialist list, and the shared magistrates' and Crown Court sitting days (which also hear other cases: an option "
+            "that adds sitting days pays for all of them). <b>Consequence cost</b> is what follows from the cases: prison, the custody imposed "
+            "x share served x the cost of a place. Ratios of incremental cost to effect have paired-bootstrap CIs; where the effect's CI "
+            "spans zero no ratio is given.</p>"
+            + _img(cf.cost_effect_plane(f.economics, f.names), "cost-effect plane")
             + _table(econ, "{:,.0f}")
         )
         sheets["Economics"] = f.economics

@@ -28,6 +28,7 @@ WARMUP_SERIES = (
 
 
 def _colours(names: list[str]) -> dict[str, str]:
+    """One colour per scenario by its place in the comparison (base first): the same in every figure."""
     return {n: PALETTE[k % len(PALETTE)] for k, n in enumerate(names)}
 
 
@@ -102,26 +103,28 @@ def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, in
     return fig
 
 
-def cost_effect_plane(economics: pd.DataFrame, scenarios: list[str]):
-    """Incremental cost against extra convictions, with 95% CIs, one point per scenario."""
+def cost_effect_plane(economics: pd.DataFrame, names: list[str]):
+    """Incremental delivery cost (filled, with 95% CIs) and total cost (open) against extra
+    convictions, one colour per option; ``names`` are all the comparison's scenarios, base first."""
     e = economics.set_index(["scenario", "measure"])
-    colours = _colours(scenarios)
+    colours = _colours(names)
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    for s in scenarios:
-        if (s, "incremental_cost") not in e.index:
+    for s in names:
+        if (s, "incremental_delivery_cost") not in e.index:
             continue
-        c, v = e.loc[(s, "incremental_cost")], e.loc[(s, "extra_convictions")]
+        c, t, v = e.loc[(s, "incremental_delivery_cost")], e.loc[(s, "incremental_cost")], e.loc[(s, "extra_convictions")]
         ax.errorbar(
             v["mean"], c["mean"] / 1e6,
             xerr=[[v["mean"] - v["ci_low"]], [v["ci_high"] - v["mean"]]],
             yerr=[[(c["mean"] - c["ci_low"]) / 1e6], [(c["ci_high"] - c["mean"]) / 1e6]],
             fmt="o", color=colours[s], capsize=3, label=s,
         )  # fmt: skip
+        ax.plot(v["mean"], t["mean"] / 1e6, marker="o", markerfacecolor="none", color=colours[s], linestyle="none")
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("extra convictions a year")
     ax.set_ylabel("incremental cost, £ million a year")
-    ax.set_title("Cost-effect plane (paired, 95% CI)")
+    ax.set_title("Cost-effect plane: delivery cost (filled, 95% CI) and total with prison (open)", fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
