@@ -254,8 +254,9 @@ def _chosen_text(chosen, ran: int, precision: float) -> str:
 @_intervention_option
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("--uncertainty", "uncertainty_sets", type=click.IntRange(min=2), help="Also compare on N Latin-hypercube sets of every parameter with a range; adds uncertainty intervals.")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/compare-<timestamp>).")
-def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, out):
+def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, uncertainty_sets, out):
     """Compare ALTERNATIVES with BASE on common random numbers; write differences, costs and a report."""
     from .experiment.compare import run_comparison
     from .experiment.replications import Precision
@@ -287,11 +288,19 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
             precision=Precision(precision, max_reps=max_reps) if reps == "auto" else None,
             progress=lambda phase, f: tick(f if phase == "all" and reps != "auto" else (share + (1 - share) * f if phase == "all" else share * f)),
         )  # fmt: skip
+    if uncertainty_sets:
+        from .experiment.uncertainty import attach, run_uncertainty
+
+        bar, tick = _progress(f"uncertainty: {uncertainty_sets} sets of the ranged parameters")
+        with bar:
+            unc = run_uncertainty(scenarios[0], scenarios[1:], uncertainty_sets, cmp.base.spec.reps, cmp.base.spec.seed, scale, jobs, progress=tick)
+        attach(cmp, unc)
     cmp.command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if reps == "auto":
         click.echo(_chosen_text(cmp.chosen_reps, cmp.base.spec.reps, precision))
     with pd.option_context("display.max_colwidth", 60, "display.width", 250):
-        click.echo(f"\nDifference from {names[0]}, paired on common random numbers: mean [95% CI] over {cmp.base.spec.reps} replications\n")
+        braces = f"; {{2.5, 97.5 percentiles}} over {uncertainty_sets} sets of the uncertain parameters" if uncertainty_sets else ""
+        click.echo(f"\nDifference from {names[0]}, paired on common random numbers: mean [95% CI] over {cmp.base.spec.reps} replications{braces}\n")
         click.echo(cmp.headline().T.to_string())
     written = write_comparison(cmp, out_path)
     click.echo(f"\nResults, report.html and report.xlsx written to {written}")

@@ -32,7 +32,7 @@ BOOTSTRAP_SAMPLES = 4000
 BOOTSTRAP_SEED = 20261122
 DIFFERENCE_COLUMNS = [
     "metric", "offence", "group", "scenario", "base_mean", "alt_mean", "diff_mean", "diff_ci_low", "diff_ci_high", "pct_change",
-    "unpaired_ci_low", "unpaired_ci_high", "n_reps",
+    "unpaired_ci_low", "unpaired_ci_high", "n_reps", "uncertainty_low", "uncertainty_high",
 ]  # fmt: skip
 # The KPIs a commissioner reads first: (metric, offence, label, format).
 HEADLINE_DIFFERENCES = (
@@ -60,25 +60,32 @@ class Comparison:
     precision: Optional[pd.DataFrame] = None  # d_n table when --reps auto chose the replications
     chosen_reps: Optional[int] = None
     command: str = ""
+    uncertainty: Optional[object] = None  # simcj.experiment.uncertainty.Uncertainty, with --uncertainty
 
     @property
     def scenarios(self) -> list[Results]:
         return [self.base, *self.alternatives]
 
     def headline(self) -> pd.DataFrame:
-        """Scenario x headline KPI: 'difference [95% CI]' against the base, paired."""
-        d = self.differences[self.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
-        rows = {}
-        for res in self.alternatives:
-            name = res.scenario.name
-            row = {}
-            for metric, offence, label, fmt in HEADLINE_DIFFERENCES:
-                key = (name, metric, offence)
-                if key in d.index:
-                    r = d.loc[key]
-                    row[label] = f"{fmt.format(r['diff_mean'])} [{fmt.format(r['diff_ci_low'])}, {fmt.format(r['diff_ci_high'])}]"
-            rows[name] = row
-        return pd.DataFrame.from_dict(rows, orient="index")
+        """Scenario x headline KPI (see :func:`headline_table`)."""
+        return headline_table(self.differences, [r.scenario.name for r in self.alternatives])
+
+
+def headline_table(differences: pd.DataFrame, alternatives: list[str]) -> pd.DataFrame:
+    """Scenario x headline KPI: 'difference [95% CI]' against the base, paired, and with
+    ``--uncertainty`` '{low, high}', the range over the uncertain parameters."""
+    d = differences[differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
+    rows = {}
+    for name in alternatives:
+        row = {}
+        for metric, offence, label, fmt in HEADLINE_DIFFERENCES:
+            if (name, metric, offence) in d.index:
+                r = d.loc[(name, metric, offence)]
+                row[label] = f"{fmt.format(r['diff_mean'])} [{fmt.format(r['diff_ci_low'])}, {fmt.format(r['diff_ci_high'])}]"
+                if np.isfinite(r["uncertainty_low"]):
+                    row[label] += f" {{{fmt.format(r['uncertainty_low'])}, {fmt.format(r['uncertainty_high'])}}}"
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def _by_rep(kpis: pd.DataFrame) -> pd.DataFrame:
@@ -119,6 +126,7 @@ def paired_differences(base: pd.DataFrame, alt: pd.DataFrame, name: str, level: 
     out["unpaired_ci_low"] = d_mean - unpaired_half
     out["unpaired_ci_high"] = d_mean + unpaired_half
     out["n_reps"] = n
+    out["uncertainty_low"] = out["uncertainty_high"] = np.nan  # filled by --uncertainty (simcj.experiment.uncertainty)
     return out[DIFFERENCE_COLUMNS]
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..experiment.compare import HEADLINE_DIFFERENCES, Comparison
+from ..experiment.compare import HEADLINE_DIFFERENCES, Comparison, headline_table
 from ..files import atomic_folder, write_text_atomic
 from . import comparison_figures as cf
 from .export import git_commit, write_results
@@ -65,6 +65,9 @@ def write_comparison(cmp: Comparison, out: Path) -> Path:
         cmp.economics.to_csv(tmp / "economics.csv", index=False)
         if cmp.precision is not None:
             cmp.precision.to_csv(tmp / "precision.csv")
+        if cmp.uncertainty is not None:
+            cmp.uncertainty.sets.to_csv(tmp / "uncertainty_sets.csv")
+            cmp.uncertainty.ranking.to_csv(tmp / "uncertainty_ranking.csv", index=False)
         (tmp / "manifest.json").write_text(json.dumps(_manifest(cmp), indent=2), encoding="utf-8")
         build_report(tmp)
     return Path(out)
@@ -84,6 +87,7 @@ def _manifest(cmp: Comparison) -> dict:
         "years": spec.scenario.run.years,
         "warmup_years": spec.scenario.run.warmup_years,
         "intervention_years": _intervention_years(cmp),
+        "uncertainty_sets": None if cmp.uncertainty is None else len(cmp.uncertainty.sets),
         "common_random_numbers": True,
         "command": cmp.command,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -117,9 +121,11 @@ class Folder:
             self.economics = pd.read_csv(self.path / "economics.csv")
             p = self.path / "precision.csv"
             self.precision = pd.read_csv(p, index_col=0) if p.exists() else None
+            r = self.path / "uncertainty_ranking.csv"
+            self.ranking = pd.read_csv(r) if r.exists() else None
         else:
             self.scenario_dirs = {self.manifest["scenario"]: self.path}
-            self.differences = self.economics = self.precision = None
+            self.differences = self.economics = self.precision = self.ranking = None
         self.summaries = {n: pd.read_csv(d / "summary.csv") for n, d in self.scenario_dirs.items()}
         self.timeseries = {n: pd.read_csv(d / "timeseries.csv") for n, d in self.scenario_dirs.items()}
         self.manifests = {n: json.loads((d / "manifest.json").read_text(encoding="utf-8")) for n, d in self.scenario_dirs.items()}
@@ -212,9 +218,31 @@ def headline_sentences(folder: Folder) -> dict[str, str]:
                 text += f": {_money(r['mean'])} of delivery per extra conviction ({_money(r['ci_low'])} to {_money(r['ci_high'])})."
             else:
                 text += "; the change in convictions is not distinguishable from none, so no cost per extra conviction is given."
+        text += _sign_sentence(folder, s)
         description = folder.manifests[s]["resolved_scenario"].get("description", "")
         out[s] = (description.strip() + " " if description else "") + text
     return out
+
+
+def _sign_sentence(folder: Folder, scenario: str) -> str:
+    """With --uncertainty: say plainly where the sign of an effect depends on uncertain parameters."""
+    if folder.ranking is None:
+        return ""
+    from ..experiment.uncertainty import sign_depends
+
+    d = folder.differences[(folder.differences["scenario"] == scenario) & (folder.differences["group"] == "all")]
+    out = []
+    for metric, offence, label in (("convicted", "all", "convictions"), ("rate_withdrawal_pre_charge", "all", "pre-charge withdrawal")):
+        row = d[(d["metric"] == metric) & (d["offence"] == offence)]
+        if row.empty or not np.isfinite(row.iloc[0]["uncertainty_low"]):
+            continue
+        r = folder.ranking[(folder.ranking["scenario"] == scenario) & (folder.ranking["metric"] == metric) & (folder.ranking["offence"] == offence)]
+        top = ", ".join(r.sort_values("rank")["parameter"].head(2))
+        if sign_depends(row.iloc[0]):
+            out.append(f" The sign of its effect on {label} depends on uncertain parameters, most on {top}.")
+        elif row.iloc[0]["uncertainty_low"] < 0 < row.iloc[0]["uncertainty_high"]:
+            out.append(f" Over the uncertain parameters its effect on {label} can go either way (most sensitive to {top}).")
+    return "".join(out)
 
 
 def crn_table(folder: Folder) -> pd.DataFrame:
@@ -327,7 +355,7 @@ def build_report(path: Path) -> tuple[Path, Path]:
         sentences = headline_sentences(f)
         sections.append("<h2>Headlines</h2><div class=head>" + "".join(f"<p><b>{html.escape(s)}</b>: {html.escape(t)}</p>" for s, t in sentences.items()) + "</div>")
         head = _headline_frame(f)
-        sections.append("<h2>Headline table</h2>" + _table(head))
+        sections.append("<h2>Headline table</h2>" + _table(head) + _uncertainty_section(f))
         sheets["Headline"] = head
     offences = f.offences()
     sections.append("<h2>Attrition funnel</h2>" + _img(cf.funnel_comparison(f.summaries, offences + ["all"]), "funnel comparison"))
@@ -396,16 +424,28 @@ def build_report(path: Path) -> tuple[Path, Path]:
 
 
 def _headline_frame(f: Folder) -> pd.DataFrame:
-    d = f.differences[f.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
+    differences = f.differences
+    if "uncertainty_low" not in differences:  # a folder written before --uncertainty existed
+        differences = differences.assign(uncertainty_low=np.nan, uncertainty_high=np.nan)
+    return headline_table(differences, f.alternatives).rename_axis("scenario").reset_index()
+
+
+def _uncertainty_section(f: Folder) -> str:
+    """How sure we are: each option's range over the uncertain parameters and what it depends on most."""
+    if f.ranking is None:
+        return ""
+    n_sets = f.manifest.get("uncertainty_sets")
     rows = []
-    for s in f.alternatives:
-        row = {"scenario": s}
-        for metric, offence, label, fmt in HEADLINE_DIFFERENCES:
-            if (s, metric, offence) in d.index:
-                r = d.loc[(s, metric, offence)]
-                row[label] = f"{fmt.format(r['diff_mean'])} [{fmt.format(r['diff_ci_low'])}, {fmt.format(r['diff_ci_high'])}]"
-        rows.append(row)
-    return pd.DataFrame(rows)
+    for (s, metric, offence), r in f.ranking.groupby(["scenario", "metric", "offence"], sort=False):
+        top = r.sort_values("rank").head(3)
+        rows.append({"option": s, "KPI": f"{metric} ({offence})", "depends most on (Spearman rho over sets)": "; ".join(f"{p} ({rho:+.2f})" for p, rho in zip(top["parameter"], top["spearman"]))})
+    return (
+        f"<h2>How sure we are</h2><p class=note>Beyond the Monte Carlo CI [in brackets], each option was compared with the base on {n_sets} "
+        "Latin-hypercube sets of every parameter written with a range (disputed effects, assumed rates, fitted values within their bounds, "
+        "unit costs), on common random numbers. The headline table gives {in braces} the 2.5 to 97.5 percentiles of the paired difference "
+        "over sets and replications; the headlines say where the sign of an effect depends on those parameters. Below, the parameters each "
+        "answer depends on most.</p>" + _table(pd.DataFrame(rows))
+    )
 
 
 def _replications_section(f: Folder) -> str:

@@ -26,7 +26,10 @@ from pydantic import ValidationError
 from .intervention import fixed_changes
 from .schema import Scenario, reference_problems
 
-SOURCE_KEYS = frozenset({"value", "source", "low", "high", "note"})
+SOURCE_KEYS = frozenset({"value", "source", "low", "high", "dist", "note"})
+# How `simcj compare --uncertainty` draws a ranged parameter: uniform over [low, high] (the default),
+# or triangular with its mode at the value.
+DISTRIBUTIONS = ("uniform", "triangular")
 OVERRIDE_SOURCE = "set on the command line"
 _UNION_TAGS = frozenset({"lognormal", "exponential", "gamma", "fixed"})
 
@@ -58,6 +61,7 @@ class ParamSource:
     low: Optional[float] = None
     high: Optional[float] = None
     note: Optional[str] = None
+    dist: str = "uniform"  # how the range is drawn for --uncertainty
 
 
 # --------------------------------------------------------------------------- reading and merging
@@ -192,8 +196,11 @@ def _collapse_sources(node: Any, origins: dict, prefix: str, sources: dict, prob
         for bound in ("low", "high"):
             if node.get(bound) is not None and not isinstance(node[bound], (int, float)):
                 problems.append(Problem(file, f"{path}.{bound}", f"expected a number, found {node[bound]!r}"))
+        dist = node.get("dist", "uniform")
+        if dist not in DISTRIBUTIONS:
+            problems.append(Problem(file, f"{path}.dist", f"expected one of {list(DISTRIBUTIONS)}, found {dist!r}"))
         sources[path] = ParamSource(
-            source=str(node.get("source", "")), file=file, low=node.get("low"), high=node.get("high"), note=node.get("note")
+            source=str(node.get("source", "")), file=file, low=node.get("low"), high=node.get("high"), note=node.get("note"), dist=str(dist)
         )
         return node["value"]
     return {k: _collapse_sources(v, origins, f"{prefix}.{k}", sources, problems) for k, v in node.items()}
@@ -317,6 +324,7 @@ def _sourced_schema(prop: dict) -> dict:
             "source": {"type": "string", "minLength": 1},
             "low": {"type": "number"},
             "high": {"type": "number"},
+            "dist": {"type": "string", "enum": list(DISTRIBUTIONS)},
             "note": {"type": "string"},
         },
         "required": ["value", "source"],
