@@ -50,6 +50,15 @@ def test_the_parameter_that_prices_an_option_is_what_its_cost_depends_on():
     assert staff * idva.low <= row["uncertainty_low"] < row["uncertainty_high"] <= staff * idva.high
 
 
+def test_switching_value_is_where_the_difference_crosses_zero_within_the_range():
+    from simcj.experiment.uncertainty import switching_value
+
+    x = np.linspace(0.5, 1.5, 11)
+    assert switching_value(x, 10 * (x - 0.8)) == pytest.approx(0.8)
+    assert np.isnan(switching_value(x, 10 * (x - 3.0)))  # never crosses within the range
+    assert np.isnan(switching_value(x, np.full(11, 2.0)))
+
+
 def test_sign_depends_only_when_the_monte_carlo_ci_is_clear_and_the_range_is_not():
     row = pd.Series({"diff_ci_low": 2.0, "diff_ci_high": 9.0, "uncertainty_low": -3.0, "uncertainty_high": 12.0})
     assert sign_depends(row)
@@ -78,3 +87,18 @@ def test_an_unknown_distribution_is_a_scenario_error(tmp_path, dist):
     child.write_text(f"extends: {BASELINE}\nname: d\nsupport:\n  effect:\n    hr_withdrawal: {{value: 0.8, low: 0.6, high: 1.0, dist: {dist}, source: test}}\n")
     result = CliRunner().invoke(main, ["check", str(child)])
     assert result.exit_code == 2 and "support.effect.hr_withdrawal.dist" in result.output
+
+
+def test_present_values_discount_each_year_after_the_date_at_the_green_book_rate():
+    from simcj.experiment.compare import DISCOUNT_RATE, run_comparison
+
+    base = with_run(load_scenario(BASELINE), years=2, warmup_years=0.5)
+    option = with_run(load_scenario(SCENARIOS / "idva_plus_20.yaml"), years=2, warmup_years=0.5)
+    cmp = run_comparison(base, [option], 2, 5, 0.03, 2)
+    e = cmp.economics.set_index(["scenario", "measure"])
+    yearly = e.loc[("idva_plus_20", "incremental_delivery_cost"), "mean"]
+    assert e.loc[("idva_plus_20", "pv_incremental_delivery_cost"), "mean"] == pytest.approx(yearly * (1 + 1 / (1 + DISCOUNT_RATE)))
+    assert "2023 prices" in e.loc[("idva_plus_20", "pv_incremental_cost"), "unit"]
+    k = cmp.alternatives[0].kpis
+    per_year = [k[k["metric"] == f"convicted_in_year_{y}"]["value"].sum() for y in (1, 2)]
+    assert sum(per_year) == pytest.approx(k[(k["metric"] == "convicted") & (k["offence"] == "all") & (k["group"] == "all")]["value"].sum() * 2)

@@ -28,6 +28,9 @@ from .results import Results, from_replications
 from .runner import resolve
 from .stats import KEYS
 
+# HM Treasury Green Book (2022): the social time preference rate for the first 30 years. Year 0 is the
+# first year after the intervention date (undiscounted), year k is discounted by 1/(1 + r)^k.
+DISCOUNT_RATE = 0.035
 BOOTSTRAP_SAMPLES = 4000
 BOOTSTRAP_SEED = 20261122
 DIFFERENCE_COLUMNS = [
@@ -183,9 +186,41 @@ def economics(base: Results, alt: Results) -> pd.DataFrame:
         ("cost_per_extra_conviction", *_ratio_ci(c, conv, rng), "£"),
         ("cost_per_withdrawal_avoided", *_ratio_ci(c, avoided, rng), "£"),
     ]
+    rows += present_values(base, alt, reps, rng)
     frame = pd.DataFrame(rows, columns=["measure", "mean", "ci_low", "ci_high", "unit"])
     frame.insert(0, "scenario", alt.scenario.name)
     return frame
+
+
+def present_values(base: Results, alt: Results, reps, rng: np.random.Generator) -> list[tuple]:
+    """The Green Book form over the whole measured years after the date: present values at
+    :data:`DISCOUNT_RATE` (price base: the scenario's ``price_year``) of the incremental delivery and
+    consequence costs and of the effects, and the delivery cost per extra conviction in present
+    values. Delivery is the same each year (capacity funded); prison follows each year's custody."""
+    years = int(alt.scenario.run.years + 1e-9)
+    uc = alt.scenario.costs
+    if years < 1 or uc is None:
+        return []
+    factors = [(1.0 + DISCOUNT_RATE) ** -k for k in range(years)]
+
+    def diff(metric: str) -> np.ndarray:
+        return (_series(alt.kpis, metric) - _series(base.kpis, metric)).reindex(reps).to_numpy()
+
+    delivery = diff("cost_delivery") * sum(factors)
+    prison = uc.share_of_sentence_served * uc.prison_place_year
+    consequence = sum(f * diff(f"prison_years_imposed_in_year_{k + 1}") * prison for k, f in enumerate(factors))
+    convictions = sum(f * diff(f"convicted_in_year_{k + 1}") for k, f in enumerate(factors))
+    avoided = -sum(f * diff(f"withdrawals_pre_charge_in_year_{k + 1}") for k, f in enumerate(factors))
+    base_year = alt.scenario.price_year
+    unit = f"£ PV, {years} year(s), {DISCOUNT_RATE:.1%}, {base_year} prices"
+    return [
+        ("pv_incremental_delivery_cost", *_mean_ci(delivery), unit),
+        ("pv_incremental_consequence_cost", *_mean_ci(consequence), unit),
+        ("pv_incremental_cost", *_mean_ci(delivery + consequence), unit),
+        ("pv_extra_convictions", *_mean_ci(convictions), f"discounted, {years} year(s)"),
+        ("pv_withdrawals_avoided", *_mean_ci(avoided), f"discounted, {years} year(s)"),
+        ("pv_delivery_cost_per_extra_conviction", *_ratio_ci(delivery, convictions, rng), unit),
+    ]
 
 
 def scenario_costs(res: Results) -> pd.DataFrame:

@@ -205,6 +205,8 @@ def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
 def metric_names(scenario: Scenario) -> set[str]:
     """Every metric a replication of ``scenario`` can report."""
     names = set(COUNTS) | set(RATES) | costs.metric_names() | {"open_at_end"}
+    whole_years = range(1, int(scenario.run.years + 1e-9) + 1)
+    names |= {f"{m}_in_year_{k}" for m in [*(m for m, _ in YEARLY), "prison_years_imposed"] for k in whole_years}
     names |= {f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean")}
     for stage in pathway(scenario):
         names |= stage.metric_names(scenario)
@@ -215,11 +217,31 @@ def _count(times: np.ndarray, start: float, end: float) -> int:
     return int(((times >= start) & (times < end)).sum())
 
 
+# Flows also counted year by year after the start of the measured period (offence and group 'all'):
+# the present values of an option's effects and consequences need them. (metric, indicator column).
+YEARLY = (("convicted", "convicted"), ("withdrawals_pre_charge", "withdrew"))
+
+
+def yearly_flows(cases: pd.DataFrame, start: float, end: float) -> list[tuple[str, str, float]]:
+    """``<metric>_in_year_<k>`` for each whole year k of [start, end), and the custody imposed in it."""
+    rows = []
+    for k in range(1, int((end - start) / 365.0 + 1e-9) + 1):
+        a, b = start + 365.0 * (k - 1), start + 365.0 * k
+        ind = indicators(cases, a, b)
+        for metric, column in YEARLY:
+            rows.append((f"{metric}_in_year_{k}", ALL, float(ind[column].sum())))
+        done = _in(cases["t_completion"], a, b) & (cases["exit"] == Exit.CONVICTED)
+        custody = cases["custody_years"] if "custody_years" in cases else pd.Series(0.0, index=cases.index)
+        rows.append((f"prison_years_imposed_in_year_{k}", ALL, float(custody[done].sum())))
+    return rows
+
+
 def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
     """All KPIs of one replication in long format with the replication number."""
     years = (run.horizon - run.warmup) / 365.0
     used = pd.DataFrame(
-        [row for stage in pathway(scenario) for row in stage.activity(scenario, run.cases, run.warmup, run.horizon, years)],
+        [row for stage in pathway(scenario) for row in stage.activity(scenario, run.cases, run.warmup, run.horizon, years)]
+        + yearly_flows(run.cases, run.warmup, run.horizon),
         columns=["metric", "offence", "value"],
     )
     used["group"] = ALL

@@ -158,10 +158,25 @@ def ranking(differences: pd.DataFrame, sets: pd.DataFrame) -> pd.DataFrame:
         for param in candidates:
             x = sets[param]
             rho = stats.spearmanr(x, y).statistic if y.nunique() > 1 and x.nunique() > 1 else np.nan
-            scored.append((param, rho))
+            scored.append((param, rho, switching_value(x.to_numpy(), y.to_numpy())))
         scored.sort(key=lambda pr: -abs(pr[1]) if np.isfinite(pr[1]) else 0.0)
-        rows += [(scenario, metric, offence, param, rho, r + 1) for r, (param, rho) in enumerate(scored)]
-    return pd.DataFrame(rows, columns=["scenario", "metric", "offence", "parameter", "spearman", "rank"])
+        rows += [(scenario, metric, offence, param, rho, r + 1, x0) for r, (param, rho, x0) in enumerate(scored)]
+    return pd.DataFrame(rows, columns=["scenario", "metric", "offence", "parameter", "spearman", "rank", "switching_value"])
+
+
+def switching_value(x: np.ndarray, y: np.ndarray) -> float:
+    """The parameter value at which the option's mean difference crosses zero (the option stops doing
+    better, or worse, than the base), by a straight line through the sets; NaN if not within the range.
+
+    One parameter at a time while the others vary across the sets: an approximation, stated as such.
+    """
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return np.nan
+    slope, intercept = np.polyfit(x, y, 1)
+    if slope == 0:
+        return np.nan
+    x0 = -intercept / slope
+    return float(x0) if x.min() <= x0 <= x.max() else np.nan
 
 
 def sign_depends(row: pd.Series) -> bool:
@@ -176,4 +191,13 @@ def attach(cmp, unc: Uncertainty) -> None:
     merged = d.merge(unc.intervals.assign(group="all"), on=["scenario", "metric", "offence", "group"], how="left")
     cmp.differences = merged[list(cmp.differences.columns)]
     cmp.uncertainty = unc
+    # the switching values of the parameters each option's convictions and total cost depend on most
+    top = unc.ranking[(unc.ranking["rank"] <= 3) & unc.ranking["switching_value"].notna() & unc.ranking["metric"].isin(["convicted", "cost_total"])]
+    rows = [
+        (r.scenario, "switching_value", r.switching_value, np.nan, np.nan, f"{r.parameter}: {r.metric} equal to the base's")
+        for r in top.itertuples()
+    ]
+    if rows:
+        extra = pd.DataFrame(rows, columns=["scenario", "measure", "mean", "ci_low", "ci_high", "unit"])
+        cmp.economics = pd.concat([cmp.economics, extra], ignore_index=True)
 
