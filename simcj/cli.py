@@ -171,8 +171,15 @@ def check(scenario, overrides):
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting (repeatable).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the result as JSON to this file.")
-def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_path):
-    """Compare SCENARIO with published targets and run the model checks: exit 0 if all hold, 1 if not."""
+@click.option("--effects", is_flag=True, help="Also run each option in the effects file against SCENARIO and compare its effect with published evaluations.")
+@click.option("--effects-file", type=click.Path(dir_okay=False), default="calibration/effects.csv", show_default=True, help="Published effects of options (with --effects).")
+def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_path, effects, effects_file):
+    """Compare SCENARIO with published targets and run the model checks: exit 0 if all hold, 1 if not.
+
+    With --effects, the options named in the effects file (scenarios/<option>.yaml beside SCENARIO)
+    are compared with SCENARIO and their effects set beside published evaluations; disagreement is
+    reported, not failed.
+    """
     from .calibrate.targets import load_targets
     from .calibrate.validate import format_table
     from .calibrate.validate import validate as run_validation
@@ -180,14 +187,29 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
     sc = _load(scenario, overrides)
     try:
         targets = load_targets(targets_path)
+        if effects:
+            from .calibrate.effects import load_effects
+
+            effect_rows = load_effects(effects_file)
+            for name in dict.fromkeys(effect_rows["option"]):
+                _load(str(Path(scenario).parent / f"{name}.yaml"))  # every option must load before anything runs
     except ScenarioError as exc:
         _fail(str(p) for p in exc.problems)
     seed = sc.run.seed if seed is None else seed
+    jobs = jobs or default_jobs()
     with click.progressbar(length=1000, label=f"validating {sc.name}", file=sys.stderr) as bar:
-        result = run_validation(sc, targets, reps, seed, scale, jobs or default_jobs(), lambda f: bar.update(int(f * 1000) - bar.pos))
+        result = run_validation(sc, targets, reps, seed, scale, jobs, lambda f: bar.update(int(f * 1000) - bar.pos))
     click.echo(format_table(result))
+    report = result.as_json()
+    if effects:
+        from .calibrate.effects import check_effects, format_effects
+
+        with click.progressbar(length=1000, label="options against published effects", file=sys.stderr) as bar:
+            table = check_effects(sc, effect_rows, Path(scenario).parent, reps, seed, scale, jobs, lambda f: bar.update(int(f * 1000) - bar.pos))
+        click.echo("\n" + format_effects(table))
+        report["effects"] = json.loads(table.to_json(orient="records"))
     if json_path:
-        write_text_atomic(Path(json_path), json.dumps(result.as_json(), indent=2))
+        write_text_atomic(Path(json_path), json.dumps(report, indent=2))
     sys.exit(0 if result.passed else 1)
 
 

@@ -105,3 +105,49 @@ def test_cli_validate_exit_codes_and_json(tmp_path):
     ok = CliRunner().invoke(main, [*args, "--targets", str(meets)])
     assert ok.exit_code == 0, ok.output
     assert "checks passed 3/3" in ok.output
+
+
+# --------------------------------------------------------------------------- published effects of options
+
+
+def test_effect_directions_and_verdicts():
+    from simcj.calibrate.effects import agreement, model_direction
+
+    assert model_direction(0.1, 0.5) == "up" and model_direction(-0.5, -0.1) == "down" and model_direction(-0.1, 0.2) == "no clear change"
+    assert agreement("up", "up") == "agrees" and agreement("down", "up") == "disagrees"
+    assert agreement("up", "no clear change") == "model: no clear change"
+    assert agreement("no clear change", "down") == "model: a change the evidence does not show"
+    assert agreement("none", "up") == "nothing comparable published"
+
+
+def test_shipped_effects_file_names_options_and_kpis_that_exist(baseline):
+    from simcj.calibrate.effects import load_effects
+    from simcj.experiment.kpis import metric_names
+
+    effects = load_effects(ROOT / "calibration" / "effects.csv")
+    assert len(effects) >= 10 and effects["id"].is_unique
+    for option in set(effects["option"]):
+        assert (ROOT / "scenarios" / f"{option}.yaml").is_file()
+    assert set(effects["metric"]) <= metric_names(baseline)
+    assert set(effects["offence"]) <= set(baseline.offences) | {"all"}
+
+
+def test_cli_validate_effects_runs_the_options_and_reports_them(tmp_path):
+    effects = tmp_path / "effects.csv"
+    effects.write_text(
+        "id,option,metric,offence,effect,low,high,direction,published_direction,source,notes\n"
+        "X1,crown_sitting_days_plus_10,crown_backlog_at_year_1,all,fewer waiting,,,down,down,test source,\n"
+        "X2,idva_plus_20,rate_conviction,domestic_abuse,none,,,none,level only,test source,\n"
+    )
+    out = tmp_path / "v.json"
+    args = ["validate", str(BASELINE), "--reps", "2", "--scale", "0.03", "--seed", "3", "--effects", "--effects-file", str(effects), "--json", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(out.read_text())
+    rows = {r["id"]: r for r in data["effects"]}
+    assert rows["X1"]["model_direction"] == "down" and rows["X1"]["agreement"] == "agrees"
+    assert rows["X2"]["agreement"] == "nothing comparable published"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,option,metric,offence,effect,low,high,direction,published_direction,source,notes\nX1,a,b,c,d,,,sideways,x,,\n")
+    r = CliRunner().invoke(main, ["validate", str(BASELINE), "--effects", "--effects-file", str(bad)])
+    assert r.exit_code == 2 and "row 2.direction" in r.output and "row 2.source" in r.output
