@@ -32,7 +32,7 @@ from ..scenario.schema import CourtTier, Prosecution, SpecialistCourts
 from .entities import Exit, Plea, Venue
 from .pools import Pool
 from .reporting import DAYS_PER_YEAR
-from .stage import Stage, register
+from .stage import Stage, register, stocks
 from .streams import case_uniform
 
 DAYS_PER_WEEK = 7.0
@@ -383,17 +383,12 @@ class Courts(Stage):
         year (``_backlog_at_year_k``, k years after the start of the measured period, which is the
         intervention date unless one is set apart), and their mean over the period."""
         ts = output.timeseries
-        rows = []
-        for tier in ("crown", "magistrates", "rasso"):
-            series = ts[ts["series"] == f"{tier}_backlog"]
-            if series.empty:
-                continue
-            window = series[(series["day"] >= start) & (series["day"] <= end)]
-            rows.append((f"{tier}_backlog", "all", float(window["value"].iloc[-1]) if len(window) else np.nan))
-            rows.append((f"{tier}_backlog_mean", "all", float(window["value"].mean()) if len(window) else np.nan))
-            for k in range(1, int((end - start) / DAYS_PER_YEAR + 1e-9) + 1):
-                upto = series[series["day"] <= start + k * DAYS_PER_YEAR]
-                rows.append((f"{tier}_backlog_at_year_{k}", "all", float(upto["value"].iloc[-1]) if len(upto) else np.nan))
+        tiers = ("crown", "magistrates", "rasso")
+        rows = stocks(ts, [f"{tier}_backlog" for tier in tiers], start, end)
+        for tier in tiers:
+            series = ts[(ts["series"] == f"{tier}_backlog") & (ts["day"] >= start) & (ts["day"] <= end)]
+            if len(series):
+                rows.append((f"{tier}_backlog_mean", "all", float(series["value"].mean())))
         return rows
 
     @classmethod

@@ -139,6 +139,22 @@ class Stage:
         return {}
 
 
+def stocks(timeseries: pd.DataFrame, series: list[str], start: float, end: float) -> list[tuple[str, str, float]]:
+    """Monitored stocks at stated dates: ``<series>`` at the end of the run and
+    ``<series>_at_year_<k>`` at the end of each whole year of the measured period."""
+    rows = []
+    for name in series:
+        s = timeseries[timeseries["series"] == name]
+        if s.empty:
+            continue
+        window = s[(s["day"] >= start) & (s["day"] <= end)]
+        rows.append((name, "all", float(window["value"].iloc[-1]) if len(window) else float("nan")))
+        for k in range(1, int((end - start) / 365.0 + 1e-9) + 1):
+            upto = s[s["day"] <= start + 365.0 * k]
+            rows.append((f"{name}_at_year_{k}", "all", float(upto["value"].iloc[-1]) if len(upto) else float("nan")))
+    return rows
+
+
 def bind_routes(stages: list[Stage]) -> dict[str, list[str]]:
     """Set every stage's ``onward`` table from the others' ``entries``; returns the table by name.
 

@@ -20,7 +20,7 @@ import numpy as np
 from ..scenario.schema import AdvocacyService, Support
 from .entities import Exit
 from .pools import Pool
-from .stage import Stage, register
+from .stage import Stage, register, stocks
 
 
 def referral_probability(p: Support, risk: str) -> float:
@@ -142,7 +142,8 @@ class Advocacy(Stage):
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        names = {f"{svc}_{m}" for svc in scenario.support.services for m in ("utilisation", "wait_days_mean", "referrals", "supported")}
+        names = {f"{svc}_{m}" for svc in scenario.support.services for m in ("utilisation", "wait_days_mean", "referrals", "supported", "waiting")}
+        names |= {f"{svc}_waiting_at_year_{k}" for svc in scenario.support.services for k in range(1, int(scenario.run.years + 1e-9) + 1)}
         return names | {"victims_supported", "cost_advocacy"}
 
     @classmethod
@@ -163,6 +164,7 @@ class Advocacy(Stage):
             rows.append((f"{service}_supported", "all", float(started.sum()) / years))
         started = (cases["t_support_start"] >= start) & (cases["t_support_start"] < end)
         rows.append(("victims_supported", "all", float(started.sum()) / years))
+        rows += stocks(output.timeseries, [f"{service}_waiting" for service in output.stage_data["support"]["slots"]], start, end)
         return rows
 
     @classmethod
