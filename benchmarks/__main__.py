@@ -6,7 +6,9 @@
 (c) scaling: volumes and capacities x0.25, x1, x4: time ratio against volume ratio;
 (d) peak memory of a 5-year London run with case-level output (the CLI, writing cases.parquet);
 (e) the shared warm-up: the base and the eight shipped options compared (each option branched
-    from the base at its date) against the nine run separately, as a ratio measured in one run.
+    from the base at its date) against the nine run separately, as a ratio measured in one run;
+(f) a sweep on 2 local worker processes against 1: the speed-up, measured in one run;
+(g) the scheduling overhead per task on a Dask LocalCluster of 2 workers (trivial tasks).
 
 Each measurement runs in a fresh Python process, so peak memory is that measurement's own. The
 budgets are checked at the end; the exit code is 1 if any is missed.
@@ -82,6 +84,37 @@ print(json.dumps({{"compared_s": compared, "separate_s": separate, "ratio": comp
 """
 
 
+SWEEP_SPEEDUP = """
+import json, tempfile, time
+from pathlib import Path
+from simcj.experiment.executor import LocalExecutor
+from simcj.experiment.sweep import SweepSpec, parse_vary, run_sweep
+spec = SweepSpec(scenario={root!r} + "/scenarios/baseline.yaml", factors=[parse_vary("support.services.idva.staff=80:140:4")],
+                 reps=2, seed=20261122, scale={scale}, years=1, warmup_years=1)
+times = {{}}
+with tempfile.TemporaryDirectory() as tmp:
+    for jobs in (1, 2):
+        t = time.perf_counter()
+        run_sweep(spec, Path(tmp) / f"s{{jobs}}", LocalExecutor(jobs))
+        times[jobs] = time.perf_counter() - t
+print(json.dumps({{"one_worker_s": times[1], "two_workers_s": times[2], "speedup": times[1] / times[2]}}))
+"""
+
+DASK_OVERHEAD = """
+import json, operator, time
+from distributed import Client, LocalCluster
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+client = Client(cluster)
+client.gather(client.map(operator.neg, range(50)))  # warm the workers
+n = 1000
+t = time.perf_counter()
+client.gather(client.map(operator.neg, range(1000, 1000 + n)))
+per_task = (time.perf_counter() - t) / n
+client.close(); cluster.close()
+print(json.dumps({{"tasks": n, "overhead_ms_per_task": per_task * 1e3}}))
+"""
+
+
 def child(code: str) -> dict:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
@@ -122,6 +155,8 @@ def main() -> int:
     scaling = {0.25: replication(base * 0.25), 1.0: a, 4.0: replication(base * 4.0)}  # best of three at every scale
     d = five_year_cli(base)
     e = child(SHARED_WARMUP.format(root=str(ROOT), jobs=2, reps=2, scale=0.25 * base))
+    f = child(SWEEP_SPEEDUP.format(root=str(ROOT), scale=0.5 * base))
+    g = child(DASK_OVERHEAD.format())
 
     ratio_b = sim_per_case / mmc_per_customer
     ratio_c = scaling[4.0]["replication"] / scaling[1.0]["replication"]
@@ -134,6 +169,8 @@ def main() -> int:
         "c_scaling": {f"x{f:g}": {"cases": s["cases"], "events": s["events"], "seconds": s["replication"]} for f, s in scaling.items()} | {"time_ratio_x4_over_x1": ratio_c, "time_ratio_x1_over_x0.25": ratio_c_low},
         "d_five_years_cli": d,
         "e_shared_warmup": {"scale": 0.25 * base, "reps": 2, "jobs": 2, **e},
+        "f_sweep_speedup": {"scale": 0.5 * base, "points": 4, "reps": 2, **f},
+        "g_dask_overhead": g,
     }
     budgets = [
         ("(a) one London year, replication with KPIs <= 5 s", a["replication"] <= 5.0),
@@ -141,6 +178,8 @@ def main() -> int:
         ("(c) x4 volume costs <= 4.4x the time", ratio_c <= 4.4),
         ("(d) 5-year London run with case output <= 1 GiB", d["peak_mib"] <= 1024),
         ("(e) base + 8 options compared <= 0.5x the nine run separately", e["ratio"] <= 0.5),
+        ("(f) sweep on 2 workers >= 1.8x as fast as on 1", f["speedup"] >= 1.8),
+        ("(g) Dask scheduling overhead <= 10 ms per task", g["overhead_ms_per_task"] <= 10.0),
     ]
     print(json.dumps(results, indent=2))
     print()

@@ -328,17 +328,103 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
     click.echo(f"\nResults, report.html and report.xlsx written to {written}")
 
 
+def _backend(jobs, dask_workers, scheduler):
+    """The executor the backend options ask for: local processes, a Dask LocalCluster, or a scheduler."""
+    if dask_workers is None and scheduler is None:
+        return jobs or default_jobs()
+    from .experiment.executor import DaskExecutor, MissingExtra
+
+    try:
+        return DaskExecutor(workers=dask_workers, scheduler=scheduler)
+    except MissingExtra as exc:
+        _fail([str(exc)])
+    except OSError as exc:
+        _fail([f"--scheduler: cannot reach {scheduler} ({exc})"])
+
+
+def _backend_options(f):
+    f = click.option("--scheduler", metavar="ADDRESS", help="Run on a running Dask scheduler (e.g. tcp://host:8786).")(f)
+    f = click.option("--dask-workers", type=click.IntRange(min=1), help="Run on a Dask LocalCluster of N worker processes.")(f)
+    return click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes (default: all cores).")(f)
+
+
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False))
+@click.option("--file", "sweep_file", type=click.Path(dir_okay=False), help="A sweep file (YAML) with the same settings as keys.")
+@click.option("--vary", multiple=True, metavar="KEY=LOW:HIGH[:N][:log]", help="A setting to vary (repeatable): a range with N grid points, log scale, or KEY=[v1,v2,...].")
+@click.option("--design", type=click.Choice(["grid", "lhs", "sobol", "morris"]), help="grid (default), Latin hypercube, Sobol (Saltelli) or Morris.")
+@click.option("--samples", type=click.IntRange(min=1), help="Points of an lhs design; base samples of a sobol or morris design (default 16).")
+@click.option("--reps", type=click.IntRange(min=1), help="Replications per point (default 2).")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed, the same for every point (default: the scenario's).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), help="Multiply every volume and capacity.")
+@click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Measured years after the warm-up.")
+@click.option("--warmup-years", type=click.FloatRange(min=0), help="Warm-up years.")
+@_backend_options
+@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/sweep-<timestamp>).")
+@click.option("--resume", is_flag=True, help="Carry on a sweep in --out: skip what is stored.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years, warmup_years, jobs, dask_workers, scheduler, out, resume, quiet):
+    """Sweep settings of SCENARIO over a design; store every point as it finishes (resumable)."""
+    from .experiment.sweep import SweepSpec, load_sweep_file, parse_vary, run_sweep
+
+    try:
+        spec = load_sweep_file(sweep_file) if sweep_file else SweepSpec(scenario=scenario or "", factors=[])
+        if scenario and sweep_file:
+            spec.scenario = scenario
+        spec.factors = spec.factors + [parse_vary(v) for v in vary]
+        if not spec.scenario:
+            _fail(["SCENARIO: give a scenario file (or --file SWEEP.yaml naming one)"])
+        if not spec.factors:
+            _fail(["--vary: nothing to vary (give --vary KEY=LOW:HIGH[:N] or a sweep file)"])
+        for key, value in (("design", design), ("samples", samples), ("reps", reps), ("seed", seed), ("scale", scale), ("years", years), ("warmup_years", warmup_years)):
+            if value is not None:
+                setattr(spec, key, value)
+        from .scenario.variants import variant
+
+        plain = _load(spec.scenario, spec.overrides)
+        variant(plain, {f.path: (f.low if f.values is None else f.values[0]) for f in spec.factors})  # every key names a setting
+    except ScenarioError as exc:
+        _fail(str(p) for p in exc.problems)
+    out_path = Path(out) if out else Path("results") / f"sweep-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    if out_path.exists() and any(out_path.iterdir()) and not resume:
+        _fail([f"--out: {out_path} already exists and is not empty; choose another folder, or --resume"])
+    executor = _backend(jobs, dask_workers, scheduler)
+    bar, tick = _progress(f"sweep of {len(spec.factors)} setting(s), {spec.design} design")
+    try:
+        with bar:
+            table = run_sweep(spec, out_path, executor, resume=resume, progress=None if quiet else tick)
+    except (ValueError, FileExistsError) as exc:
+        _fail([f"--out: {exc}"])
+    finally:
+        if hasattr(executor, "close"):
+            executor.close()
+    failures = pd.read_csv(out_path / "failures.csv")
+    summary = pd.read_csv(out_path / "summary.csv")
+    view = summary[(summary["offence"] == "all") & summary["metric"].isin(["convicted", "charged", "rate_withdrawal_pre_charge", "cost_total"])]
+    names = [f.path for f in spec.factors]
+    with pd.option_context("display.width", 200, "display.max_rows", 60):
+        click.echo(view.pivot_table(index=["point", *names], columns="metric", values="mean").to_string())
+    if len(failures):
+        click.echo(f"\n{len(failures)} point x replication(s) failed; see {out_path / 'failures.csv'}")
+    click.echo(f"\n{len(table):,} rows written to {out_path} (sweep.parquet, sweep.csv, summary.csv, parts/)")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path())
 @click.option("--reps", type=click.IntRange(min=2), help="Replications per run (default: the scenario's run.reps).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed, the same for every run (default: the scenario's run.seed).")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--only", multiple=True, metavar="KEY", help="Only this ranged parameter (repeatable; default: every parameter with a range).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting first (repeatable).")
+@click.option("--kpi", "kpis", multiple=True, metavar="METRIC[:OFFENCE]", help="With a sweep folder: the KPIs to analyse (default convicted and rate_withdrawal_pre_charge).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/sensitivity-<scenario>-<timestamp>).")
-def sensitivity(scenario, reps, seed, scale, jobs, only, overrides, out):
-    """One-way sensitivity of SCENARIO to every parameter with a low-high range, on common random numbers."""
+def sensitivity(scenario, reps, seed, scale, jobs, only, overrides, kpis, out):
+    """One-way sensitivity of SCENARIO to every parameter with a low-high range, on common random numbers;
+    or, given a sweep folder (a Sobol or Morris design), its global sensitivity indices (SALib)."""
+    if Path(scenario).is_dir():
+        _global_sensitivity(Path(scenario), kpis)
+        return
     from .experiment.sensitivity import SENSITIVITY_KPIS, ranged_parameters, run_sensitivity, tornado
     from .files import atomic_folder
     from .report.export import write_results
@@ -370,6 +456,29 @@ def sensitivity(scenario, reps, seed, scale, jobs, only, overrides, out):
         click.echo(f"\nChange in convictions a year against {sc.name} (paired, {base.spec.reps} replications), parameter at each end of its range:\n")
         click.echo(view.reindex(view.abs().max(axis=1).sort_values(ascending=False).index).to_string())
     click.echo(f"\nsensitivity.csv and tornado plots written to {out_path}")
+
+
+def _global_sensitivity(folder: Path, kpis) -> None:
+    """Sobol or Morris indices of a sweep folder's KPIs, written beside it (sensitivity_indices.csv, plots)."""
+    from .experiment.global_sensitivity import plot, sweep_sensitivity
+
+    if not (folder / "manifest.json").is_file() or not (folder / "sweep.parquet").is_file():
+        _fail([f"{folder}: not a sweep folder (no manifest.json and sweep.parquet)"])
+    wanted = [tuple((k.split(":", 1) + ["all"])[:2]) for k in kpis] or [("convicted", "all"), ("rate_withdrawal_pre_charge", "all")]
+    try:
+        table = sweep_sensitivity(folder, wanted)
+    except ValueError as exc:
+        _fail([str(exc)])
+    write_text_atomic(folder / "sensitivity_indices.csv", table.to_csv(index=False))
+    import matplotlib.pyplot as plt
+
+    for metric, offence in wanted:
+        fig = plot(table, metric, offence)
+        fig.savefig(folder / f"sensitivity_{metric}_{offence}.png", dpi=130)
+        plt.close(fig)
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
+        click.echo(table.to_string(index=False))
+    click.echo(f"\nsensitivity_indices.csv and plots written to {folder}")
 
 
 @main.command()

@@ -6,7 +6,10 @@ calibration or a comparison that needs only KPIs and time series does not ship e
 case table between processes. A replication's results depend only on its scenario, seed and
 number, so they are the same whichever executor, worker or order runs it.
 
-:class:`LocalExecutor` runs in this process (``jobs=1``) or on local worker processes.
+:class:`LocalExecutor` runs in this process (``jobs=1``) or on local worker processes;
+:class:`DaskExecutor` on a Dask cluster (``pip install "simcj[dask]"``). ``imap`` yields each
+task's result (or the exception it raised) as it finishes, for callers that store results as they
+come (``simcj sweep``).
 """
 
 from __future__ import annotations
@@ -199,6 +202,75 @@ class LocalExecutor:
                 if progress is not None:
                     progress(len(results) / n)
         return [results[k] for k in range(n)]
+
+    def imap(self, tasks: list):
+        """(index, result or the exception it raised) for each task, as each finishes."""
+        if self.jobs == 1 or len(tasks) <= 1:
+            for k, task in enumerate(tasks):
+                try:
+                    yield k, task.run()
+                except Exception as exc:  # noqa: BLE001 - a failed task is reported, the others go on
+                    yield k, exc
+            return
+        with ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks))) as pool:
+            futures = {pool.submit(_run, task): k for k, task in enumerate(tasks)}
+            for fut in as_completed(futures):
+                exc = fut.exception()
+                yield futures[fut], exc if exc is not None else fut.result()
+
+    def close(self) -> None:
+        return None
+
+
+class MissingExtra(RuntimeError):
+    """An optional dependency is not installed; the message names the extra that provides it."""
+
+
+class DaskExecutor:
+    """Dask distributed: ``workers`` processes on this machine (a LocalCluster), or a running
+    scheduler at ``scheduler`` (``dask scheduler`` and ``dask worker``, or dask-jobqueue on SLURM
+    or PBS). Each task is one replication; results are the same as on local processes."""
+
+    def __init__(self, workers: Optional[int] = None, scheduler: Optional[str] = None):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise MissingExtra('Dask is not installed: pip install "simcj[dask]"') from None
+        self.cluster = None
+        if scheduler:
+            self.client = Client(scheduler)
+        else:
+            self.cluster = LocalCluster(n_workers=workers or default_jobs(), threads_per_worker=1, processes=True, dashboard_address=None)
+            self.client = Client(self.cluster)
+        self.jobs = max(1, len(self.client.scheduler_info()["workers"]))
+
+    def map(self, tasks: list, progress: Optional[Callable[[float], None]] = None) -> list:
+        results: dict[int, object] = {}
+        for k, value in self.imap(tasks):
+            if isinstance(value, Exception):
+                raise value
+            results[k] = value
+            if progress is not None:
+                progress(len(results) / len(tasks))
+        return [results[k] for k in range(len(tasks))]
+
+    def imap(self, tasks: list):
+        from distributed import as_completed as dask_completed
+
+        futures = self.client.map(_run, tasks, pure=False)
+        index = {f.key: k for k, f in enumerate(futures)}
+        for fut in dask_completed(futures):
+            k = index[fut.key]
+            if fut.status == "error":
+                yield k, fut.exception()
+            else:
+                yield k, fut.result()
+            fut.release()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
 
 
 def executor_for(jobs) -> Executor:
