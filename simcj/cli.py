@@ -70,9 +70,12 @@ def _intervention_option(f):
 def _design(sc, **run):
     """The scenario with the command line's run design; the intervention date must fall within the run."""
     sc = with_run(sc, **run)
-    day, horizon = sc.intervention_day(), (sc.run.warmup_years + sc.run.years) * 365.0
-    if day is not None and day >= horizon:
-        _fail([f"--intervention-years: {day / 365.0:g} is not before the end of the run ({horizon / 365.0:g} years: warm-up and measured years)"])
+    day = sc.intervention_day()
+    if day is not None and day > sc.run.warmup_years * 365.0 + 1e-9:
+        _fail([
+            f"--intervention-years: {day / 365.0:g} falls inside the measured period (after the {sc.run.warmup_years:g}-year warm-up); "
+            "flows, costs and present values are per year after the date, so it must be at or before the end of the warm-up"
+        ])  # fmt: skip
     return sc
 
 
@@ -122,6 +125,8 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, interven
     A scenario that extends another runs the one it extends until its intervention date.
     """
     sc = _design(_load(scenario, overrides), years=years, warmup_years=warmup_years, intervention_years=intervention_years)
+    if intervention_years is not None and sc.before is None:
+        _fail([f"--intervention-years: {scenario} is not an option with a date (it extends nothing, or runs its own settings from the start)"])
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"{sc.name}-{stamp}"
     if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):

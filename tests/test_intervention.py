@@ -107,15 +107,47 @@ def test_an_option_cannot_change_what_is_drawn_before_the_run(tmp_path):
 
 
 def test_cli_intervention_years_and_its_bounds(tmp_path):
-    args = ["run", str(SCENARIOS / "idva_plus_20.yaml"), "--reps", "1", "--scale", "0.02", "--years", "1", "--warmup-years", "0.5", "--jobs", "1", "--quiet"]
-    bad = CliRunner().invoke(main, [*args, "--intervention-years", "2", "--out", str(tmp_path / "bad")])
-    assert bad.exit_code == 2 and "--intervention-years" in bad.output and not (tmp_path / "bad").exists()
-    good = CliRunner().invoke(main, [*args, "--intervention-years", "1", "--out", str(tmp_path / "good")])
-    assert good.exit_code == 0, good.output
     import json
 
+    args = ["run", str(SCENARIOS / "idva_plus_20.yaml"), "--reps", "1", "--scale", "0.02", "--years", "1", "--warmup-years", "1", "--jobs", "1", "--quiet"]
+    inside = CliRunner().invoke(main, [*args, "--intervention-years", "1.5", "--out", str(tmp_path / "bad")])
+    assert inside.exit_code == 2 and "inside the measured period" in inside.output and not (tmp_path / "bad").exists()
+    base = CliRunner().invoke(main, ["run", str(BASELINE), "--intervention-years", "0.5", "--out", str(tmp_path / "base")])
+    assert base.exit_code == 2 and "not an option" in base.output
+    good = CliRunner().invoke(main, [*args, "--intervention-years", "0.5", "--out", str(tmp_path / "good")])
+    assert good.exit_code == 0, good.output
     manifest = json.loads((tmp_path / "good" / "manifest.json").read_text())
-    assert manifest["intervention_years"] == 1.0
+    assert manifest["intervention_years"] == 0.5
+
+
+def test_a_class_moved_to_another_unit_at_the_date_frees_slots_where_it_started(baseline, tmp_path):
+    """A unit move at the date: work started before it ends in its own unit's slots (none are created)."""
+    option = tmp_path / "move.yaml"
+    option.write_text(
+        f"extends: {BASELINE}\nname: move\npolice:\n  units:\n    other_sexual_team: {{staff: {{value: 60, source: test}}, caseload: {{value: 10, source: test}}}}\n"
+        "offences:\n  other_sexual:\n    police:\n      unit: other_sexual_team\n"
+    )
+    world = World(small(load_scenario(option)), 0, SEED)
+    world.start()
+    world.advance(world.horizon)
+    c = world.cases
+    cls = np.frombuffer(c.cls, dtype=np.int8)
+    start, outcome = np.frombuffer(c.t_investigation_start), np.frombuffer(c.t_police_outcome)
+    working = ~np.isnan(start) & np.isnan(outcome) & (np.frombuffer(c.exit, dtype=np.int8) == 0)
+    names = list(world.scenario.offences)
+    other = cls == names.index("other_sexual")
+    police = world.stages["police"].pools
+    # each unit's busy slots are exactly the cases being investigated in it
+    assert police["other_sexual_team"].busy == int((working & other & (start >= DAY)).sum())
+    assert police["sexual_offences"].busy == int((working & ((cls == names.index("rape")) | (other & (start < DAY)))).sum())
+
+
+def test_an_option_cannot_change_a_waiting_lists_order_at_its_date(tmp_path):
+    bad = tmp_path / "order.yaml"
+    bad.write_text(f"extends: {BASELINE}\nname: order\nrun:\n  intervention_years: 3\nsupport:\n  services:\n    idva:\n      priority: [medium, high, standard]\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert err.value.problems[0].path.startswith("support.services.idva.priority")
 
 
 def test_a_file_that_changes_what_makes_the_cases_runs_from_the_start(tmp_path):

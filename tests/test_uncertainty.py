@@ -102,3 +102,15 @@ def test_present_values_discount_each_year_after_the_date_at_the_green_book_rate
     k = cmp.alternatives[0].kpis
     per_year = [k[k["metric"] == f"convicted_in_year_{y}"]["value"].sum() for y in (1, 2)]
     assert sum(per_year) == pytest.approx(k[(k["metric"] == "convicted") & (k["offence"] == "all") & (k["group"] == "all")]["value"].sum() * 2)
+
+
+def test_an_option_keeps_its_own_value_of_a_setting_it_changes(tmp_path):
+    from simcj.experiment.uncertainty import _with
+
+    option_file = tmp_path / "stronger.yaml"
+    option_file.write_text(f"extends: {BASELINE}\nname: stronger\nsupport:\n  effect:\n    hr_withdrawal: {{value: 0.6, low: 0.6, high: 1.0, source: test}}\n")
+    option = load_scenario(option_file)
+    drawn = _with(option, {"support.effect.hr_withdrawal": 0.9, "support.effect.conviction_rr": 0.8})
+    assert drawn.support.effect.hr_withdrawal == 0.6  # the option's own change stands from its date
+    assert drawn.before.support.effect.hr_withdrawal == 0.9  # the drawn value before it
+    assert drawn.support.effect.conviction_rr == drawn.before.support.effect.conviction_rr == 0.8

@@ -76,6 +76,8 @@ def can_branch(base: Scenario, option: Scenario) -> bool:
     """Can ``option`` be branched from a run of ``base``: is base the scenario it runs before its date?"""
     if option.before is None or option.intervention_day() is None or not hasattr(os, "fork"):
         return False
+    if option.intervention_day() >= (option.run.warmup_years + option.run.years) * 365.0:
+        return False  # the date is beyond the run: the option runs (as its parent) from the start
     return option.before.model_dump() == base.model_dump()  # the settings (not where each was read from)
 
 

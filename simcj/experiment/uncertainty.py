@@ -8,14 +8,17 @@ Latin hypercube (each parameter uniform over its range, or triangular with its m
 runs the base and every option on each set with the same seed and replications (common random
 numbers), and reports for each option and KPI:
 
-* the uncertainty interval: the 2.5 and 97.5 percentiles of the paired difference over sets and
-  replications, beside the Monte Carlo CI of the comparison at the written values;
+* the uncertainty interval: the 2.5 and 97.5 percentiles over sets of each set's mean paired
+  difference (its replications' noise averaged), beside the Monte Carlo CI of the comparison at the
+  written values;
 * which uncertain parameters the answer depends on most: the Spearman rank correlation, over
   sets, between each parameter's value and the option's mean difference (a ranked list);
 * whether the sign of the effect depends on them: the Monte Carlo CI excludes zero but the
   uncertainty interval does not.
 
-A parameter only an option has (e.g. a specialist list's effect) is varied in that option only.
+A parameter only an option has (e.g. a specialist list's effect) is varied in that option only;
+a parameter an option itself changes keeps the option's value from its date (the drawn value
+applies before it).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..scenario.intervention import changed_settings
 from ..scenario.schema import Scenario
 from ..scenario.variants import variant
 from .compare import run_comparison
@@ -74,19 +78,24 @@ def latin_hypercube(params: list[Uncertain], n: int, seed: int = LHS_SEED) -> pd
     return pd.DataFrame(columns, index=pd.RangeIndex(n, name="set"))
 
 
+def _has(scenario: Scenario, path: str) -> bool:
+    node = scenario.model_dump(by_alias=True)
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
 def _with(scenario: Scenario, values: dict[str, float]) -> Scenario:
-    """The scenario with those of the values it has settings for."""
-    plain = scenario.model_dump(by_alias=True)
-
-    def has(path: str) -> bool:
-        node = plain
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return False
-            node = node[part]
-        return True
-
-    return variant(scenario, {k: v for k, v in values.items() if has(k)})
+    """The scenario with those of the values it has settings for. An option keeps its own value of a
+    setting it changes (that is the option); the drawn value applies before its date."""
+    own = set(changed_settings(scenario.before, scenario)) if scenario.before is not None else set()
+    out = variant(scenario, {k: v for k, v in values.items() if _has(scenario, k) and k not in own})
+    mine = {k: v for k, v in values.items() if k in own and _has(scenario.before, k)}
+    if mine:
+        out._before = variant(out.before, mine)
+    return out
 
 
 @dataclass
@@ -138,9 +147,11 @@ def _paired(cmp, k: int) -> pd.DataFrame:
 
 
 def intervals(differences: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """The central ``level`` range of the paired difference over sets and replications."""
+    """The central ``level`` range over sets of each set's mean paired difference: the spread the
+    uncertain parameters cause (the replications' noise averaged within each set)."""
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
-    g = differences.groupby(["scenario", "metric", "offence"])["diff"]
+    per_set = differences.groupby(["scenario", "metric", "offence", "set"])["diff"].mean()
+    g = per_set.groupby(level=[0, 1, 2])
     return pd.DataFrame({"uncertainty_low": g.quantile(lo), "uncertainty_high": g.quantile(hi)}).reset_index()
 
 

@@ -8,6 +8,7 @@ driven by event callbacks, one timeout per piece of work, because nearly every c
 
 from __future__ import annotations
 
+from array import array
 from typing import ClassVar
 
 from ..scenario.schema import StaffedUnit
@@ -42,7 +43,11 @@ class Casework(Stage):
         super().__init__(world)
         env = world.env
         self.pools = {n: Pool(env, slots(u), f"{self.series}:{n}", world.lapsed) for n, u in self.units(world.scenario).items()}
-        self._pool_of_class = [self.pools[self.unit_of(oc)] for oc in world.offences]
+        self._pool_list = list(self.pools.values())
+        self._unit_of_class = [self._pool_list.index(self.pools[self.unit_of(oc)]) for oc in world.offences]
+        # the unit that took each case, so a class moved to another unit at an option's date frees
+        # its slot in the unit it came from
+        self._unit_of_case = array("h", [0]) * world.cases.n
         c = world.cases
         self._queued, self._started, self._duration = getattr(c, self.queued_column), getattr(c, self.start_column), getattr(c, self.duration_column)
         self._start_when_free = self._start  # bound once: a waiting-list entry holds no method object of its own
@@ -59,13 +64,16 @@ class Casework(Stage):
                 self.pools[name].resize(slots(unit))
             else:
                 self.pools[name] = Pool(w.env, slots(unit), f"{self.series}:{name}", w.lapsed)
-        self._pool_of_class = [self.pools[self.unit_of(oc)] for oc in w.offences]
+                self._pool_list.append(self.pools[name])
+        self._unit_of_class = [self._pool_list.index(self.pools[self.unit_of(oc)]) for oc in w.offences]
         self._duration = w.option_column(self.duration_column, self._duration)
 
     def take(self, i: int) -> None:
         """The case joins its unit's waiting list."""
         self._queued[i] = self.world.env.now
-        self._pool_of_class[self.world.cases.cls[i]].call_when_free(i, self._start_when_free)
+        unit = self._unit_of_class[self.world.cases.cls[i]]
+        self._unit_of_case[i] = unit
+        self._pool_list[unit].call_when_free(i, self._start_when_free)
 
     def _start(self, i: int) -> None:
         now = self.world.env.now
@@ -95,7 +103,7 @@ class Casework(Stage):
             self._finish(i, False)
 
     def _finish(self, i: int, completed: bool) -> None:
-        self._pool_of_class[self.world.cases.cls[i]].release()
+        self._pool_list[self._unit_of_case[i]].release()
         if completed:
             self.decide(i, self.world.env.now)
 

@@ -428,14 +428,19 @@ def prosecute(stage: Courts, i: int):
     """SimPy sub-process: from charge to completion (conviction, acquittal, retraction, discontinuance)."""
     world = stage.world
     env, c = world.env, world.cases
-    oc = world.offence(i)
-    p = oc.prosecution
-    p_evidence_led = oc.withdrawal.p_evidence_led if oc.withdrawal is not None else 1.0
+
+    def settings():
+        """The prosecution settings in force now (an option's from its date, for cases already charged too)."""
+        oc = world.offence(i)
+        return oc.prosecution, (oc.withdrawal.p_evidence_led if oc.withdrawal is not None else 1.0)
+
+    p, p_evidence_led = settings()
     venue = choose_venue(p, c.u_venue[i], c.u_sdvc[i], stage.sdvc is not None and stage.sdvc.accepting)
     c.venue[i] = int(venue)
     yield env.timeout(stage._d_first_hearing[i])
     now = env.now
     c.t_first_hearing[i] = now
+    p, p_evidence_led = settings()
     if pleads_guilty_early(p, venue, c.u_plea[i]):
         c.plea[i] = int(Plea.EARLY_GUILTY)
         stage.complete(i, Exit.CONVICTED, now)
@@ -468,6 +473,7 @@ def prosecute(stage: Courts, i: int):
             yield env.timeout(court.relist_delay(case_uniform(key, 2 * k + 1)))
             continue
         c.t_trial[i] = now
+        p, p_evidence_led = settings()
         if not c.evidence_led[i] and not world.victim_engaged(i, now):
             if not continues_evidence_led(p_evidence_led, c.u_evidence_led[i]):
                 _used(c, i, court, court.cracked())

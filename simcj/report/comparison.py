@@ -449,8 +449,8 @@ def _uncertainty_section(f: Folder) -> str:
     return (
         f"<h2>How sure we are</h2><p class=note>Beyond the Monte Carlo CI [in brackets], each option was compared with the base on {n_sets} "
         "Latin-hypercube sets of every parameter written with a range (disputed effects, assumed rates, fitted values within their bounds, "
-        "unit costs), on common random numbers. The headline table gives {in braces} the 2.5 to 97.5 percentiles of the paired difference "
-        "over sets and replications; the headlines say where the sign of an effect depends on those parameters. Below, the parameters each "
+        "unit costs), on common random numbers. The headline table gives {in braces} the 2.5 to 97.5 percentiles over sets of each set's "
+        "mean paired difference; the headlines say where the sign of an effect depends on those parameters. Below, the parameters each "
         "answer depends on most.</p>" + _table(pd.DataFrame(rows))
     )
 

@@ -24,6 +24,7 @@ FIXED = (
     (r"^offences\.[^.]+\.withdrawal\.weibull_(shape|scale_days)$", "each victim's withdrawal law is drawn at report"),
     (r"^offences\.[^.]+$", "offence classes cannot appear or disappear at a date"),
     (r"^courts\.(crown|magistrates)\.(background_cases_per_year|background_sitting_days|initial_backlog)(\.|$)", "the background court load is drawn before the run"),
+    (r"^support\.services\.[^.]+\.priority(\.|$)", "a waiting list's order is set when it is built"),
 )
 
 
