@@ -87,6 +87,32 @@ def _extends(path: str) -> bool:
     return isinstance(data, dict) and isinstance(data.get("extends"), str)
 
 
+def _backend(jobs, dask_workers, scheduler):
+    """The executor the backend options ask for: local processes, a Dask LocalCluster, or a scheduler."""
+    if dask_workers is None and scheduler is None:
+        return jobs or default_jobs()
+    from .experiment.executor import DaskExecutor, MissingExtra
+
+    try:
+        return DaskExecutor(workers=dask_workers, scheduler=scheduler)
+    except MissingExtra as exc:
+        _fail([str(exc)])
+    except OSError as exc:
+        _fail([f"--scheduler: cannot reach {scheduler} ({exc})"])
+
+
+def _close(executor) -> None:
+    """Shut down a Dask cluster the command started (local processes end with their pool)."""
+    if hasattr(executor, "close"):
+        executor.close()
+
+
+def _backend_options(f):
+    f = click.option("--scheduler", metavar="ADDRESS", help="Run on a running Dask scheduler (e.g. tcp://host:8786).")(f)
+    f = click.option("--dask-workers", type=click.IntRange(min=1), help="Run on a Dask LocalCluster of N worker processes.")(f)
+    return click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes (default: all cores).")(f)
+
+
 def _fail(lines) -> None:
     for line in lines:
         click.echo(line, err=True)
@@ -226,11 +252,11 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
 @click.option("--reps", type=click.IntRange(min=1), default=2, show_default=True, help="Replications per evaluation (same seed: common random numbers).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's run.seed).")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=0.25, show_default=True, help="Volumes and capacities x F during the fit.")
-@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@_backend_options
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for evaluations.jsonl and the report; run again with the same --out to resume.")
 @click.option("--fitted", "fitted_path", type=click.Path(dir_okay=False), default="calibration/fitted.yaml", show_default=True, help="Where to write the fitted values.")
 @click.option("--refine", is_flag=True, help="No global search: Nelder-Mead from the scenario's current values (polish a previous fit).")
-def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, scale, jobs, out, fitted_path, refine):
+def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, scale, jobs, dask_workers, scheduler, out, fitted_path, refine):
     """Fit the free parameters to the published targets; write the fitted values and a report."""
     from .calibrate.fit import KPIS_ONLY, Fit, fit_figure, load_free_parameters, write_fitted
     from .calibrate.targets import compare, load_targets
@@ -244,7 +270,7 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
     except ScenarioError as exc:
         _fail(str(p) for p in exc.problems)
     seed = sc.run.seed if seed is None else seed
-    jobs = jobs or default_jobs()
+    jobs = _backend(jobs, dask_workers, scheduler)
     out_dir = Path(out) if out else Path("results") / f"calibration-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     out_dir.mkdir(parents=True, exist_ok=True)
     fit = Fit(sc, targets, free, reps, seed, scale, jobs, out_dir / "evaluations.jsonl")
@@ -253,6 +279,7 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
     with click.progressbar(length=1000, label=f"calibrating {len(free)} parameters", file=sys.stderr, show_eta=True) as bar:
         best = fit.run(budget, lambda f: bar.update(int(f * 1000) - bar.pos), refine=refine)
     res = simulate(variant(sc, best["values"]), reps=reps, seed=seed, scale=scale, jobs=jobs, want=KPIS_ONLY)
+    _close(jobs)
     table = compare(res.summary, targets, scale)
     table.to_csv(out_dir / "report.csv", index=False)
     fit_figure(table, out_dir / "fit.png")
@@ -280,10 +307,10 @@ def _chosen_text(chosen, ran: int, precision: float) -> str:
 @click.option("--warmup-years", type=click.FloatRange(min=0), help="Warm-up years, for every scenario (default: BASE's).")
 @_intervention_option
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity.")
-@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@_backend_options
 @click.option("--uncertainty", "uncertainty_sets", type=click.IntRange(min=2), help="Also compare on N Latin-hypercube sets of every parameter with a range; adds uncertainty intervals.")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/compare-<timestamp>).")
-def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, uncertainty_sets, out):
+def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, dask_workers, scheduler, uncertainty_sets, out):
     """Compare ALTERNATIVES with BASE on common random numbers; write differences, costs and a report."""
     from .experiment.compare import run_comparison
     from .experiment.replications import Precision
@@ -306,7 +333,7 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
     out_path = Path(out) if out else Path("results") / f"compare-{stamp}"
     if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
         _fail([f"--out: {out_path} already exists and is not empty; choose another folder"])
-    jobs = jobs or default_jobs()
+    jobs = _backend(jobs, dask_workers, scheduler)
     bar, tick = _progress(f"comparing {len(scenarios)} scenarios")
     share = 1.0 / len(scenarios)
     with bar:
@@ -322,6 +349,7 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         with bar:
             unc = run_uncertainty(scenarios[0], scenarios[1:], uncertainty_sets, cmp.base.spec.reps, cmp.base.spec.seed, scale, jobs, progress=tick)
         attach(cmp, unc)
+    _close(jobs)
     cmp.command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if reps == "auto":
         click.echo(_chosen_text(cmp.chosen_reps, cmp.base.spec.reps, precision))
@@ -331,26 +359,6 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         click.echo(cmp.headline().T.to_string())
     written = write_comparison(cmp, out_path)
     click.echo(f"\nResults, report.html and report.xlsx written to {written}")
-
-
-def _backend(jobs, dask_workers, scheduler):
-    """The executor the backend options ask for: local processes, a Dask LocalCluster, or a scheduler."""
-    if dask_workers is None and scheduler is None:
-        return jobs or default_jobs()
-    from .experiment.executor import DaskExecutor, MissingExtra
-
-    try:
-        return DaskExecutor(workers=dask_workers, scheduler=scheduler)
-    except MissingExtra as exc:
-        _fail([str(exc)])
-    except OSError as exc:
-        _fail([f"--scheduler: cannot reach {scheduler} ({exc})"])
-
-
-def _backend_options(f):
-    f = click.option("--scheduler", metavar="ADDRESS", help="Run on a running Dask scheduler (e.g. tcp://host:8786).")(f)
-    f = click.option("--dask-workers", type=click.IntRange(min=1), help="Run on a Dask LocalCluster of N worker processes.")(f)
-    return click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes (default: all cores).")(f)
 
 
 @main.command()
@@ -401,8 +409,7 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
     except (ValueError, FileExistsError) as exc:
         _fail([f"--out: {exc}"])
     finally:
-        if hasattr(executor, "close"):
-            executor.close()
+        _close(executor)
     failures = pd.read_csv(out_path / "failures.csv")
     summary = pd.read_csv(out_path / "summary.csv")
     view = summary[(summary["offence"] == "all") & summary["metric"].isin(["convicted", "charged", "rate_withdrawal_pre_charge", "cost_total"])]
@@ -419,12 +426,12 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
 @click.option("--reps", type=click.IntRange(min=2), help="Replications per run (default: the scenario's run.reps).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed, the same for every run (default: the scenario's run.seed).")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity.")
-@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@_backend_options
 @click.option("--only", multiple=True, metavar="KEY", help="Only this ranged parameter (repeatable; default: every parameter with a range).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting first (repeatable).")
 @click.option("--kpi", "kpis", multiple=True, metavar="METRIC[:OFFENCE]", help="With a sweep folder: the KPIs to analyse (default convicted and rate_withdrawal_pre_charge).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/sensitivity-<scenario>-<timestamp>).")
-def sensitivity(scenario, reps, seed, scale, jobs, only, overrides, kpis, out):
+def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only, overrides, kpis, out):
     """One-way sensitivity of SCENARIO to every parameter with a low-high range, on common random numbers;
     or, given a sweep folder (a Sobol or Morris design), its global sensitivity indices (SALib)."""
     if Path(scenario).is_dir():
@@ -445,7 +452,9 @@ def sensitivity(scenario, reps, seed, scale, jobs, only, overrides, kpis, out):
         _fail([f"--out: {out_path} already exists and is not empty; choose another folder"])
     bar, tick = _progress(f"sensitivity of {sc.name}")
     with bar:
-        base, table = run_sensitivity(sc, reps, seed, scale, jobs or default_jobs(), tuple(only), progress=tick)
+        executor = _backend(jobs, dask_workers, scheduler)
+        base, table = run_sensitivity(sc, reps, seed, scale, executor, tuple(only), progress=tick)
+        _close(executor)
     command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with atomic_folder(out_path) as tmp:
         table.to_csv(tmp / "sensitivity.csv", index=False)

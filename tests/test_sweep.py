@@ -159,3 +159,17 @@ def test_the_python_api_returns_the_tidy_table():
     table = simcj.sweep(BASELINE, {"support.services.idva.staff": [80, 120]}, reps=1, seed=3, scale=0.02, years=0.5, warmup_years=0.5, jobs=1)
     assert list(table.columns[:3]) == ["point", "replication", "support.services.idva.staff"]
     assert set(table["support.services.idva.staff"]) == {80.0, 120.0}
+
+
+def test_compare_on_a_dask_cluster_gives_the_local_answer(tmp_path):
+    args = ["compare", str(BASELINE), str(ROOT / "scenarios" / "idva_plus_20.yaml"), "--reps", "2", "--scale", "0.02", "--years", "0.5", "--warmup-years", "0.5", "--seed", "3"]
+    local = CliRunner().invoke(main, [*args, "--jobs", "2", "--out", str(tmp_path / "local")])
+    dask = CliRunner().invoke(main, [*args, "--dask-workers", "2", "--out", str(tmp_path / "dask")])
+    assert local.exit_code == 0 and dask.exit_code == 0, dask.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "local" / "differences.csv"), pd.read_csv(tmp_path / "dask" / "differences.csv"))
+
+
+def test_without_dask_the_backend_options_name_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
+    r = CliRunner().invoke(main, ["sweep", str(BASELINE), "--vary", "support.services.idva.staff=80:120:2", "--dask-workers", "2", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 2 and 'pip install "simcj[dask]"' in r.output

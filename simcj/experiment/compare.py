@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from ..scenario.schema import Scenario
-from .executor import TABLES, BranchTask, ReplicationTask, can_branch, executor_for
+from .executor import TABLES, BranchTask, LocalExecutor, ReplicationTask, can_branch, executor_for
 from .replications import Precision, simulate_to_precision
 from .results import Results, from_replications
 from .runner import resolve
@@ -262,7 +262,9 @@ def run_comparison(
     reps = base.run.reps if reps is None else reps
     base_spec = resolve(base, reps=reps, seed=seed, scale=scale)
     specs = [resolve(sc, reps=reps, seed=seed, scale=scale) for sc in alternatives]
-    branched = [s for s in specs if can_branch(base_spec.scenario, s.scenario)]
+    # Branching forks the worker that ran the base: local processes only (a Dask worker has threads).
+    local = isinstance(executor, LocalExecutor)
+    branched = [s for s in specs if local and can_branch(base_spec.scenario, s.scenario)]
     days = sorted({s.scenario.intervention_day() for s in branched})
     groups = [[s for s in branched if s.scenario.intervention_day() == d] for d in days]
     alone = [s for s in specs if s not in branched]
