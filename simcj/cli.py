@@ -402,7 +402,13 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
     if out_path.exists() and any(out_path.iterdir()) and not resume:
         _fail([f"--out: {out_path} already exists and is not empty; choose another folder, or --resume"])
     executor = _backend(jobs, dask_workers, scheduler)
-    bar, tick = _progress(f"sweep of {len(spec.factors)} setting(s), {spec.design} design")
+    state = {"text": ""}
+    bar = click.progressbar(length=1000, label=f"sweep of {len(spec.factors)} setting(s), {spec.design} design", file=sys.stderr, show_eta=True, item_show_func=lambda _item: state["text"])
+
+    def tick(reps_done: int, reps_total: int, points_done: int, points_total: int) -> None:
+        state["text"] = f"{points_done}/{points_total} points, {reps_done}/{reps_total} replications"
+        bar.update(int(1000 * reps_done / max(1, reps_total)) - bar.pos, current_item=state["text"])
+
     try:
         with bar:
             table = run_sweep(spec, out_path, executor, resume=resume, progress=None if quiet else tick)

@@ -232,8 +232,11 @@ class _Job:
     error: str = ""
 
 
-def run_sweep(spec: SweepSpec, out: Path, jobs=None, resume: bool = False, progress: Optional[Callable[[float], None]] = None) -> pd.DataFrame:
-    """Run (or resume) a sweep into ``out``; returns the tidy table."""
+def run_sweep(spec: SweepSpec, out: Path, jobs=None, resume: bool = False, progress: Optional[Callable[[int, int, int, int], None]] = None) -> pd.DataFrame:
+    """Run (or resume) a sweep into ``out``; returns the tidy table.
+
+    ``progress(replications_done, replications, points_done, points)`` is called as each finishes.
+    """
     out = Path(out)
     scenario = load_scenario(spec.scenario, spec.overrides)
     base = resolve(scenario, reps=spec.reps, seed=spec.seed, years=spec.years, warmup_years=spec.warmup_years)
@@ -275,7 +278,11 @@ def run_sweep(spec: SweepSpec, out: Path, jobs=None, resume: bool = False, progr
     failures = [(j.point, j.replication, j.error) for j in todo if j.task is None]
     runnable = [j for j in todo if j.task is not None]
     executor = executor_for(jobs)
-    done = len(jobs_list) - len(todo)
+    left = {}  # replications still to finish, by point
+    for j in runnable:
+        left[j.point] = left.get(j.point, 0) + 1
+    points_done = len(points) - len(left)
+    done = len(jobs_list) - len(runnable)
     for k, result in executor.imap([j.task for j in runnable]):
         job = runnable[k]
         if isinstance(result, Exception):
@@ -283,8 +290,10 @@ def run_sweep(spec: SweepSpec, out: Path, jobs=None, resume: bool = False, progr
         else:
             _store(parts, job, result.kpis, points)
         done += 1
+        left[job.point] -= 1
+        points_done += left[job.point] == 0
         if progress is not None:
-            progress(done / max(1, len(jobs_list)))
+            progress(done, len(jobs_list), points_done, len(points))
     pd.DataFrame(failures, columns=["point", "replication", "error"]).to_csv(out / "failures.csv", index=False)
     table = assemble(out, points)
     table.to_parquet(out / "sweep.parquet", index=False)
