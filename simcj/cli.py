@@ -7,6 +7,7 @@ Thin by design: parse, call the API, print. A bad scenario file, a bad ``--set``
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 from datetime import datetime
@@ -22,6 +23,16 @@ from .files import write_text_atomic
 from .scenario import ScenarioError, json_schema, load_scenario, with_run
 
 USAGE_ERROR = 2
+
+
+class FiniteRange(click.FloatRange):
+    """A float range that also refuses NaN and infinity (click's FloatRange lets NaN through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number, got {value!r}", param, ctx)
+        return number
 
 
 class RepsType(click.ParamType):
@@ -45,7 +56,7 @@ REPS = RepsType()
 
 
 def _precision_options(f):
-    f = click.option("--precision", type=click.FloatRange(min=0, min_open=True, max=1), default=0.05, show_default=True, help="With --reps auto: relative CI half-width wanted for the headline KPIs.")(f)
+    f = click.option("--precision", type=FiniteRange(min=0, min_open=True, max=1), default=0.05, show_default=True, help="With --reps auto: relative CI half-width wanted for the headline KPIs.")(f)
     f = click.option("--max-reps", type=click.IntRange(min=3), default=50, show_default=True, help="With --reps auto: stop here even if the precision is not reached.")(f)
     return f
 
@@ -62,14 +73,17 @@ def _progress(label: str):
 
 def _intervention_option(f):
     return click.option(
-        "--intervention-years", type=click.FloatRange(min=0),
+        "--intervention-years", type=FiniteRange(min=0, max=100),
         help="Years from the start at which an option's own settings take effect (default: the end of the warm-up).",
     )(f)  # fmt: skip
 
 
 def _design(sc, **run):
     """The scenario with the command line's run design; the intervention date must fall within the run."""
-    sc = with_run(sc, **run)
+    try:
+        sc = with_run(sc, **run)
+    except ScenarioError as exc:
+        _fail([f"--{p.path.removeprefix('run.').replace('_', '-')}: {p.message}" for p in exc.problems])
     day = sc.intervention_day()
     if day is not None and day > sc.run.warmup_years * 365.0 + 1e-9:
         _fail([
@@ -137,10 +151,10 @@ def main() -> None:
 @click.option("--reps", type=REPS, help="Replications, or 'auto' to choose them by the CI method (default: the scenario's run.reps).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's run.seed).")
 @_precision_options
-@click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Measured years after the warm-up.")
-@click.option("--warmup-years", type=click.FloatRange(min=0), help="Simulated years discarded before measuring.")
+@click.option("--years", type=FiniteRange(min=0, min_open=True, max=1000), help="Measured years after the warm-up.")
+@click.option("--warmup-years", type=FiniteRange(min=0, max=100), help="Simulated years discarded before measuring.")
 @_intervention_option
-@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity (0.1 for a quick run).")
+@click.option("--scale", type=FiniteRange(min=0, min_open=True, max=1000), default=1.0, show_default=True, help="Multiply every volume and capacity (0.1 for a quick run).")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting, e.g. --set courts.crown.sitting_days_per_year=27500 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/<scenario>-<timestamp>).")
@@ -198,7 +212,7 @@ def check(scenario, overrides):
 @click.option("--targets", "targets_path", type=click.Path(dir_okay=False), default="calibration/targets.csv", show_default=True, help="Published targets to compare with.")
 @click.option("--reps", type=click.IntRange(min=2), default=4, show_default=True, help="Replications.")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's run.seed).")
-@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Volumes and capacities x F; volume targets are compared per unit of F.")
+@click.option("--scale", type=FiniteRange(min=0, min_open=True, max=1000), default=1.0, show_default=True, help="Volumes and capacities x F; volume targets are compared per unit of F.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting (repeatable).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the result as JSON to this file.")
@@ -251,7 +265,7 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
 @click.option("--budget", type=click.IntRange(min=1), default=60, show_default=True, help="Evaluations of the objective.")
 @click.option("--reps", type=click.IntRange(min=1), default=2, show_default=True, help="Replications per evaluation (same seed: common random numbers).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's run.seed).")
-@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=0.25, show_default=True, help="Volumes and capacities x F during the fit.")
+@click.option("--scale", type=FiniteRange(min=0, min_open=True, max=1000), default=0.25, show_default=True, help="Volumes and capacities x F during the fit.")
 @_backend_options
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for evaluations.jsonl and the report; run again with the same --out to resume.")
 @click.option("--fitted", "fitted_path", type=click.Path(dir_okay=False), default="calibration/fitted.yaml", show_default=True, help="Where to write the fitted values.")
@@ -303,10 +317,10 @@ def _chosen_text(chosen, ran: int, precision: float) -> str:
 @click.option("--reps", type=REPS, help="Replications per scenario, or 'auto' (chosen on BASE by the CI method; default: BASE's run.reps).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed, the same for every scenario (default: BASE's run.seed).")
 @_precision_options
-@click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Measured years after the warm-up, for every scenario (default: BASE's).")
-@click.option("--warmup-years", type=click.FloatRange(min=0), help="Warm-up years, for every scenario (default: BASE's).")
+@click.option("--years", type=FiniteRange(min=0, min_open=True, max=1000), help="Measured years after the warm-up, for every scenario (default: BASE's).")
+@click.option("--warmup-years", type=FiniteRange(min=0, max=100), help="Warm-up years, for every scenario (default: BASE's).")
 @_intervention_option
-@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity.")
+@click.option("--scale", type=FiniteRange(min=0, min_open=True, max=1000), default=1.0, show_default=True, help="Multiply every volume and capacity.")
 @_backend_options
 @click.option("--uncertainty", "uncertainty_sets", type=click.IntRange(min=2), help="Also compare on N Latin-hypercube sets of every parameter with a range; adds uncertainty intervals.")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/compare-<timestamp>).")
@@ -369,9 +383,9 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
 @click.option("--samples", type=click.IntRange(min=1), help="Points of an lhs design; base samples of a sobol or morris design (default 16).")
 @click.option("--reps", type=click.IntRange(min=1), help="Replications per point (default 2).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed, the same for every point (default: the scenario's).")
-@click.option("--scale", type=click.FloatRange(min=0, min_open=True), help="Multiply every volume and capacity.")
-@click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Measured years after the warm-up.")
-@click.option("--warmup-years", type=click.FloatRange(min=0), help="Warm-up years.")
+@click.option("--scale", type=FiniteRange(min=0, min_open=True, max=1000), help="Multiply every volume and capacity.")
+@click.option("--years", type=FiniteRange(min=0, min_open=True, max=1000), help="Measured years after the warm-up.")
+@click.option("--warmup-years", type=FiniteRange(min=0, max=100), help="Warm-up years.")
 @_backend_options
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/sweep-<timestamp>).")
 @click.option("--resume", is_flag=True, help="Carry on a sweep in --out: skip what is stored.")
@@ -431,7 +445,7 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
 @click.argument("scenario", type=click.Path())
 @click.option("--reps", type=click.IntRange(min=2), help="Replications per run (default: the scenario's run.reps).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed, the same for every run (default: the scenario's run.seed).")
-@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Multiply every volume and capacity.")
+@click.option("--scale", type=FiniteRange(min=0, min_open=True, max=1000), default=1.0, show_default=True, help="Multiply every volume and capacity.")
 @_backend_options
 @click.option("--only", multiple=True, metavar="KEY", help="Only this ranged parameter (repeatable; default: every parameter with a range).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting first (repeatable).")

@@ -15,6 +15,7 @@ expected and what was found. Nothing here raises anything but :class:`ScenarioEr
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,12 +68,84 @@ class ParamSource:
 # --------------------------------------------------------------------------- reading and merging
 
 
+MAX_FILE_BYTES = 5 * 1024 * 1024  # the baseline is about 40 kB; a larger file is a mistake, refused before parsing
+MAX_ALIASES = 1000  # YAML aliases in one document (an "alias bomb" would otherwise expand without end)
+MAX_EXTENDS = 32  # files in one extends: chain
+MAX_NODES = 1_000_000  # values in a document once its aliases are expanded
+
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, message: str, mark=None):
+        super().__init__(message)
+        self.problem, self.problem_mark = message, mark
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses what would silently change a scenario (a key given twice) or exhaust
+    the machine (a document of aliases referring to aliases)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _Refused(f"more than {MAX_ALIASES} aliases (*name): refused", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None and _expanded_size(node, {}) > MAX_NODES:
+            raise _Refused(f"expands to more than {MAX_NODES:,} values through its aliases: refused", node.start_mark)
+        return node
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise _Refused(f"'{key}' is given twice (the first at line {seen[key] + 1}); YAML would keep only the last", key_node.start_mark)
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def _expanded_size(node, memo: dict) -> int:
+    """Values in a YAML node once every alias is expanded (shared nodes counted once per use)."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 0  # a cycle counts as nothing more
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(_expanded_size(n, memo) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        else:
+            size = 1
+        memo[key] = min(size, MAX_NODES + 1)
+    return memo[key]
+
+
+def parse_yaml(text: str):
+    """YAML text with the project's limits (see :class:`_Loader`); raises ``yaml.YAMLError``."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except RecursionError:
+        raise _Refused("nested too deeply") from None
+
+
 def _read_yaml(path: Path) -> dict:
     shown = str(path)
+    if path.is_dir():
+        raise ScenarioError([Problem(shown, "", "is a folder, not a file")])
     if not path.is_file():
         raise ScenarioError([Problem(shown, "", "file not found")])
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError([Problem(shown, "", f"is {size / 1e6:.1f} MB; a scenario file is at most {MAX_FILE_BYTES // 2**20} MB")])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_bytes().decode("utf-8-sig"))  # a byte-order mark is allowed
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -80,6 +153,8 @@ def _read_yaml(path: Path) -> dict:
         raise ScenarioError([Problem(shown, "", f"not valid YAML at {where}: {reason}")]) from None
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(shown, "", f"not UTF-8 text ({exc.reason})")]) from None
+    if data is None:
+        raise ScenarioError([Problem(shown, "", "the file is empty: expected a mapping of settings")])
     if not isinstance(data, dict):
         raise ScenarioError([Problem(shown, "", f"expected a mapping of settings, found {type(data).__name__}")])
     return data
@@ -115,6 +190,11 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
         parent_path = (path.parent / parent).resolve()
         if parent_path in chain or parent_path == path.resolve():
             raise ScenarioError([Problem(str(path), "extends", f"'{parent}' leads back to this file (a cycle)")])
+        if len(chain) >= MAX_EXTENDS:
+            raise ScenarioError([Problem(str(path), "extends", f"more than {MAX_EXTENDS} files in the extends: chain")])
+        if not parent_path.is_file():
+            what = "a folder, not a file" if parent_path.is_dir() else "not found"
+            raise ScenarioError([Problem(str(path), "extends", f"'{parent}' ({parent_path}) is {what}")])
         base, origins = _resolve(parent_path, chain + (path.resolve(),))
     _merge(base, data, origins, str(path))
     if fitted is not None:
@@ -131,6 +211,9 @@ def _apply_fitted(tree: dict, origins: dict, path: Path, fitted) -> None:
     if not isinstance(fitted, str):
         raise ScenarioError([Problem(str(path), "calibration", f"expected a file name, found {fitted!r}")])
     fitted_path = (path.parent / fitted).resolve()
+    if not fitted_path.is_file():
+        what = "a folder, not a file" if fitted_path.is_dir() else "not found"
+        raise ScenarioError([Problem(str(path), "calibration", f"'{fitted}' ({fitted_path}) is {what}")])
     data = _read_yaml(fitted_path)
     params = data.get("parameters")
     if not isinstance(params, dict):
@@ -162,9 +245,9 @@ def _apply_set(tree: dict, origins: dict, assignment: str) -> Optional[Problem]:
     if not key or any(not p for p in parts):
         return Problem("--set", key, "expected a dotted key path such as offences.rape.reporting.p_report")
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return Problem("--set", key, f"value {text!r} is not valid YAML")
+        value = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        return Problem("--set", key, f"value {text!r} is not valid YAML ({getattr(exc, 'problem', None) or exc})")
     node = tree
     for i, part in enumerate(parts[:-1]):
         nxt = node.get(part)
@@ -186,16 +269,33 @@ def _collapse_sources(node: Any, origins: dict, prefix: str, sources: dict, prob
     """Replace each ``{value:, source:}`` by its value, recording the provenance."""
     if isinstance(node, list):
         return [_collapse_sources(v, origins, f"{prefix}.{i}", sources, problems) for i, v in enumerate(node)]
+    if isinstance(node, dict) and "value" in node and not _is_sourced(node):
+        path = prefix.lstrip(".")
+        unknown = sorted(set(node) - SOURCE_KEYS)
+        problems.append(Problem(_origin(origins, path), path, f"unknown key(s) {unknown} beside value; expected {sorted(SOURCE_KEYS)}"))
+        return node.get("value")
     if not isinstance(node, dict):
+        problem = _bad_value(node)
+        if problem:
+            path = prefix.lstrip(".")
+            problems.append(Problem(_origin(origins, path), path, problem))
         return node
     if _is_sourced(node):
         path = prefix.lstrip(".")
         file = _origin(origins, path)
         if not isinstance(node.get("source"), str) or not node["source"].strip():
             problems.append(Problem(file, path, "a {value: ...} entry needs a source: the seed file and line, or the publication"))
+        for key in ("value", "low", "high"):
+            problem = _bad_value(node.get(key))
+            if problem:
+                problems.append(Problem(file, f"{path}.{key}" if key != "value" else path, problem))
         for bound in ("low", "high"):
             if node.get(bound) is not None and not isinstance(node[bound], (int, float)):
                 problems.append(Problem(file, f"{path}.{bound}", f"expected a number, found {node[bound]!r}"))
+        low, high, value = node.get("low"), node.get("high"), node.get("value")
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high, value))
+        if numbers and not low <= value <= high:
+            problems.append(Problem(file, path, f"expected low <= value <= high, found {low!r} <= {value!r} <= {high!r}"))
         dist = node.get("dist", "uniform")
         if dist not in DISTRIBUTIONS:
             problems.append(Problem(file, f"{path}.dist", f"expected one of {list(DISTRIBUTIONS)}, found {dist!r}"))
@@ -204,6 +304,15 @@ def _collapse_sources(node: Any, origins: dict, prefix: str, sources: dict, prob
         )
         return node["value"]
     return {k: _collapse_sources(v, origins, f"{prefix}.{k}", sources, problems) for k, v in node.items()}
+
+
+def _bad_value(value) -> Optional[str]:
+    """What is wrong with a leaf value (no setting is true or false; every number is finite)."""
+    if isinstance(value, bool):
+        return f"expected a number or a name, found {str(value).lower()} (YAML reads true/false/yes/no/on/off as yes-or-no)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"expected a finite number, found {value!r}"
+    return None
 
 
 def _origin(origins: dict, path: str) -> str:
@@ -229,8 +338,18 @@ def _validation_problems(exc: ValidationError, origins: dict) -> list[Problem]:
         found = err.get("input")
         if err["type"] not in ("missing", "extra_forbidden") and not isinstance(found, (dict, list)):
             message += f" (found {found!r})"
-        problems.append(Problem(_origin(origins, path), path, message))
+        problems.append(Problem(_blame(origins, path), path, message))
     return problems
+
+
+def _blame(origins: dict, path: str) -> str:
+    """The file to name for a problem at ``path``: for a check across a section's settings, the most
+    derived file that set any of them (the child that broke it, not the baseline it extends)."""
+    top = origins.get("")
+    below = {f for k, f in origins.items() if k and (k == path or k.startswith(path + "."))}
+    if top in below:
+        return top
+    return _origin(origins, path)
 
 
 # --------------------------------------------------------------------------- public API

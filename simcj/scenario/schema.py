@@ -28,6 +28,11 @@ from .distributions import Duration
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 VOLUME = {"scales": "volume"}
+# Sanity bounds: far above London (900,000 incidents and 25,000 sitting days a year), far below what
+# overflows a Poisson draw or exhausts memory.
+MAX_VOLUME = 1e8
+MAX_CAPACITY = 1e7
+MAX_YEARS = 100.0
 CAPACITY = {"scales": "capacity"}
 
 RISK_LEVELS = ("standard", "medium", "high")
@@ -47,11 +52,11 @@ class Strict(BaseModel):
 class RunSettings(Strict):
     """How a run is set up; each can be overridden on the command line."""
 
-    years: PositiveFloat = Field(1.0, description="measured simulated years after the warm-up")
-    warmup_years: NonNeg = Field(2.0, description="simulated years discarded before measuring")
+    years: Annotated[float, Field(gt=0.0, le=MAX_YEARS)] = Field(1.0, description="measured simulated years after the warm-up")
+    warmup_years: Annotated[float, Field(ge=0.0, le=MAX_YEARS)] = Field(2.0, description="simulated years discarded before measuring")
     reps: PositiveInt = Field(10, description="independent replications")
     seed: Annotated[int, Field(ge=0)] = Field(20261122, description="root seed of all random streams")
-    monitor_interval_days: PositiveFloat = Field(7.0, description="days between time-series snapshots")
+    monitor_interval_days: Annotated[float, Field(ge=0.5, le=365.0)] = Field(7.0, description="days between time-series snapshots")
     intervention_years: Optional[NonNeg] = Field(
         None,
         description="for a scenario that extends another: years from the start at which its own settings take effect "
@@ -85,7 +90,7 @@ class Seasonality(Strict):
 
 
 class Reporting(Strict):
-    incidents_per_year: Annotated[float, Field(gt=0.0, json_schema_extra=VOLUME)] = Field(
+    incidents_per_year: Annotated[float, Field(gt=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
         description="incidents (reported or not) per year"
     )
     seasonality: Seasonality = Seasonality()
@@ -237,7 +242,7 @@ OffenceName = Annotated[str, Field(pattern=OFFENCE_NAME)]
 class StaffedUnit(Strict):
     """A team that works a number of cases at once: slots = staff x caseload."""
 
-    staff: Annotated[float, Field(gt=0.0, json_schema_extra=CAPACITY)] = Field(description="FTE")
+    staff: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)] = Field(description="FTE")
     caseload: PositiveFloat = Field(description="concurrent cases per FTE")
 
 
@@ -278,11 +283,11 @@ class SupportSettings(Strict):
 class CourtTier(Strict):
     """A court tier whose trial list is shared with a background stream of non-VAWG cases."""
 
-    sitting_days_per_year: Annotated[float, Field(gt=0.0, json_schema_extra=CAPACITY)]
+    sitting_days_per_year: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)]
     sitting_days_per_courtroom: PositiveFloat = Field(description="sitting days a courtroom gives per year")
-    background_cases_per_year: Annotated[float, Field(ge=0.0, json_schema_extra=VOLUME)]
+    background_cases_per_year: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)]
     background_sitting_days: Duration = Field(description="court time of a background case, sitting days")
-    initial_backlog: Annotated[float, Field(ge=0.0, json_schema_extra=VOLUME)] = Field(
+    initial_backlog: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
         0.0, description="background cases waiting at the start of the run"
     )
     listing_delay: Duration = Field(description="not-guilty plea to the earliest trial date the list offers, days")
@@ -294,7 +299,7 @@ class CourtTier(Strict):
 class SpecialistCourts(Strict):
     """Specialist domestic violence courts: dedicated weekly sessions."""
 
-    courts: Annotated[float, Field(ge=0.0, json_schema_extra=CAPACITY)]
+    courts: Annotated[float, Field(ge=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)]
     trials_per_session: PositiveInt
     p_ineffective: Prob
     relist_delay: Duration
@@ -309,7 +314,7 @@ class SpecialistCrownList(Strict):
     """
 
     offences: list[str] = Field(min_length=1, description="offence classes whose Crown cases it hears (names under offences:)")
-    sitting_days_per_year: Annotated[float, Field(gt=0.0, json_schema_extra=CAPACITY)]
+    sitting_days_per_year: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)]
     sitting_days_per_courtroom: PositiveFloat
     listing_delay: Duration = Field(description="not-guilty plea to the earliest trial date the list offers, days")
     p_ineffective: Prob

@@ -1,0 +1,73 @@
+"""Hostile input: every file in tests/bad_scenarios/ exits 2 with a clear line, at once, and writes nothing.
+
+Each file's first line says what the message must contain: ``# expect: <text>``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from simcj.cli import main
+
+from .conftest import BASELINE
+
+CORPUS = Path(__file__).parent / "bad_scenarios"
+FILES = sorted(CORPUS.glob("*.yaml"))
+
+
+def expected(path: Path) -> str:
+    first = path.read_bytes().split(b"\n", 1)[0].decode("utf-8", "replace")
+    assert first.startswith("# expect: "), path
+    return first.removeprefix("# expect: ").strip()
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_a_bad_scenario_file_exits_2_with_one_clear_line_per_problem(path, tmp_path):
+    out = tmp_path / "out"
+    start = time.perf_counter()
+    result = CliRunner().invoke(main, ["run", str(path), "--out", str(out)])
+    elapsed = time.perf_counter() - start
+    assert result.exit_code == 2, result.output
+    assert expected(path) in result.output, result.output
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert str(path) in result.output or str(path.resolve()) in result.output or "--" in result.output
+    assert not out.exists()
+    assert elapsed < 3.0
+
+
+def test_the_corpus_is_broad():
+    assert len(FILES) >= 35
+
+
+def test_a_folder_and_an_oversized_file_are_refused_before_parsing(tmp_path):
+    folder = tmp_path / "scenario.yaml"
+    folder.mkdir()
+    r = CliRunner().invoke(main, ["check", str(folder)])
+    assert r.exit_code == 2 and "is a directory" in r.output
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"name: big\n" + b"# padding\n" * 600_000)
+    start = time.perf_counter()
+    r = CliRunner().invoke(main, ["check", str(big)])
+    assert r.exit_code == 2 and "MB" in r.output and time.perf_counter() - start < 1.0
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + f"extends: {BASELINE}\nname: bom\n".encode())
+    assert CliRunner().invoke(main, ["check", str(path)]).exit_code == 0
+
+
+@pytest.mark.parametrize("value", ["true", "nan", ".inf", "1e308", "*a", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["])
+def test_bad_set_values_exit_2(value):
+    r = CliRunner().invoke(main, ["check", str(BASELINE), "--set", f"support.services.idva.staff={value}"])
+    assert r.exit_code == 2 and "support.services.idva.staff" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("option", [["--scale", "nan"], ["--scale", "inf"], ["--years", "inf"], ["--years", "nan"], ["--warmup-years", "inf"], ["--years", "500"]])
+def test_bad_numbers_on_the_command_line_exit_2(option, tmp_path):
+    r = CliRunner().invoke(main, ["run", str(BASELINE), *option, "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and not (tmp_path / "o").exists()
