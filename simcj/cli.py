@@ -537,5 +537,34 @@ def schema():
     click.echo(json.dumps(json_schema(), indent=2))
 
 
+class Terminated(BaseException):
+    """SIGTERM: end like Ctrl-C (workers stopped, nothing half-written), with the exit code 143."""
+
+
+def _terminated(_signum, _frame):
+    raise Terminated()
+
+
+def entry() -> None:
+    """The ``simcj`` command: Ctrl-C exits 130 and SIGTERM 143, within seconds, workers stopped and no
+    folder that looks complete (results are written under a temporary name and renamed)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        main(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("\ninterrupted: stopped, nothing written", err=True)
+        sys.exit(130)
+    except Terminated:
+        click.echo("\nterminated: stopped, nothing written", err=True)
+        sys.exit(143)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry()

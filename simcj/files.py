@@ -34,12 +34,37 @@ def atomic_folder(out: Path):
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    _remove_leftovers(out.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a results folder is an ordinary one
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _remove_leftovers(parent: Path) -> None:
+    """Remove the hidden temporary folders of runs that were killed (their process is gone)."""
+    for leftover in parent.glob(".*.partial-*"):
+        try:
+            pid = int(leftover.name.rsplit(".partial-", 1)[1].split("-", 1)[0])
+        except (IndexError, ValueError):
+            continue
+        if leftover.is_dir() and not _alive(pid):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

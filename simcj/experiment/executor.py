@@ -181,6 +181,30 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def _worker_init() -> None:
+    """Worker processes leave Ctrl-C to their parent (which stops them) and end if the parent dies."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: no orphans
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent still stops its workers when interrupted
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once: cancel what is queued and end the workers (on an interruption)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 class LocalExecutor:
     """This process (``jobs=1``), or ``jobs`` local worker processes."""
 
@@ -197,12 +221,17 @@ class LocalExecutor:
                 out.append(task.run(inner))
             return out
         results: dict[int, object] = {}
-        with ProcessPoolExecutor(max_workers=min(self.jobs, n)) as pool:
+        pool = _pool(min(self.jobs, n))
+        try:
             futures = {pool.submit(_run, task): k for k, task in enumerate(tasks)}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 if progress is not None:
                     progress(len(results) / n)
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown()
         return [results[k] for k in range(n)]
 
     def imap(self, tasks: list):
@@ -214,11 +243,16 @@ class LocalExecutor:
                 except Exception as exc:  # noqa: BLE001 - a failed task is reported, the others go on
                     yield k, exc
             return
-        with ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks))) as pool:
+        pool = _pool(min(self.jobs, len(tasks)))
+        try:
             futures = {pool.submit(_run, task): k for k, task in enumerate(tasks)}
             for fut in as_completed(futures):
                 exc = fut.exception()
                 yield futures[fut], exc if exc is not None else fut.result()
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown()
 
     def close(self) -> None:
         return None
