@@ -10,8 +10,10 @@ import json
 import math
 import shlex
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Optional
 
 import click
 import pandas as pd
@@ -127,6 +129,25 @@ def _backend_options(f):
     return click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes (default: all cores).")(f)
 
 
+def _out_folder(out_path: Path, resume: Optional[bool] = None) -> Path:
+    """Check --out before anything runs: not a used folder (unless resuming; None: the command cannot),
+    in a place that can be written."""
+    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())) and not resume:
+        _fail([f"--out: {out_path} already exists and is not empty; choose another folder" + (", or --resume" if resume is not None else "")])
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_path.parent):
+            pass
+    except OSError as exc:
+        _fail([f"--out: cannot write in {out_path.parent} ({exc.strerror or exc})"])
+    return out_path
+
+
+def _writing_failed(out_path: Path, exc: OSError) -> None:
+    """A write that failed part way (a full or read-only disk): nothing half-written is left."""
+    _fail([f"--out: writing {out_path} failed ({exc.strerror or exc}); nothing was left behind"])
+
+
 def _fail(lines) -> None:
     for line in lines:
         click.echo(line, err=True)
@@ -169,8 +190,7 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, interven
         _fail([f"--intervention-years: {scenario} is not an option with a date (it extends nothing, or runs its own settings from the start)"])
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"{sc.name}-{stamp}"
-    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
-        _fail([f"--out: {out_path} already exists and is not empty; choose another folder"])
+    _out_folder(out_path)
     jobs = jobs or default_jobs()
     if reps == "auto":
         from .experiment.replications import Precision, simulate_to_precision
@@ -188,7 +208,10 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, interven
     with pd.option_context("display.max_colwidth", 40, "display.width", 200):
         click.echo(f"\n{sc.name}: mean [95% CI] over {res.spec.reps} replications, per year unless stated\n")
         click.echo(res.headline().to_string())
-    written = res.save(out_path, command)
+    try:
+        written = res.save(out_path, command)
+    except OSError as exc:
+        _writing_failed(out_path, exc)
     click.echo(f"\nResults written to {written} ({res.wall_seconds:.1f} s)")
 
 
@@ -254,7 +277,10 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
         click.echo("\n" + format_effects(table))
         report["effects"] = json.loads(table.to_json(orient="records"))
     if json_path:
-        write_text_atomic(Path(json_path), json.dumps(report, indent=2))
+        try:
+            write_text_atomic(Path(json_path), json.dumps(report, indent=2))
+        except OSError as exc:
+            _writing_failed(Path(json_path), exc)
     sys.exit(0 if result.passed else 1)
 
 
@@ -345,8 +371,7 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         _fail([f"{p}: name: scenario name '{sc.name}' is used by more than one file; names label the results" for p, sc in zip((base, *alternatives), scenarios) if sc.name in duplicates])
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"compare-{stamp}"
-    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
-        _fail([f"--out: {out_path} already exists and is not empty; choose another folder"])
+    _out_folder(out_path)
     jobs = _backend(jobs, dask_workers, scheduler)
     bar, tick = _progress(f"comparing {len(scenarios)} scenarios")
     share = 1.0 / len(scenarios)
@@ -371,7 +396,10 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         braces = f"; {{2.5, 97.5 percentiles}} over {uncertainty_sets} sets of the uncertain parameters" if uncertainty_sets else ""
         click.echo(f"\nDifference from {names[0]}, paired on common random numbers: mean [95% CI] over {cmp.base.spec.reps} replications{braces}\n")
         click.echo(cmp.headline().T.to_string())
-    written = write_comparison(cmp, out_path)
+    try:
+        written = write_comparison(cmp, out_path)
+    except OSError as exc:
+        _writing_failed(out_path, exc)
     click.echo(f"\nResults, report.html and report.xlsx written to {written}")
 
 
@@ -413,8 +441,7 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
     except ScenarioError as exc:
         _fail(str(p) for p in exc.problems)
     out_path = Path(out) if out else Path("results") / f"sweep-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    if out_path.exists() and any(out_path.iterdir()) and not resume:
-        _fail([f"--out: {out_path} already exists and is not empty; choose another folder, or --resume"])
+    _out_folder(out_path, resume=resume)
     executor = _backend(jobs, dask_workers, scheduler)
     state = {"text": ""}
     bar = click.progressbar(length=1000, label=f"sweep of {len(spec.factors)} setting(s), {spec.design} design", file=sys.stderr, show_eta=True, item_show_func=lambda _item: state["text"])
@@ -428,6 +455,8 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
             table = run_sweep(spec, out_path, executor, resume=resume, progress=None if quiet else tick)
     except (ValueError, FileExistsError) as exc:
         _fail([f"--out: {exc}"])
+    except OSError as exc:
+        _writing_failed(out_path, exc)
     finally:
         _close(executor)
     failures = pd.read_csv(out_path / "failures.csv")
@@ -468,23 +497,25 @@ def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only
         _fail([f"--only: '{k}' is not a parameter with a low-high range in {scenario} (ranged: {', '.join(sorted(known))})" for k in unknown])
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"sensitivity-{sc.name}-{stamp}"
-    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
-        _fail([f"--out: {out_path} already exists and is not empty; choose another folder"])
+    _out_folder(out_path)
     bar, tick = _progress(f"sensitivity of {sc.name}")
     with bar:
         executor = _backend(jobs, dask_workers, scheduler)
         base, table = run_sensitivity(sc, reps, seed, scale, executor, tuple(only), progress=tick)
         _close(executor)
     command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    with atomic_folder(out_path) as tmp:
-        table.to_csv(tmp / "sensitivity.csv", index=False)
-        write_results(base, tmp / "scenario", command, cases=False)
-        import matplotlib.pyplot as plt
+    try:
+        with atomic_folder(out_path) as tmp:
+            table.to_csv(tmp / "sensitivity.csv", index=False)
+            write_results(base, tmp / "scenario", command, cases=False)
+            import matplotlib.pyplot as plt
 
-        for metric, offence, label in SENSITIVITY_KPIS:
-            fig = tornado(table, metric, offence, label)
-            fig.savefig(tmp / f"tornado_{metric}.png", dpi=130)
-            plt.close(fig)
+            for metric, offence, label in SENSITIVITY_KPIS:
+                fig = tornado(table, metric, offence, label)
+                fig.savefig(tmp / f"tornado_{metric}.png", dpi=130)
+                plt.close(fig)
+    except OSError as exc:
+        _writing_failed(out_path, exc)
     view = table[table["metric"] == "convicted"].pivot_table(index="parameter", columns="end", values="diff_mean")
     with pd.option_context("display.width", 200, "display.float_format", "{:+,.1f}".format):
         click.echo(f"\nChange in convictions a year against {sc.name} (paired, {base.spec.reps} replications), parameter at each end of its range:\n")

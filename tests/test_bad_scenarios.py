@@ -71,3 +71,26 @@ def test_bad_set_values_exit_2(value):
 def test_bad_numbers_on_the_command_line_exit_2(option, tmp_path):
     r = CliRunner().invoke(main, ["run", str(BASELINE), *option, "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", [["run", str(BASELINE)], ["compare", str(BASELINE), str(BASELINE.parent / "idva_plus_20.yaml")], ["sensitivity", str(BASELINE)]])
+def test_an_out_folder_that_cannot_be_written_stops_before_anything_runs(tmp_path, command):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    start = time.perf_counter()
+    r = CliRunner().invoke(main, [*command, "--out", str(a_file / "results")])
+    assert r.exit_code == 2 and "--out: cannot write in" in r.output and "Traceback" not in r.output
+    assert time.perf_counter() - start < 3.0  # refused before simulating
+
+
+def test_a_write_that_fails_part_way_exits_2_and_leaves_nothing(tmp_path, monkeypatch):
+    import simcj.report.export as export
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export.figures, "save_all", full_disk)
+    args = ["run", str(BASELINE), "--reps", "1", "--scale", "0.02", "--years", "0.5", "--warmup-years", "0.5", "--jobs", "1", "--quiet", "--out", str(tmp_path / "r")]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2 and "No space left on device" in r.output and "nothing was left behind" in r.output
+    assert list(tmp_path.iterdir()) == []
