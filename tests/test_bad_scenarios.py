@@ -33,8 +33,9 @@ def test_a_bad_scenario_file_exits_2_with_one_clear_line_per_problem(path, tmp_p
     elapsed = time.perf_counter() - start
     assert result.exit_code == 2, result.output
     assert expected(path) in result.output, result.output
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
-    assert str(path) in result.output or str(path.resolve()) in result.output or "--" in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert str(path) in result.output or str(path.resolve()) in result.output
     assert not out.exists()
     assert elapsed < 3.0
 

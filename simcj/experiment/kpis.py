@@ -206,7 +206,7 @@ def metric_names(scenario: Scenario) -> set[str]:
     """Every metric a replication of ``scenario`` can report."""
     names = set(COUNTS) | set(RATES) | costs.metric_names() | {"open_at_end"}
     whole_years = range(1, int(scenario.run.years + 1e-9) + 1)
-    names |= {f"{m}_in_year_{k}" for m in [*(m for m, _ in YEARLY), "prison_years_imposed"] for k in whole_years}
+    names |= {f"{m}_in_year_{k}" for m in YEARLY for k in whole_years}
     names |= {f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean")}
     for stage in pathway(scenario):
         names |= stage.metric_names(scenario)
@@ -218,20 +218,20 @@ def _count(times: np.ndarray, start: float, end: float) -> int:
 
 
 # Flows also counted year by year after the start of the measured period (offence and group 'all'):
-# the present values of an option's effects and consequences need them. (metric, indicator column).
-YEARLY = (("convicted", "convicted"), ("withdrawals_pre_charge", "withdrew"))
+# the present values of an option's effects and consequences need them.
+YEARLY = ("convicted", "withdrawals_pre_charge", "prison_years_imposed")
 
 
 def yearly_flows(cases: pd.DataFrame, start: float, end: float) -> list[tuple[str, str, float]]:
     """``<metric>_in_year_<k>`` for each whole year k of [start, end), and the custody imposed in it."""
     rows = []
+    convicted, withdrew = cases["exit"] == Exit.CONVICTED, cases["exit"] == Exit.WITHDREW_PRE_CHARGE
+    custody = cases["custody_years"] if "custody_years" in cases else pd.Series(0.0, index=cases.index)
     for k in range(1, int((end - start) / 365.0 + 1e-9) + 1):
         a, b = start + 365.0 * (k - 1), start + 365.0 * k
-        ind = indicators(cases, a, b)
-        for metric, column in YEARLY:
-            rows.append((f"{metric}_in_year_{k}", ALL, float(ind[column].sum())))
-        done = _in(cases["t_completion"], a, b) & (cases["exit"] == Exit.CONVICTED)
-        custody = cases["custody_years"] if "custody_years" in cases else pd.Series(0.0, index=cases.index)
+        done = _in(cases["t_completion"], a, b) & convicted  # as indicators(): 'convicted', 'withdrew'
+        rows.append((f"convicted_in_year_{k}", ALL, float(done.sum())))
+        rows.append((f"withdrawals_pre_charge_in_year_{k}", ALL, float((_in(cases["t_exit"], a, b) & withdrew).sum())))
         rows.append((f"prison_years_imposed_in_year_{k}", ALL, float(custody[done].sum())))
     return rows
 

@@ -33,7 +33,7 @@ from scipy import stats
 
 from ..scenario.intervention import changed_settings
 from ..scenario.schema import Scenario
-from ..scenario.variants import variant
+from ..scenario.variants import has_setting, variant
 from .compare import run_comparison
 
 LHS_SEED = 20261122
@@ -78,21 +78,13 @@ def latin_hypercube(params: list[Uncertain], n: int, seed: int = LHS_SEED) -> pd
     return pd.DataFrame(columns, index=pd.RangeIndex(n, name="set"))
 
 
-def _has(scenario: Scenario, path: str) -> bool:
-    node = scenario.model_dump(by_alias=True)
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
-
-
 def _with(scenario: Scenario, values: dict[str, float]) -> Scenario:
     """The scenario with those of the values it has settings for. An option keeps its own value of a
     setting it changes (that is the option); the drawn value applies before its date."""
     own = set(changed_settings(scenario.before, scenario)) if scenario.before is not None else set()
-    out = variant(scenario, {k: v for k, v in values.items() if _has(scenario, k) and k not in own})
-    mine = {k: v for k, v in values.items() if k in own and _has(scenario.before, k)}
+    plain = scenario.model_dump(by_alias=True)
+    out = variant(scenario, {k: v for k, v in values.items() if k not in own and has_setting(scenario, k, plain)})
+    mine = {k: v for k, v in values.items() if k in own and has_setting(scenario.before, k)}
     if mine:
         out._before = variant(out.before, mine)
     return out

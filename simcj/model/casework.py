@@ -26,18 +26,20 @@ class Casework(Stage):
     """A stage of staffed units. Subclasses name their units, columns and duration, and :meth:`decide`."""
 
     victim_withdrawal = True
+    section: ClassVar[str]  # the scenario section holding the units ("police": police.units)
+    step: ClassVar[str]  # the offence class's section naming its unit ("police": offences.<x>.police.unit)
     series: ClassVar[str]  # prefix of the units' monitored series, e.g. "investigators"
     queued_column: ClassVar[str]
     start_column: ClassVar[str]
     duration_column: ClassVar[str]
 
-    @staticmethod
-    def units(scenario) -> dict[str, StaffedUnit]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @classmethod
+    def units(cls, scenario) -> dict[str, StaffedUnit]:
+        return getattr(scenario, cls.section).units
 
-    @staticmethod
-    def unit_of(offence) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @classmethod
+    def unit_of(cls, offence) -> str:
+        return getattr(offence, cls.step).unit
 
     def __init__(self, world):
         super().__init__(world)

@@ -46,18 +46,10 @@ class ChargingUnit(Casework):
         "t_charge_decision": ("d", float("nan")),
         "t_charge": ("d", float("nan")),
     }
-    series = "cps"
+    section, step, series = "cps", "charging", "cps"
     queued_column = "t_cps_referral"
     start_column = "t_cps_start"
     duration_column = "d_cps"
-
-    @staticmethod
-    def units(scenario):
-        return scenario.cps.units
-
-    @staticmethod
-    def unit_of(offence) -> str:
-        return offence.charging.unit
 
     def bound(self) -> None:
         self._charged = self.onward["charged"]

@@ -36,6 +36,7 @@ from .stage import Stage, register, stocks
 from .streams import case_uniform
 
 DAYS_PER_WEEK = 7.0
+SESSIONS_PER_YEAR = DAYS_PER_YEAR / DAYS_PER_WEEK
 
 
 class ListingResult(Enum):
@@ -416,9 +417,6 @@ class Courts(Stage):
             "cost_specialist_court": ("delivery", courts.rasso.sitting_days_per_year * uc.crown_sitting_day if courts.rasso else 0.0),
             "cost_sitting_days": ("delivery", shared),
         }
-
-
-SESSIONS_PER_YEAR = 365.0 / 7.0
 
 
 # --------------------------------------------------------------------------- the case's court journey

@@ -57,18 +57,10 @@ class Investigation(Casework):
         "t_investigation_start": ("d", float("nan")),
         "t_police_outcome": ("d", float("nan")),
     }
-    series = "investigators"
+    section, step, series = "police", "police", "investigators"
     queued_column = "t_investigation_queued"
     start_column = "t_investigation_start"
     duration_column = "d_investigation"
-
-    @staticmethod
-    def units(scenario):
-        return scenario.police.units
-
-    @staticmethod
-    def unit_of(offence) -> str:
-        return offence.police.unit
 
     def bound(self) -> None:
         self._referred = self.onward["referred"]

@@ -37,12 +37,13 @@ def variant(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     if scenario.before is not None:
         before = scenario.before
         plain = before.model_dump(by_alias=True)
-        out._before = _variant(before, {k: v for k, v in values.items() if _has(plain, k)})
+        out._before = _variant(before, {k: v for k, v in values.items() if has_setting(before, k, plain)})
     return out
 
 
-def _has(tree: dict, dotted: str) -> bool:
-    node = tree
+def has_setting(scenario: Scenario, dotted: str, plain: dict | None = None) -> bool:
+    """Does the scenario have the setting at this dotted key path? (``plain``: its dump, if made already.)"""
+    node = scenario.model_dump(by_alias=True) if plain is None else plain
     for part in dotted.split(".")[:-1]:
         node = node.get(part) if isinstance(node, dict) else None
     return isinstance(node, dict) and (dotted.split(".")[-1] in node)
