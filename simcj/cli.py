@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+import shutil
 import sys
 import tempfile
 from datetime import datetime
@@ -21,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .experiment.executor import default_jobs
 from .experiment.results import simulate
-from .files import write_text_atomic
+from .files import is_results_folder, write_text_atomic
 from .scenario import ScenarioError, json_schema, load_scenario, with_run
 
 USAGE_ERROR = 2
@@ -129,11 +130,16 @@ def _backend_options(f):
     return click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes (default: all cores).")(f)
 
 
-def _out_folder(out_path: Path, resume: Optional[bool] = None) -> Path:
-    """Check --out before anything runs: not a used folder (unless resuming; None: the command cannot),
-    in a place that can be written."""
-    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())) and not resume:
-        _fail([f"--out: {out_path} already exists and is not empty; choose another folder" + (", or --resume" if resume is not None else "")])
+def _out_folder(out_path: Path, resume: Optional[bool] = None, force: bool = False) -> Path:
+    """Check --out before anything runs: not a used folder (unless resuming, where the command can
+    (resume not None), or replacing an earlier results folder with --force), in a place that can be
+    written."""
+    used = out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir()))
+    if used and force and not resume:
+        if not (out_path.is_dir() and is_results_folder(out_path)):
+            _fail([f"--out: {out_path} is not a simcj results folder (no manifest.json); --force replaces only those, so choose another folder"])
+    elif used and not resume:
+        _fail([f"--out: {out_path} already exists and is not empty; choose another folder, --force to replace a results folder" + (", or --resume" if resume is not None else "")])
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_path.parent):
@@ -179,8 +185,9 @@ def main() -> None:
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting, e.g. --set courts.crown.sitting_days_per_year=27500 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/<scenario>-<timestamp>).")
+@click.option("--force", is_flag=True, help="Replace --out if it is an earlier results folder (swapped only once the new one is complete).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(scenario, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, overrides, out, quiet):
+def run(scenario, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, overrides, out, force, quiet):
     """Run SCENARIO and write a results folder.
 
     A scenario that extends another runs the one it extends until its intervention date.
@@ -190,7 +197,7 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, interven
         _fail([f"--intervention-years: {scenario} is not an option with a date (it extends nothing, or runs its own settings from the start)"])
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"{sc.name}-{stamp}"
-    _out_folder(out_path)
+    _out_folder(out_path, force=force)
     jobs = jobs or default_jobs()
     if reps == "auto":
         from .experiment.replications import Precision, simulate_to_precision
@@ -209,7 +216,7 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, interven
         click.echo(f"\n{sc.name}: mean [95% CI] over {res.spec.reps} replications, per year unless stated\n")
         click.echo(res.headline().to_string())
     try:
-        written = res.save(out_path, command)
+        written = res.save(out_path, command, replace=force)
     except OSError as exc:
         _writing_failed(out_path, exc)
     click.echo(f"\nResults written to {written} ({res.wall_seconds:.1f} s)")
@@ -350,7 +357,8 @@ def _chosen_text(chosen, ran: int, precision: float) -> str:
 @_backend_options
 @click.option("--uncertainty", "uncertainty_sets", type=click.IntRange(min=2), help="Also compare on N Latin-hypercube sets of every parameter with a range; adds uncertainty intervals.")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/compare-<timestamp>).")
-def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, dask_workers, scheduler, uncertainty_sets, out):
+@click.option("--force", is_flag=True, help="Replace --out if it is an earlier results folder (swapped only once the new one is complete).")
+def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, dask_workers, scheduler, uncertainty_sets, out, force):
     """Compare ALTERNATIVES with BASE on common random numbers; write differences, costs and a report."""
     from .experiment.compare import run_comparison
     from .experiment.replications import Precision
@@ -371,7 +379,7 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         _fail([f"{p}: name: scenario name '{sc.name}' is used by more than one file; names label the results" for p, sc in zip((base, *alternatives), scenarios) if sc.name in duplicates])
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"compare-{stamp}"
-    _out_folder(out_path)
+    _out_folder(out_path, force=force)
     jobs = _backend(jobs, dask_workers, scheduler)
     bar, tick = _progress(f"comparing {len(scenarios)} scenarios")
     share = 1.0 / len(scenarios)
@@ -397,7 +405,7 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         click.echo(f"\nDifference from {names[0]}, paired on common random numbers: mean [95% CI] over {cmp.base.spec.reps} replications{braces}\n")
         click.echo(cmp.headline().T.to_string())
     try:
-        written = write_comparison(cmp, out_path)
+        written = write_comparison(cmp, out_path, replace=force)
     except OSError as exc:
         _writing_failed(out_path, exc)
     click.echo(f"\nResults, report.html and report.xlsx written to {written}")
@@ -416,9 +424,10 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
 @click.option("--warmup-years", type=FiniteRange(min=0, max=100), help="Warm-up years.")
 @_backend_options
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/sweep-<timestamp>).")
+@click.option("--force", is_flag=True, help="Replace --out if it is an earlier results folder (swapped only once the new one is complete).")
 @click.option("--resume", is_flag=True, help="Carry on a sweep in --out: skip what is stored.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years, warmup_years, jobs, dask_workers, scheduler, out, resume, quiet):
+def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years, warmup_years, jobs, dask_workers, scheduler, out, force, resume, quiet):
     """Sweep settings of SCENARIO over a design; store every point as it finishes (resumable)."""
     from .experiment.sweep import SweepSpec, load_sweep_file, parse_vary, run_sweep
 
@@ -441,7 +450,11 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
     except ScenarioError as exc:
         _fail(str(p) for p in exc.problems)
     out_path = Path(out) if out else Path("results") / f"sweep-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    _out_folder(out_path, resume=resume)
+    if force and resume:
+        _fail(["--force and --resume: choose one (replace the sweep folder, or carry it on)"])
+    _out_folder(out_path, resume=resume, force=force)
+    if force and out_path.exists():
+        shutil.rmtree(out_path)  # a sweep writes each point in place as it finishes, so the old one goes first
     executor = _backend(jobs, dask_workers, scheduler)
     state = {"text": ""}
     bar = click.progressbar(length=1000, label=f"sweep of {len(spec.factors)} setting(s), {spec.design} design", file=sys.stderr, show_eta=True, item_show_func=lambda _item: state["text"])
@@ -480,7 +493,8 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting first (repeatable).")
 @click.option("--kpi", "kpis", multiple=True, metavar="METRIC[:OFFENCE]", help="With a sweep folder: the KPIs to analyse (default convicted and rate_withdrawal_pre_charge).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/sensitivity-<scenario>-<timestamp>).")
-def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only, overrides, kpis, out):
+@click.option("--force", is_flag=True, help="Replace --out if it is an earlier results folder (swapped only once the new one is complete).")
+def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only, overrides, kpis, out, force):
     """One-way sensitivity of SCENARIO to every parameter with a low-high range, on common random numbers;
     or, given a sweep folder (a Sobol or Morris design), its global sensitivity indices (SALib)."""
     if Path(scenario).is_dir():
@@ -497,7 +511,7 @@ def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only
         _fail([f"--only: '{k}' is not a parameter with a low-high range in {scenario} (ranged: {', '.join(sorted(known))})" for k in unknown])
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"sensitivity-{sc.name}-{stamp}"
-    _out_folder(out_path)
+    _out_folder(out_path, force=force)
     bar, tick = _progress(f"sensitivity of {sc.name}")
     with bar:
         executor = _backend(jobs, dask_workers, scheduler)
@@ -505,7 +519,7 @@ def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only
         _close(executor)
     command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
-        with atomic_folder(out_path) as tmp:
+        with atomic_folder(out_path, force) as tmp:
             table.to_csv(tmp / "sensitivity.csv", index=False)
             write_results(base, tmp / "scenario", command, cases=False)
             import matplotlib.pyplot as plt
@@ -550,15 +564,17 @@ def _global_sensitivity(folder: Path, kpis) -> None:
 @click.argument("results_dir", type=click.Path(file_okay=False))
 def report(results_dir):
     """Rebuild report.html and report.xlsx from a results folder (of `simcj compare` or `simcj run`)."""
-    from .report.comparison import build_report
+    from .report.comparison import FolderError, build_report
 
     folder = Path(results_dir)
     if not (folder / "manifest.json").is_file():
-        _fail([f"{folder}: not a simcj results folder (no manifest.json)"])
+        _fail([f"{folder}: not a folder of simcj run or compare (no manifest.json)" + ("; a sensitivity folder's run is in scenario/" if is_results_folder(folder) else "")])
     try:
         html_path, xlsx_path = build_report(folder)
-    except (OSError, ValueError, KeyError) as exc:
-        _fail([f"{folder}: cannot build the report: {exc}"])
+    except FolderError as exc:
+        _fail(str(exc).splitlines())
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _fail([f"{folder}: cannot build the report ({exc.__class__.__name__}: {exc}); is it a complete folder of simcj run or compare?"])
     click.echo(f"wrote {html_path} and {xlsx_path}")
 
 

@@ -23,16 +23,25 @@ def write_text_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def is_results_folder(path: Path) -> bool:
+    """Is ``path`` a folder simcj wrote? A run, comparison or sweep has a manifest; a sensitivity
+    folder has its base run's, in ``scenario/``."""
+    return Path(path, "manifest.json").is_file() or Path(path, "scenario", "manifest.json").is_file()
+
+
 @contextmanager
-def atomic_folder(out: Path):
+def atomic_folder(out: Path, replace: bool = False):
     """Yield a hidden temporary folder beside ``out``; rename it to ``out`` only if the block completes.
 
-    ``out`` must not exist yet, or be empty. On any error (or a kill) the temporary folder is
-    removed, or left hidden, and nothing appears under the final name.
+    ``out`` must not exist yet, or be empty; with ``replace``, it may also be a results folder simcj
+    wrote, which is swapped out only once the new one is complete (never any other folder: a
+    mistyped ``--out ~`` must not delete a home folder). On any error (or a kill) the temporary
+    folder is removed, or left hidden, and nothing appears under the final name.
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
+    used = out.exists() and (not out.is_dir() or any(out.iterdir()))
+    if used and not (replace and out.is_dir() and is_results_folder(out)):
+        raise FileExistsError(f"{out} already exists and is not empty; choose another --out" + ("" if replace else ", or --force to replace a results folder"))
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(out.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
@@ -41,9 +50,15 @@ def atomic_folder(out: Path):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a results folder is an ordinary one
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
+        if used:
+            old = Path(f"{tmp}-replaced")  # hidden, named like a leftover: removed by a later run if killed now
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if out.exists():
+                out.rmdir()
+            os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -202,6 +202,30 @@ def test_report_of_a_single_run_folder(tmp_path):
     assert "Attrition funnel" in html and "Headlines" not in html
 
 
+@pytest.mark.parametrize(
+    "damage, expect",
+    [
+        (lambda d: (d / "manifest.json").write_text("{}"), "key 'scenario': missing"),
+        (lambda d: (d / "manifest.json").write_text("[1, 2]"), "expected a JSON object, found list"),
+        (lambda d: (d / "manifest.json").write_text("{not json"), "not readable as JSON"),
+        (lambda d: (d / "manifest.json").write_bytes(b"\xff\xfe\x00"), "not readable as JSON"),
+        (lambda d: (d / "summary.csv").unlink(), "summary.csv: missing or unreadable"),
+        (lambda d: (d / "summary.csv").write_text("a,b\n1,2\n"), "columns ci_high, ci_low, group, mean, metric, offence missing"),
+        (lambda d: (d / "manifest.json").write_text(json.dumps({**json.loads((d / "manifest.json").read_text()), "seed": "three"})), "key 'seed': expected int, found str"),
+        (lambda d: (d / "manifest.json").write_text('{"kind": "comparison", "base": "../..", "alternatives": []}'), "expected scenario names"),
+        (lambda d: (d / "manifest.json").write_text('{"kind": "sweep"}'), "a sweep folder has no report"),
+    ],
+)
+def test_report_on_a_damaged_folder_names_what_is_wrong(tmp_path, damage, expect):
+    run_out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["run", str(BASELINE), "--reps", "2", *TINY, "--quiet", "--out", str(run_out)])
+    assert r.exit_code == 0, r.output
+    damage(run_out)
+    r = CliRunner().invoke(main, ["report", str(run_out)])
+    assert r.exit_code == 2 and expect in r.output and "Traceback" not in r.output, r.output
+    assert not (run_out / "report.html").exists()
+
+
 def test_compare_bad_input_exits_2_and_writes_nothing(tmp_path):
     out = tmp_path / "never"
     r = CliRunner().invoke(main, ["compare", str(BASELINE), str(tmp_path / "missing.yaml"), "--out", str(out)])

@@ -81,6 +81,19 @@ def test_existing_out_folder_is_refused(tmp_path):
     (out / "something").write_text("x")
     result = CliRunner().invoke(main, ["run", str(BASELINE), *SMALL, "--out", str(out)])
     assert result.exit_code == 2 and "already exists" in result.output
+    forced = CliRunner().invoke(main, ["run", str(BASELINE), *SMALL, "--out", str(out), "--force"])
+    assert forced.exit_code == 2 and "not a simcj results folder" in forced.output
+    assert (out / "something").read_text() == "x"  # --force never deletes a folder simcj did not write
+
+
+def test_force_replaces_an_earlier_results_folder_only_once_the_new_one_is_complete(tmp_path):
+    out, _ = run_cli(tmp_path, "r", "--jobs", "1")
+    (out / "stale.txt").write_text("from an earlier run")
+    again = CliRunner().invoke(main, ["run", str(BASELINE), *SMALL, "--out", str(out)])
+    assert again.exit_code == 2 and "--force" in again.output
+    run_cli(tmp_path, "r", "--jobs", "1", "--seed", "4", "--force")
+    assert not (out / "stale.txt").exists() and json.loads((out / "manifest.json").read_text())["seed"] == 4
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary or replaced folder left
 
 
 def test_regression_against_stored_results():

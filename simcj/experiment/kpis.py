@@ -158,11 +158,13 @@ def _constant(label: str, n: int, index) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [label]), index=index)
 
 
-def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float) -> pd.DataFrame:
+def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, classes=()) -> pd.DataFrame:
     """Case-based metrics by offence (and 'all') and group (and 'all').
 
     Grouping is on the categorical columns themselves (one byte a row), not on built strings, and
     only over cases open at some point of the window: a case closed before it counts in no KPI.
+    Every offence class of ``classes`` (and 'all') has every metric in group 'all' even if it had no case
+    in the window: counts 0, rates and durations NaN (no denominator).
     """
     active = ~(cases["t_exit"] < start).to_numpy()
     ind = indicators(cases, start, end)[active]
@@ -185,7 +187,17 @@ def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float) -> pd
     out = pd.concat(frames, ignore_index=True)
     out["offence"] = out["offence"].astype(str)
     out["group"] = out["group"].astype(str)
-    return out[["metric", "offence", "group", "value"]]
+    return _with_every_total(out[["metric", "offence", "group", "value"]], classes)
+
+
+def _with_every_total(out: pd.DataFrame, classes) -> pd.DataFrame:
+    """Add the rows of group 'all' that no case produced: counts 0, everything else NaN."""
+    metrics = [*COUNTS, *RATES, *(f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean"))]
+    have = set(zip(out["metric"], out["offence"], out["group"]))
+    missing = [(m, o, ALL, 0.0 if m in COUNTS else np.nan) for o in (*classes, ALL) for m in metrics if (m, o, ALL) not in have]
+    if not missing:
+        return out
+    return pd.concat([out, pd.DataFrame(missing, columns=out.columns)], ignore_index=True)
 
 
 def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
@@ -245,7 +257,7 @@ def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame
         columns=["metric", "offence", "value"],
     )
     used["group"] = ALL
-    frame = pd.concat([system_kpis(run, scenario), used, case_kpis(run.cases, run.warmup, run.horizon, years)], ignore_index=True)
+    frame = pd.concat([system_kpis(run, scenario), used, case_kpis(run.cases, run.warmup, run.horizon, years, scenario.offences)], ignore_index=True)
     money = costs.cost_rows(scenario, frame)
     money["group"] = ALL
     frame = pd.concat([frame, money], ignore_index=True)

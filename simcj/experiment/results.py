@@ -100,11 +100,12 @@ class Results:
 
         return figures.time_to_outcome(self)
 
-    def save(self, out: str | Path, command: str = "") -> Path:
-        """Write the results folder (see README: 'What a run writes')."""
+    def save(self, out: str | Path, command: str = "", replace: bool = False) -> Path:
+        """Write the results folder (see README: 'What a run writes'); ``replace`` swaps out an
+        earlier results folder at ``out`` once the new one is complete."""
         from ..report.export import write_results
 
-        return write_results(self, Path(out), command)
+        return write_results(self, Path(out), command, replace=replace)
 
 
 def _cell(s: pd.DataFrame, metric: str, offence: str, fmt: str) -> str:

@@ -10,8 +10,13 @@ KEYS = ["metric", "offence", "group"]
 
 
 def summarise(kpis: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Mean, standard deviation and t-based CI of each (metric, offence, group) across replications."""
-    g = kpis.dropna(subset=["value"]).groupby(KEYS, sort=True)["value"]
+    """Mean, standard deviation and t-based CI of each (metric, offence, group) across replications.
+
+    Replications where a rate or duration is undefined (no denominator, no case) are left out of
+    its mean; ``n_reps`` says how many counted, and a KPI undefined in all of them is kept with an
+    empty mean and ``n_reps`` 0, so every KPI has its row.
+    """
+    g = kpis.groupby(KEYS, sort=True)["value"]
     out = g.agg(mean="mean", sd="std", n_reps="count").reset_index()
     q = stats.t.ppf(0.5 + level / 2, np.maximum(out["n_reps"] - 1, 1))
     half = np.where(out["n_reps"] > 1, q * out["sd"] / np.sqrt(out["n_reps"]), np.nan)

@@ -62,9 +62,10 @@ MEASURE_LABELS = {
 # --------------------------------------------------------------------------- writing the folder
 
 
-def write_comparison(cmp: Comparison, out: Path) -> Path:
-    """Write the comparison folder at ``out`` (must not exist, or be empty), report included."""
-    with atomic_folder(out) as tmp:
+def write_comparison(cmp: Comparison, out: Path, replace: bool = False) -> Path:
+    """Write the comparison folder at ``out`` (must not exist, or be empty, unless ``replace``: see
+    ``atomic_folder``), report included."""
+    with atomic_folder(out, replace) as tmp:
         (tmp / "scenarios").mkdir()
         for res in cmp.scenarios:
             write_results(res, tmp / "scenarios" / res.scenario.name, cmp.command, cases=False)
@@ -114,16 +115,59 @@ def _intervention_years(cmp: Comparison):
 # --------------------------------------------------------------------------- reading it back
 
 
+class FolderError(ValueError):
+    """A results folder that cannot be read back: what is wrong, file by file."""
+
+
+_RUN_KEYS = {"scenario": str, "seed": int, "replications": int, "warmup_years": (int, float), "years": (int, float), "scale": (int, float), "resolved_scenario": dict}
+_COMPARISON_KEYS = {"base": str, "alternatives": list}
+_TABLES = {"summary.csv": {"metric", "offence", "group", "mean", "ci_low", "ci_high"}, "timeseries.csv": {"replication", "day", "series", "value"}}
+
+
+def _manifest_of(folder: Path) -> dict:
+    """The manifest of a run's or a comparison's folder, checked for what the report reads from it
+    (keys and their types, the tables beside it), so a damaged folder is named precisely."""
+    path = folder / "manifest.json"
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FolderError(f"{path}: not readable as JSON ({exc})") from None
+    if not isinstance(m, dict):
+        raise FolderError(f"{path}: expected a JSON object, found {type(m).__name__}")
+    if m.get("kind") == "sweep":
+        raise FolderError(f"{folder}: a sweep folder has no report; its tables are sweep.csv and summary.csv (simcj sensitivity {folder} for Sobol or Morris indices)")
+    keys = _COMPARISON_KEYS if m.get("kind") == "comparison" else _RUN_KEYS
+    problems = [f"{path}: key '{k}': missing" if k not in m else f"{path}: key '{k}': expected {getattr(t, '__name__', 'a number')}, found {type(m[k]).__name__}" for k, t in keys.items() if not isinstance(m.get(k), t) or isinstance(m.get(k), bool)]
+    if keys is _RUN_KEYS and isinstance(m.get("resolved_scenario"), dict) and not isinstance(m["resolved_scenario"].get("offences"), dict):
+        problems.append(f"{path}: key 'resolved_scenario.offences': missing (the scenario's offence classes)")
+    if keys is _COMPARISON_KEYS and isinstance(m.get("alternatives"), list) and not all(isinstance(a, str) and a and "/" not in a and not a.startswith(".") for a in [m.get("base", ""), *m["alternatives"]]):
+        problems.append(f"{path}: keys 'base', 'alternatives': expected scenario names (the folders under scenarios/)")
+    if keys is _RUN_KEYS:
+        for name, columns in _TABLES.items():
+            try:
+                header = set(pd.read_csv(folder / name, nrows=0).columns)
+            except (OSError, ValueError) as exc:
+                problems.append(f"{folder / name}: missing or unreadable ({exc.__class__.__name__})")
+                continue
+            if columns - header:
+                problems.append(f"{folder / name}: columns {', '.join(sorted(columns - header))} missing")
+    if problems:
+        raise FolderError("\n".join(problems))
+    return m
+
+
 class Folder:
     """The tables of a comparison folder (or of a single run's folder, with no differences)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.manifest = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+        self.manifest = _manifest_of(self.path)
         self.is_comparison = self.manifest.get("kind") == "comparison"
         if self.is_comparison:
             names = [self.manifest["base"], *self.manifest["alternatives"]]
             self.scenario_dirs = {n: self.path / "scenarios" / n for n in names}
+            for d in self.scenario_dirs.values():
+                _manifest_of(d)
             self.differences = pd.read_csv(self.path / "differences.csv")
             self.economics = pd.read_csv(self.path / "economics.csv")
             p = self.path / "precision.csv"
@@ -135,7 +179,7 @@ class Folder:
             self.differences = self.economics = self.precision = self.ranking = None
         self.summaries = {n: pd.read_csv(d / "summary.csv") for n, d in self.scenario_dirs.items()}
         self.timeseries = {n: pd.read_csv(d / "timeseries.csv") for n, d in self.scenario_dirs.items()}
-        self.manifests = {n: json.loads((d / "manifest.json").read_text(encoding="utf-8")) for n, d in self.scenario_dirs.items()}
+        self.manifests = {n: _manifest_of(d) for n, d in self.scenario_dirs.items()}
 
     @property
     def names(self) -> list[str]:

@@ -61,12 +61,13 @@ def manifest(results, command: str = "") -> dict:
     }
 
 
-def write_results(results, out: Path, command: str = "", cases: bool = True) -> Path:
-    """Write the results folder at ``out`` (which must not exist yet, or be empty).
+def write_results(results, out: Path, command: str = "", cases: bool = True, replace: bool = False) -> Path:
+    """Write the results folder at ``out`` (which must not exist yet, or be empty; with ``replace``,
+    a results folder that is swapped for the new one once it is complete).
 
     ``cases=False`` leaves out ``cases.parquet`` (a comparison keeps each scenario's tables only).
     """
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, replace) as tmp:
         (tmp / "figures").mkdir()
         (tmp / "manifest.json").write_text(json.dumps(manifest(results, command), indent=2), encoding="utf-8")
         results.kpis.to_csv(tmp / "kpis.csv", index=False)
