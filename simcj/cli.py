@@ -261,11 +261,11 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
 
     sc = _load(scenario, overrides)
     try:
-        targets = load_targets(targets_path)
+        targets = load_targets(targets_path, sc)
         if effects:
             from .calibrate.effects import load_effects
 
-            effect_rows = load_effects(effects_file)
+            effect_rows = load_effects(effects_file, sc)
             for name in dict.fromkeys(effect_rows["option"]):
                 _load(str(Path(scenario).parent / f"{name}.yaml"))  # every option must load before anything runs
     except ScenarioError as exc:
@@ -312,7 +312,7 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
 
     sc = _load(scenario_path)
     try:
-        targets = load_targets(targets_path)
+        targets = load_targets(targets_path, sc)
         free = load_free_parameters(parameters_path, sc)
     except ScenarioError as exc:
         _fail(str(p) for p in exc.problems)

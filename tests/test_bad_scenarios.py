@@ -41,7 +41,7 @@ def test_a_bad_scenario_file_exits_2_with_one_clear_line_per_problem(path, tmp_p
 
 
 def test_the_corpus_is_broad():
-    assert len(FILES) >= 35
+    assert len(FILES) >= 40
 
 
 def test_a_folder_and_an_oversized_file_are_refused_before_parsing(tmp_path):

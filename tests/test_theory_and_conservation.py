@@ -92,3 +92,47 @@ def test_conservation_over_random_scenarios(p_report, p_record, refer, p_charge,
     values.update({"run.years": years, "run.warmup_years": warmup})
     sc = scaled(variant(baseline, values), 0.01)
     check_conservation(run_replication(sc, 0, seed=seed))
+
+
+# --------------------------------------------------------------------------- extreme but valid
+
+
+def _extreme(baseline, name: str):
+    """The baseline pushed to an edge a scenario file may reach; each must run to its horizon."""
+    plain = baseline.model_dump(by_alias=True)
+    capacities = {f"{section}.units.{u}.staff": plain[section]["units"][u]["staff"] * 1000 for section in ("police", "cps") for u in plain[section]["units"]}
+    capacities |= {f"support.services.{s}.staff": plain["support"]["services"][s]["staff"] * 1000 for s in plain["support"]["services"]}
+    capacities |= {f"courts.{c}.sitting_days_per_year": plain["courts"][c]["sitting_days_per_year"] * 100 for c in ("crown", "magistrates")}
+    volumes = {f"offences.{o}.reporting.incidents_per_year": plain["offences"][o]["reporting"]["incidents_per_year"] * 10 for o in plain["offences"]}
+    changes = {
+        "no_support": {"pathway": [s for s in baseline.pathway if s != "support"]},
+        "no_sdvc": {f"offences.{o}.prosecution.p_sdvc": 0.0 for o in plain["offences"]},
+        "sitting_days_near_zero": {"courts.crown.sitting_days_per_year": 1.0, "courts.magistrates.sitting_days_per_year": 1.0},
+        "capacities_x1000": capacities,
+        "volumes_x10": volumes,
+        "twenty_years": {},
+    }[name]
+    years = 20.0 if name == "twenty_years" else 1.0
+    return scaled(with_run(variant(baseline, changes), years=years, warmup_years=0.5), 0.005 if name in ("volumes_x10", "twenty_years") else 0.02)
+
+
+@pytest.mark.parametrize("name", ["no_support", "no_sdvc", "sitting_days_near_zero", "capacities_x1000", "volumes_x10", "twenty_years"])
+def test_extreme_but_valid_scenarios_run_to_the_end_with_every_case_accounted_for(baseline, name):
+    sc = _extreme(baseline, name)
+    out = run_replication(sc, 0, seed=7)
+    check_conservation(out)
+    k = replication_kpis(out, sc)
+    total = k[(k.offence == "all") & (k.group == "all")].set_index("metric")["value"]
+    assert total["reported"] > 0 and np.isfinite(total["cost_total"])
+    cases = out.cases
+    if name == "no_support":
+        assert "t_support_referral" not in cases and "victims_supported" not in total  # no stage, no support
+    if name == "no_sdvc":
+        assert total["completed_prosecutions"] > 0 and np.isnan(total["rate_conviction_sdvc"])
+    if name == "sitting_days_near_zero":
+        charged = cases["t_charge"].notna()
+        assert (cases.loc[charged, "exit"] == Exit.OPEN).mean() > 0.5  # the courts hear almost nothing: cases wait at the horizon
+    if name == "capacities_x1000":
+        assert total["days_investigation_wait_mean"] < 1.0
+    if name == "twenty_years":
+        assert out.horizon == pytest.approx((20 + 0.5) * 365.0)

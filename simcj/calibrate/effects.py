@@ -17,32 +17,29 @@ import numpy as np
 import pandas as pd
 
 from ..experiment.compare import run_comparison
+from ..experiment.kpis import metric_names
 from ..scenario.loader import Problem, ScenarioError, load_scenario
 from ..scenario.schema import Scenario
-from .targets import is_volume
+from .targets import is_volume, read_table
 
 COLUMNS = ["id", "option", "metric", "offence", "effect", "low", "high", "direction", "published_direction", "source", "notes"]
 DIRECTIONS = ("up", "down", "no clear change", "none")
 
 
-def load_effects(path: str | Path) -> pd.DataFrame:
-    """Read and check an effects file; problems are reported like a bad scenario file (exit 2)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError([Problem(str(path), "", "file not found")])
-    try:
-        t = pd.read_csv(path, keep_default_na=False, dtype=str)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), "", f"not a readable CSV file ({exc})")]) from None
-    missing = [c for c in COLUMNS if c not in t.columns]
-    if missing:
-        raise ScenarioError([Problem(str(path), "", f"missing column(s) {missing}; expected {COLUMNS}")])
+def load_effects(path: str | Path, scenario: Scenario | None = None) -> pd.DataFrame:
+    """Read and check an effects file; problems are reported like a bad scenario file (exit 2).
+    With ``scenario``, each row's metric and offence must be ones the scenario reports."""
+    t = read_table(path, COLUMNS, "effect")
     problems = [
         Problem(str(path), f"row {i + 2}.direction", f"expected one of {list(DIRECTIONS)}, found {r['direction']!r}")
         for i, r in t.iterrows()
         if r["direction"] not in DIRECTIONS
     ]
     problems += [Problem(str(path), f"row {i + 2}.source", "every effect needs a source") for i, r in t.iterrows() if not r["source"].strip()]
+    if scenario is not None:
+        known, classes = metric_names(scenario), {*scenario.offences, "all"}
+        problems += [Problem(str(path), f"row {i + 2}.metric", f"'{r['metric']}' is not a metric the scenario reports") for i, r in t.iterrows() if r["metric"] not in known]
+        problems += [Problem(str(path), f"row {i + 2}.offence", f"expected one of {sorted(classes)}, found {r['offence']!r}") for i, r in t.iterrows() if r["offence"] not in classes]
     if problems:
         raise ScenarioError(problems)
     return t

@@ -12,6 +12,7 @@ replays what it had done from the store and carries on.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +26,7 @@ from scipy import optimize, stats
 from ..experiment.executor import executor_for
 from ..experiment.results import simulate
 from ..files import write_text_atomic
-from ..scenario.loader import Problem, ScenarioError
+from ..scenario.loader import Problem, ScenarioError, read_yaml
 from ..scenario.schema import Scenario
 from ..scenario.variants import variant
 from .targets import compare
@@ -47,10 +48,7 @@ class FreeParameter:
 
 def load_free_parameters(path: str | Path, scenario: Scenario) -> list[FreeParameter]:
     """Read a free-parameters file; each path must name a number in the scenario."""
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError([Problem(str(path), "", "file not found")])
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(Path(path))
     entries = data.get("parameters") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ScenarioError([Problem(str(path), "parameters", "expected a list of {path, low, high, why}")])
@@ -68,13 +66,17 @@ def load_free_parameters(path: str | Path, scenario: Scenario) -> list[FreeParam
             continue
         if not isinstance(current, (int, float)) or isinstance(current, bool):
             problems.append(Problem(str(path), f"{where}.path", f"'{e['path']}' is not a number"))
-        elif not (isinstance(e["low"], (int, float)) and isinstance(e["high"], (int, float)) and e["low"] < e["high"]):
-            problems.append(Problem(str(path), where, "expected numbers with low < high"))
+        elif not (_finite(e["low"]) and _finite(e["high"]) and e["low"] < e["high"]):
+            problems.append(Problem(str(path), where, f"expected finite numbers with low < high, found low {e['low']!r}, high {e['high']!r}"))
         else:
             out.append(FreeParameter(e["path"], float(e["low"]), float(e["high"]), str(e["why"])))
     if problems:
         raise ScenarioError(problems)
     return out
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _get(tree: dict, dotted: str):

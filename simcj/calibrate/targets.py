@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..experiment.kpis import COUNTS
+from ..experiment.kpis import COUNTS, metric_names
 from ..scenario.loader import Problem, ScenarioError
 
 COLUMNS = ["id", "metric", "offence", "value", "low", "high", "period", "geography", "source", "notes", "use"]
@@ -21,31 +23,62 @@ def is_volume(metric: str) -> bool:
     return metric in VOLUME_METRICS or metric.endswith(("_referrals", "_supported")) or "_backlog_at_year_" in metric
 
 
-def load_targets(path: str | Path) -> pd.DataFrame:
-    """Read and check a targets file; problems are reported like a bad scenario file (exit 2)."""
+MAX_TABLE_BYTES = 5 * 1024 * 1024  # the shipped tables are a few kB
+
+
+def read_table(path: str | Path, columns: list[str], what: str) -> pd.DataFrame:
+    """Read an input CSV (targets, effects) as text, refusing what is not one: a folder, a missing,
+    empty, oversized, non-UTF-8 or malformed file, missing columns, no rows."""
     path = Path(path)
     shown = str(path)
+    if path.is_dir():
+        raise ScenarioError([Problem(shown, "", "is a folder, not a file")])
     if not path.is_file():
         raise ScenarioError([Problem(shown, "", "file not found")])
+    if path.stat().st_size > MAX_TABLE_BYTES:
+        raise ScenarioError([Problem(shown, "", f"is {path.stat().st_size / 1e6:.1f} MB; a {what} file is at most {MAX_TABLE_BYTES // 2**20} MB")])
     try:
-        t = pd.read_csv(path, keep_default_na=False, dtype=str)
+        t = pd.read_csv(io.StringIO(path.read_bytes().decode("utf-8-sig")), keep_default_na=False, dtype=str)
+    except pd.errors.EmptyDataError:
+        raise ScenarioError([Problem(shown, "", f"the file is empty: expected a header line {','.join(columns)} and one {what} a row")]) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(shown, "", f"not a readable CSV file ({exc})")]) from None
-    missing = [c for c in COLUMNS if c not in t.columns]
+    missing = [c for c in columns if c not in t.columns]
     if missing:
-        raise ScenarioError([Problem(shown, "", f"missing column(s) {missing}; expected {COLUMNS}")])
+        raise ScenarioError([Problem(shown, "", f"missing column(s) {missing}; expected {columns}")])
+    if t.empty:
+        raise ScenarioError([Problem(shown, "", f"no {what}s: expected one a row below the header")])
+    return t
+
+
+def load_targets(path: str | Path, scenario=None) -> pd.DataFrame:
+    """Read and check a targets file; problems are reported like a bad scenario file (exit 2).
+
+    With ``scenario``, every target must name a metric the scenario reports and one of its offence
+    classes (or 'all'), so a mistyped target is refused before anything runs.
+    """
+    shown = str(path)
+    t = read_table(path, COLUMNS, "target")
     problems = []
+    known = metric_names(scenario) if scenario is not None else None
+    classes = {*scenario.offences, "all"} if scenario is not None else None
     for row, r in t.iterrows():
         where = f"row {row + 2}"  # the header is line 1
         for col in ("value", "low", "high"):
             try:
-                float(r[col])
+                if not math.isfinite(float(r[col])):
+                    problems.append(Problem(shown, f"{where}.{col}", f"expected a finite number, found {r[col]!r}"))
             except ValueError:
                 problems.append(Problem(shown, f"{where}.{col}", f"expected a number, found {r[col]!r}"))
+        if known is not None and r["metric"] not in known:
+            problems.append(Problem(shown, f"{where}.metric", f"'{r['metric']}' is not a metric the scenario reports (see `simcj run` summary.csv)"))
+        if classes is not None and r["offence"] not in classes:
+            problems.append(Problem(shown, f"{where}.offence", f"expected one of {sorted(classes)}, found {r['offence']!r}"))
         if r["use"] not in USES:
             problems.append(Problem(shown, f"{where}.use", f"expected one of {list(USES)}, found {r['use']!r}"))
         if not r["source"].strip():
             problems.append(Problem(shown, f"{where}.source", "every target needs a source"))
+    problems += [Problem(shown, f"row {i + 2}.id", f"'{t.at[i, 'id']}' is the id of an earlier row too") for i in t.index[t["id"].duplicated()]]
     if problems:
         raise ScenarioError(problems)
     for col in ("value", "low", "high"):

@@ -121,8 +121,11 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
     ind["d_offence_to_completion"] = np.where(completed, cases["t_completion"] - cases["t_incident"], nan)
     started = _in(cases["t_investigation_start"], start, end)
     ind["d_investigation_wait"] = np.where(started, cases["t_investigation_start"] - cases["t_investigation_queued"], nan)
-    supported = _in(cases["t_support_start"], start, end)
-    ind["d_support_wait"] = np.where(supported, cases["t_support_start"] - cases["t_support_referral"], nan)
+    if "t_support_start" in cases:  # a pathway without a support stage has no support times
+        supported = _in(cases["t_support_start"], start, end)
+        ind["d_support_wait"] = np.where(supported, cases["t_support_start"] - cases["t_support_referral"], nan)
+    else:
+        ind["d_support_wait"] = nan
     return ind
 
 

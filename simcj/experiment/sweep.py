@@ -35,7 +35,7 @@ import yaml
 from scipy import stats
 
 from ..files import write_text_atomic
-from ..scenario.loader import Problem, ScenarioError, load_scenario
+from ..scenario.loader import Problem, ScenarioError, load_scenario, parse_yaml, read_yaml
 from ..scenario.variants import variant
 from .executor import ReplicationTask, executor_for
 from .runner import resolve
@@ -95,7 +95,7 @@ def factor(path: str, spec, where: str) -> Factor:
     elif isinstance(spec, str):
         if spec.startswith("["):
             try:
-                return factor(path, yaml.safe_load(spec), where)
+                return factor(path, parse_yaml(spec), where)
             except yaml.YAMLError:
                 raise bad(f"{spec!r} is not a list of numbers") from None
         parts = spec.split(":")
@@ -149,14 +149,7 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
     """A sweep file: the same options as the command line, as keys; ``scenario`` relative to the file."""
     path = Path(path)
     shown = str(path)
-    if not path.is_file():
-        raise ScenarioError([Problem(shown, "", "file not found")])
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(shown, "", f"not valid YAML ({exc})")]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError([Problem(shown, "", "expected a mapping of sweep settings")])
+    data = read_yaml(path)
     problems = [Problem(shown, k, f"unknown key; expected one of {sorted(FILE_KEYS)}") for k in data if k not in FILE_KEYS]
     if "scenario" not in data or not isinstance(data.get("scenario"), str):
         problems.append(Problem(shown, "scenario", "expected the scenario file to sweep"))

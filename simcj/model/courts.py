@@ -303,6 +303,8 @@ class Courts(Stage):
         names = list(world.scenario.offences)
         self._rasso_classes = {names.index(o) for o in sc.rasso.offences} if sc.rasso is not None else set()
         self._d_first_hearing, self._d_trial = world.cases.d_first_hearing, world.cases.d_trial
+        # When support started, if the pathway has a support stage (a pathway may leave it out).
+        self.support_start = getattr(world.cases, "t_support_start", None)
 
     def bound(self) -> None:
         self._convicted = self.onward["convicted"]
@@ -493,7 +495,7 @@ def prosecute(stage: Courts, i: int):
         _used(c, i, court, trial)
         if days > 0.0:
             yield env.timeout(days)
-        supported = c.t_support_start[i] <= env.now  # NaN compares False: never supported
+        supported = stage.support_start is not None and stage.support_start[i] <= env.now  # NaN compares False: never supported
         conviction_rr = world.scenario.support.effect.conviction_rr
         guilty = convicted_at_trial(p, venue, c.evidence_led[i], supported, conviction_rr, c.u_verdict[i])
         stage.complete(i, Exit.CONVICTED if guilty else Exit.ACQUITTED, env.now)

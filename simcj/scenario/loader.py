@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -40,9 +40,11 @@ class Problem:
     file: str
     path: str
     message: str
+    via: tuple[str, ...] = ()  # the files that extend ``file``, nearest first: how the problem was reached
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.path or '(top level)'}: {self.message}"
+        reached = f" (extended by {' <- '.join(self.via)})" if self.via else ""
+        return f"{self.file}{reached}: {self.path or '(top level)'}: {self.message}"
 
 
 class ScenarioError(Exception):
@@ -113,10 +115,13 @@ class _Loader(yaml.SafeLoader):
 
 
 def _expanded_size(node, memo: dict) -> int:
-    """Values in a YAML node once every alias is expanded (shared nodes counted once per use)."""
+    """Values in a YAML node once every alias is expanded (shared nodes counted once per use).
+    A node that contains itself through an alias (``&a [*a]``) has no finite size: refused."""
     key = id(node)
+    if memo.get(key, 0) is None:
+        raise _Refused("a value contains itself through an alias (&name ... *name): refused", node.start_mark)
     if key not in memo:
-        memo[key] = 0  # a cycle counts as nothing more
+        memo[key] = None  # being counted: meeting it again below is a cycle
         if isinstance(node, yaml.SequenceNode):
             size = 1 + sum(_expanded_size(n, memo) for n in node.value)
         elif isinstance(node, yaml.MappingNode):
@@ -135,7 +140,8 @@ def parse_yaml(text: str):
         raise _Refused("nested too deeply") from None
 
 
-def _read_yaml(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
+    """A YAML file of settings (a mapping), read with the project's limits; problems as ScenarioError."""
     shown = str(path)
     if path.is_dir():
         raise ScenarioError([Problem(shown, "", "is a folder, not a file")])
@@ -143,7 +149,7 @@ def _read_yaml(path: Path) -> dict:
         raise ScenarioError([Problem(shown, "", "file not found")])
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise ScenarioError([Problem(shown, "", f"is {size / 1e6:.1f} MB; a scenario file is at most {MAX_FILE_BYTES // 2**20} MB")])
+        raise ScenarioError([Problem(shown, "", f"is {size / 1e6:.1f} MB; a settings file is at most {MAX_FILE_BYTES // 2**20} MB")])
     try:
         data = parse_yaml(path.read_bytes().decode("utf-8-sig"))  # a byte-order mark is allowed
     except yaml.YAMLError as exc:
@@ -179,7 +185,7 @@ def _merge(base: dict, over: dict, origins: dict, file: str, prefix: str = "") -
 
 
 def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
-    data = _read_yaml(path)
+    data = read_yaml(path)
     parent = data.pop("extends", None)
     fitted = data.pop("calibration", None)
     base: dict = {}
@@ -189,13 +195,17 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
             raise ScenarioError([Problem(str(path), "extends", f"expected a file name, found {parent!r}")])
         parent_path = (path.parent / parent).resolve()
         if parent_path in chain or parent_path == path.resolve():
-            raise ScenarioError([Problem(str(path), "extends", f"'{parent}' leads back to this file (a cycle)")])
+            loop = [*chain[chain.index(parent_path):], path.resolve(), parent_path] if parent_path in chain else [path.resolve(), parent_path]
+            raise ScenarioError([Problem(str(path), "extends", f"'{parent}' makes a cycle: {' -> '.join(p.name for p in loop)}")])
         if len(chain) >= MAX_EXTENDS:
             raise ScenarioError([Problem(str(path), "extends", f"more than {MAX_EXTENDS} files in the extends: chain")])
         if not parent_path.is_file():
             what = "a folder, not a file" if parent_path.is_dir() else "not found"
             raise ScenarioError([Problem(str(path), "extends", f"'{parent}' ({parent_path}) is {what}")])
-        base, origins = _resolve(parent_path, chain + (path.resolve(),))
+        try:
+            base, origins = _resolve(parent_path, chain + (path.resolve(),))
+        except ScenarioError as exc:  # a problem in a parent: say which file extended it
+            raise ScenarioError([replace(p, via=(*p.via, str(path))) if p.file != str(path) else p for p in exc.problems]) from None
     _merge(base, data, origins, str(path))
     if fitted is not None:
         _apply_fitted(base, origins, path, fitted)
@@ -214,7 +224,7 @@ def _apply_fitted(tree: dict, origins: dict, path: Path, fitted) -> None:
     if not fitted_path.is_file():
         what = "a folder, not a file" if fitted_path.is_dir() else "not found"
         raise ScenarioError([Problem(str(path), "calibration", f"'{fitted}' ({fitted_path}) is {what}")])
-    data = _read_yaml(fitted_path)
+    data = read_yaml(fitted_path)
     params = data.get("parameters")
     if not isinstance(params, dict):
         raise ScenarioError([Problem(str(fitted_path), "parameters", "expected a mapping of key path to {value, source}")])
@@ -383,7 +393,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     scenario._sources = sources
-    parent = _read_yaml(Path(path)).get("extends")
+    parent = read_yaml(Path(path)).get("extends")
     if isinstance(parent, str):
         before = load_scenario((Path(path).parent / parent).resolve(), overrides)
         before._before = None  # before the date the parent runs as a whole, from the start

@@ -98,7 +98,7 @@ class Reporting(Strict):
     delay: Duration = Field(description="incident to report, days")
     p_record: Prob = Field(description="probability a report is recorded as a crime")
     risk_mix: Optional[dict[str, NonNeg]] = Field(
-        None, description="DASH risk level weights (domestic abuse only): standard, medium, high"
+        None, description="DASH risk level shares of reported cases (domestic abuse only): standard, medium, high; they sum to 1"
     )
 
     @model_validator(mode="after")
@@ -107,8 +107,9 @@ class Reporting(Strict):
             unknown = set(self.risk_mix) - set(RISK_LEVELS)
             if unknown:
                 raise ValueError(f"risk_mix: unknown risk level(s) {sorted(unknown)}; expected {list(RISK_LEVELS)}")
-            if sum(self.risk_mix.values()) <= 0:
-                raise ValueError("risk_mix: weights must not all be zero")
+            total = sum(self.risk_mix.values())
+            if abs(total - 1.0) > 1e-3:
+                raise ValueError(f"risk_mix: shares must sum to 1, found {total:.4g} (a level that is absent is 0)")
         return self
 
 
@@ -370,6 +371,14 @@ class Scenario(Strict):
     offences: dict[OffenceName, OffenceClass] = Field(
         min_length=1, description="offence classes by name: any lower-case name, each with its own settings and random streams"
     )
+
+    @field_validator("pathway")
+    @classmethod
+    def _each_stage_once(cls, pathway: list[str]) -> list[str]:
+        twice = sorted({s for s in pathway if pathway.count(s) > 1})
+        if twice:
+            raise ValueError(f"a stage is listed more than once: {', '.join(twice)} (cases pass each stage once)")
+        return pathway
     police: PoliceSettings
     cps: CpsSettings
     support: SupportSettings
