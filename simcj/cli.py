@@ -140,13 +140,19 @@ def _out_folder(out_path: Path, resume: Optional[bool] = None, force: bool = Fal
             _fail([f"--out: {out_path} is not a simcj results folder (no manifest.json); --force replaces only those, so choose another folder"])
     elif used and not resume:
         _fail([f"--out: {out_path} already exists and is not empty; choose another folder, --force to replace a results folder" + (", or --resume" if resume is not None else "")])
+    _writable_place(out_path, "--out")
+    return out_path
+
+
+def _writable_place(path: Path, option: str) -> None:
+    """Stop before anything runs if ``path`` could not be written (read-only, below a file)."""
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
             pass
     except OSError as exc:
-        _fail([f"--out: cannot write in {out_path.parent} ({exc.strerror or exc})"])
-    return out_path
+        blocking = next((p for p in path.parents if p.is_file()), None)
+        _fail([f"{option}: cannot write in {path.parent} ({f'{blocking} is a file' if blocking else exc.strerror or exc})"])
 
 
 def _writing_failed(out_path: Path, exc: OSError) -> None:
@@ -270,6 +276,8 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
                 _load(str(Path(scenario).parent / f"{name}.yaml"))  # every option must load before anything runs
     except ScenarioError as exc:
         _fail(str(p) for p in exc.problems)
+    if json_path:
+        _writable_place(Path(json_path), "--json")
     seed = sc.run.seed if seed is None else seed
     jobs = jobs or default_jobs()
     with click.progressbar(length=1000, label=f"validating {sc.name}", file=sys.stderr) as bar:

@@ -7,8 +7,10 @@ import json
 import pandas as pd
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from simcj.calibrate.fit import Fit, FreeParameter, load_free_parameters, objective, write_fitted
+from simcj.cli import main
 from simcj.experiment.results import simulate
 from simcj.scenario import REMOVE, ScenarioError, load_scenario, variant
 
@@ -103,6 +105,27 @@ def test_bad_free_parameters_and_fitted_files(baseline, tmp_path):
     base = baseline_copy(tmp_path, "b.yaml", extra=f"calibration: {fitted.name}\n")
     with pytest.raises(ScenarioError, match="no such setting"):
         load_scenario(base)
+
+
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("parameters: [1\n", "not valid YAML"),
+        ("", "the file is empty"),
+        ("- just a list\n", "expected a mapping"),
+        ("parameters: []\n", "expected a list of {path, low, high, why}"),
+        (f"parameters:\n- {{path: {REFER}, low: .nan, high: 1, why: x}}\n", "expected finite numbers with low < high"),
+        (f"parameters:\n- {{path: {REFER}, low: true, high: 1, why: x}}\n", "expected finite numbers with low < high"),
+        (f"parameters:\n- {{path: {REFER}, low: 0, high: 1}}\n", "expected exactly the keys path, low, high, why"),
+        ("a: &a [*a]\n", "contains itself through an alias"),
+    ],
+)
+def test_malformed_free_parameter_files_exit_2_before_the_fit(tmp_path, text, expect):
+    bad = tmp_path / "p.yaml"
+    bad.write_text(text)
+    r = CliRunner().invoke(main, ["calibrate", "--scenario", str(BASELINE), "--parameters", str(bad), "--out", str(tmp_path / "o"), "--fitted", str(tmp_path / "f.yaml")])
+    assert r.exit_code == 2 and expect in r.output and str(bad) in r.output and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "o").exists() and not (tmp_path / "f.yaml").exists()
 
 
 def test_shipped_parameters_file_names_baseline_settings(baseline):

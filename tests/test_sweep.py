@@ -114,6 +114,10 @@ def test_bad_sweep_files_and_options_exit_2_naming_the_file_and_key(tmp_path):
         "reversed.yaml": (f"scenario: {BASELINE}\nvary:\n  support.services.idva.staff: '140:80'\n", "vary.support.services.idva.staff"),
         "text.yaml": (f"scenario: {BASELINE}\nvary:\n  support.services.idva.staff: [80, lots]\n", "vary.support.services.idva.staff"),
         "reps.yaml": (f"scenario: {BASELINE}\nreps: two\nvary:\n  support.services.idva.staff: '80:140'\n", "reps"),
+        "broken.yaml": ("scenario: [x\n", "not valid YAML"),
+        "empty.yaml": ("", "the file is empty"),
+        "bomb.yaml": ("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n", "refused"),
+        "list_bomb.yaml": (f"scenario: {BASELINE}\nvary:\n  support.services.idva.staff: '&a [*a]'\n", "vary.support.services.idva.staff"),
     }
     for name, (text, key) in cases.items():
         path = tmp_path / name

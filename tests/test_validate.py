@@ -85,6 +85,31 @@ def test_bad_targets_file_is_an_input_error(tmp_path):
     assert result.exit_code == 2 and "row 2.use" in result.output
 
 
+HEADER = "id,metric,offence,value,low,high,period,geography,source,notes,use\n"
+
+
+@pytest.mark.parametrize(
+    "content, expect",
+    [
+        (b"", "the file is empty"),
+        (HEADER.encode(), "no targets"),
+        (b"id,metric\nT1,convicted\n", "missing column(s)"),
+        ((HEADER + "T1,convictd,rape,1,0,2,p,g,s,,fit\n").encode(), "row 2.metric: 'convictd' is not a metric"),
+        ((HEADER + "T1,convicted,rapes,1,0,2,p,g,s,,fit\n").encode(), "row 2.offence"),
+        ((HEADER + "T1,convicted,rape,1,nan,2,p,g,s,,fit\n").encode(), "row 2.low: expected a finite number"),
+        ((HEADER + "T1,convicted,rape,1,0,2,p,g,s,,fit\nT1,charged,rape,1,0,2,p,g,s,,fit\n").encode(), "row 3.id"),
+        ((HEADER + 'T1,convicted,rape,1,0,2,p,g,"unclosed\n').encode(), "not a readable CSV file"),
+        (b"\xff\xfe" + HEADER.encode("utf-16-le"), "not a readable CSV file"),
+    ],
+)
+def test_malformed_targets_files_exit_2_before_the_run(tmp_path, content, expect):
+    bad = tmp_path / "t.csv"
+    bad.write_bytes(content)
+    result = CliRunner().invoke(main, ["validate", str(BASELINE), "--targets", str(bad), "--json", str(tmp_path / "v.json")])
+    assert result.exit_code == 2 and expect in result.output and str(bad) in result.output and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "v.json").exists()
+
+
 def test_cli_validate_exit_codes_and_json(tmp_path):
     out = tmp_path / "v.json"
     args = ["validate", str(BASELINE), "--scale", "0.05", "--reps", "2", "--jobs", "1", "--seed", "4"]

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ..scenario.schema import AdvocacyService, Support
+from .casework import slots as case_slots
 from .entities import Exit
 from .pools import Pool
 from .stage import Stage, register, stocks
@@ -51,7 +52,7 @@ class AdvocacyServiceModel:
         self.world = world
         self.name = name
         self.params = params
-        slots = max(1, round(params.staff * params.caseload))
+        slots = case_slots(params)
         self.pool = Pool(world.env, slots, name, lapsed=world.lapsed, levels=len(params.priority) + 1)
         self._ending: dict[int, list[int]] = {}
         self._start_when_free = self._start
@@ -113,7 +114,7 @@ class Advocacy(Stage):
             if name in self.services:
                 service = self.services[name]
                 service.params = params
-                service.pool.resize(max(1, round(params.staff * params.caseload)))
+                service.pool.resize(case_slots(params))
             else:
                 self.services[name] = AdvocacyServiceModel(w, name, params)
         self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in w.offences]

@@ -357,6 +357,8 @@ def _blame(origins: dict, path: str) -> str:
     derived file that set any of them (the child that broke it, not the baseline it extends)."""
     top = origins.get("")
     below = {f for k, f in origins.items() if k and (k == path or k.startswith(path + "."))}
+    if "--set" in below:  # applied last, over every file
+        return "--set"
     if top in below:
         return top
     return _origin(origins, path)

@@ -246,6 +246,15 @@ class StaffedUnit(Strict):
     staff: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)] = Field(description="FTE")
     caseload: PositiveFloat = Field(description="concurrent cases per FTE")
 
+    @model_validator(mode="after")
+    def _at_least_one_case(self):
+        # A team is whole case slots; one that cannot work a single case would be simulated as one
+        # slot but costed as a fraction of an FTE. (--scale may shrink a team below this: the
+        # simulation then keeps one slot, a small-scale artefact.)
+        if self.staff * self.caseload < 0.5:
+            raise ValueError(f"staff x caseload is {self.staff * self.caseload:.3g} case slots; a team works at least one case at a time")
+        return self
+
 
 class PoliceSettings(Strict):
     units: dict[str, StaffedUnit] = Field(min_length=1)
