@@ -231,16 +231,40 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, interven
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Check with these overrides applied.")
-def check(scenario, overrides):
-    """Validate SCENARIO: exit 0 if valid, 2 with one line per problem if not."""
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the parameters' provenance as JSON to this file ('-' for standard output).")
+def check(scenario, overrides, json_path):
+    """Validate SCENARIO: exit 0 if valid, 2 with one line per problem if not; count its parameters
+    by the kind of evidence behind them."""
+    from .scenario.loader import provenance
+
     sc = _load(scenario, overrides)
-    assumptions = sum(1 for s in sc.sources.values() if s.source.upper().startswith("ASSUMPTION"))
+    counts = provenance(sc.sources)
     classes = ", ".join(name for name, _ in sc.offences.items())
-    click.echo(f"{scenario}: valid scenario '{sc.name}' ({classes}); {len(sc.sources)} sourced parameters, {assumptions} of them marked ASSUMPTION")
+    kinds = ", ".join(f"{n} {k}" for k, n in counts.items() if n or k != "option")
+    ranged = sum(1 for s in sc.sources.values() if s.low is not None)
+    click.echo(f"{scenario}: valid scenario '{sc.name}' ({classes}); {len(sc.sources)} sourced parameters: {kinds}; {ranged} with a low-high range", err=json_path == "-")
     if sc.before is not None:
-        click.echo(f"an option on '{sc.before.name}': its own settings from year {sc.intervention_day() / 365.0:g} (run.intervention_years; default the end of the warm-up), '{sc.before.name}' before")
+        click.echo(f"an option on '{sc.before.name}': its own settings from year {sc.intervention_day() / 365.0:g} (run.intervention_years; default the end of the warm-up), '{sc.before.name}' before", err=json_path == "-")
     elif _extends(scenario):
-        click.echo("a variant of the scenario it extends from the start (it changes what makes the cases, or run.intervention_years is 0)")
+        click.echo("a variant of the scenario it extends from the start (it changes what makes the cases, or run.intervention_years is 0)", err=json_path == "-")
+    if json_path:
+        report = {
+            "scenario": sc.name,
+            "file": scenario,
+            "valid": True,
+            "parameters": len(sc.sources),
+            "provenance": counts,
+            "ranged": ranged,
+            "sources": {path: {"kind": src.kind, "source": src.source, "file": src.file, "low": src.low, "high": src.high} for path, src in sc.sources.items()},
+        }
+        if json_path == "-":
+            click.echo(json.dumps(report, indent=2))
+            return
+        _writable_place(Path(json_path), "--json")
+        try:
+            write_text_atomic(Path(json_path), json.dumps(report, indent=2))
+        except OSError as exc:
+            _writing_failed(Path(json_path), exc)
 
 
 @main.command()

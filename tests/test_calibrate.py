@@ -36,7 +36,7 @@ def own_targets(da_only):
     s = res.summary[(res.summary["group"] == "all") & (res.summary["offence"] == "domestic_abuse")].set_index("metric")["mean"]
     rows = []
     for k, (metric, value) in enumerate((("rate_withdrawal_pre_charge", s["rate_withdrawal_pre_charge"]), ("referred_cps", s["referred_cps"] / SCALE))):
-        rows.append({"id": f"R{k}", "metric": metric, "offence": "domestic_abuse", "value": value, "low": value * 0.98, "high": value * 1.02, "use": "fit", "source": "the model"})
+        rows.append({"id": f"R{k}", "metric": metric, "offence": "domestic_abuse", "value": value, "low": value * 0.98, "high": value * 1.02, "use": "fit", "kind": "independent", "source": "the model"})
     return pd.DataFrame(rows)
 
 

@@ -10,7 +10,7 @@ from .conftest import ROOT
 from .regression import STORED
 
 TARGETS = ROOT / "calibration" / "targets.csv"
-COLUMNS = ["id", "metric", "offence", "value", "low", "high", "period", "geography", "source", "notes", "use"]
+COLUMNS = ["id", "metric", "offence", "value", "low", "high", "period", "geography", "source", "notes", "use", "kind"]
 
 
 def test_targets_are_well_formed_and_sourced():
@@ -20,6 +20,7 @@ def test_targets_are_well_formed_and_sourced():
     assert (t["low"] <= t["value"]).all() and (t["value"] <= t["high"]).all()
     assert t["source"].str.len().gt(10).all() and t["period"].ne("").all() and t["geography"].ne("").all()
     assert set(t["use"]) == {"fit", "holdout"}
+    assert set(t["kind"]) == {"independent", "identity"}
 
 
 def test_targets_name_kpis_the_model_produces(baseline):

@@ -179,7 +179,7 @@ def test_compare_writes_differences_costs_and_report(comparison):
     for heading in ("Headlines", "Attrition funnel", "Differences from the base", "Backlog trajectories", "Cost-effect", "common random numbers buy", "Warm-up diagnostic", "Assumptions and sources", "Manifest"):
         assert heading in html, heading
     assert "src=\"http" not in html and html.count("data:image/png;base64,") >= 7  # self-contained
-    assert "+20 FTE" in html or "Baseline 92 FTE + 20" in html  # the option's source is shown
+    assert "IDVA FTE + 20 (the option)" in html  # the option's source is shown
     book = load_workbook(out / "report.xlsx", read_only=True)
     assert {"Headline", "Economics", "Paired vs unpaired", "Differences", "Unit costs", "Changes", "Manifest"} <= set(book.sheetnames)
 

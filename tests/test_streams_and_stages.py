@@ -152,8 +152,9 @@ def test_routes_are_bound_from_the_stages_entries(baseline):
     assert world.routes == {
         "reporting.recorded": ["support", "police"],
         "police.referred": ["charging"],
-        "charging.charged": ["courts"],
+        "charging.charged": ["support", "courts"],  # advocacy hears of the charge; the courts take the case
         "courts.convicted": ["sentencing"],
+        "courts.listed_sdvc": ["support"],
     }
 
 

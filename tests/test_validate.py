@@ -64,7 +64,7 @@ def test_compare_scales_volumes_and_marks_passes():
         {"metric": ["recorded", "rate_conviction"], "offence": ["rape", "rape"], "group": "all", "mean": [925.0, 0.5], "ci_low": [900.0, 0.4], "ci_high": [950.0, 0.6]}
     )
     targets = pd.DataFrame(
-        {"id": ["A", "B", "C"], "metric": ["recorded", "rate_conviction", "convicted"], "offence": "rape", "value": [9272, 0.65, 97], "low": [8808, 0.62, 50], "high": [9736, 0.71, 150], "use": "fit", "source": "s"}
+        {"id": ["A", "B", "C"], "metric": ["recorded", "rate_conviction", "convicted"], "offence": "rape", "value": [9272, 0.65, 97], "low": [8808, 0.62, 50], "high": [9736, 0.71, 150], "use": "fit", "kind": "independent", "source": "s"}
     )
     table = compare(summary, targets, scale=0.1).set_index("id")
     assert table.loc["A", "simulated"] == pytest.approx(9250) and table.loc["A", "passed"]
@@ -85,7 +85,7 @@ def test_bad_targets_file_is_an_input_error(tmp_path):
     assert result.exit_code == 2 and "row 2.use" in result.output
 
 
-HEADER = "id,metric,offence,value,low,high,period,geography,source,notes,use\n"
+HEADER = "id,metric,offence,value,low,high,period,geography,source,notes,use,kind\n"
 
 
 @pytest.mark.parametrize(
@@ -94,10 +94,10 @@ HEADER = "id,metric,offence,value,low,high,period,geography,source,notes,use\n"
         (b"", "the file is empty"),
         (HEADER.encode(), "no targets"),
         (b"id,metric\nT1,convicted\n", "missing column(s)"),
-        ((HEADER + "T1,convictd,rape,1,0,2,p,g,s,,fit\n").encode(), "row 2.metric: 'convictd' is not a metric"),
-        ((HEADER + "T1,convicted,rapes,1,0,2,p,g,s,,fit\n").encode(), "row 2.offence"),
-        ((HEADER + "T1,convicted,rape,1,nan,2,p,g,s,,fit\n").encode(), "row 2.low: expected a finite number"),
-        ((HEADER + "T1,convicted,rape,1,0,2,p,g,s,,fit\nT1,charged,rape,1,0,2,p,g,s,,fit\n").encode(), "row 3.id"),
+        ((HEADER + "T1,convictd,rape,1,0,2,p,g,s,,fit,independent\n").encode(), "row 2.metric: 'convictd' is not a metric"),
+        ((HEADER + "T1,convicted,rapes,1,0,2,p,g,s,,fit,independent\n").encode(), "row 2.offence"),
+        ((HEADER + "T1,convicted,rape,1,nan,2,p,g,s,,fit,independent\n").encode(), "row 2.low: expected a finite number"),
+        ((HEADER + "T1,convicted,rape,1,0,2,p,g,s,,fit,independent\nT1,charged,rape,1,0,2,p,g,s,,fit,independent\n").encode(), "row 3.id"),
         ((HEADER + 'T1,convicted,rape,1,0,2,p,g,"unclosed\n').encode(), "not a readable CSV file"),
         (b"\xff\xfe" + HEADER.encode("utf-16-le"), "not a readable CSV file"),
     ],
@@ -124,7 +124,7 @@ def test_cli_validate_exit_codes_and_json(tmp_path):
     rows = [t for t in data["targets"] if t["simulated"] is not None]
     frame = pd.DataFrame(
         {"id": [t["id"] for t in rows], "metric": [t["metric"] for t in rows], "offence": [t["offence"] for t in rows], "value": [t["simulated"] for t in rows],
-         "low": [t["simulated"] * 0.9 for t in rows], "high": [t["simulated"] * 1.1 for t in rows], "period": "p", "geography": "g", "source": "this run", "notes": "", "use": "fit"}
+         "low": [min(0.9 * t["simulated"], 1.1 * t["simulated"]) for t in rows], "high": [max(0.9 * t["simulated"], 1.1 * t["simulated"]) for t in rows], "period": "p", "geography": "g", "source": "this run", "notes": "", "use": "fit", "kind": "independent"}
     )
     frame.to_csv(meets, index=False)
     ok = CliRunner().invoke(main, [*args, "--targets", str(meets)])

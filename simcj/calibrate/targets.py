@@ -12,8 +12,11 @@ import pandas as pd
 from ..experiment.kpis import COUNTS, metric_names
 from ..scenario.loader import Problem, ScenarioError
 
-COLUMNS = ["id", "metric", "offence", "value", "low", "high", "period", "geography", "source", "notes", "use"]
+COLUMNS = ["id", "metric", "offence", "value", "low", "high", "period", "geography", "source", "notes", "use", "kind"]
 USES = ("fit", "holdout")
+# identity: equals an input or holds by construction (a check that the inputs went in, not
+# validation); independent: the model could miss it.
+KINDS = ("independent", "identity")
 
 # Metrics that are volumes: compared per unit of --scale.
 VOLUME_METRICS = frozenset(COUNTS) | {"incidents", "not_reported", "open_at_end", "crown_backlog", "crown_backlog_mean", "magistrates_backlog", "magistrates_backlog_mean"}
@@ -76,6 +79,8 @@ def load_targets(path: str | Path, scenario=None) -> pd.DataFrame:
             problems.append(Problem(shown, f"{where}.offence", f"expected one of {sorted(classes)}, found {r['offence']!r}"))
         if r["use"] not in USES:
             problems.append(Problem(shown, f"{where}.use", f"expected one of {list(USES)}, found {r['use']!r}"))
+        if r["kind"] not in KINDS:
+            problems.append(Problem(shown, f"{where}.kind", f"expected one of {list(KINDS)} (identity: equals an input or holds by construction), found {r['kind']!r}"))
         if not r["source"].strip():
             problems.append(Problem(shown, f"{where}.source", "every target needs a source"))
     problems += [Problem(shown, f"row {i + 2}.id", f"'{t.at[i, 'id']}' is the id of an earlier row too") for i in t.index[t["id"].duplicated()]]
@@ -102,7 +107,7 @@ def compare(summary: pd.DataFrame, targets: pd.DataFrame, scale: float = 1.0) ->
             mean = low = high = np.nan
         rows.append(
             {
-                "id": t["id"], "metric": t["metric"], "offence": t["offence"], "use": t["use"],
+                "id": t["id"], "kind": t["kind"], "metric": t["metric"], "offence": t["offence"], "use": t["use"],
                 "target": t["value"], "low": t["low"], "high": t["high"],
                 "simulated": mean, "sim_ci_low": low, "sim_ci_high": high,
                 "passed": bool(np.isfinite(mean) and t["low"] <= mean <= t["high"]),

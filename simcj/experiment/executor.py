@@ -32,7 +32,7 @@ from ..scenario.schema import Scenario
 from .kpis import replication_kpis
 
 LABELLED = {"exit": Exit, "venue": Venue, "plea": Plea}
-CATEGORICAL = ("offence", "ethnicity", "age_band", "borough", "risk", "ho_outcome", "support_service")
+CATEGORICAL = ("offence", "ethnicity", "age_band", "borough", "risk", "ho_outcome", "support_service", "support_route", "support_stage")
 EVERYTHING = frozenset({"kpis", "cases", "timeseries"})
 TABLES = frozenset({"kpis", "timeseries"})  # what comparisons and sensitivity need
 

@@ -55,6 +55,8 @@ RATES = {
     "rate_withdrawal_pre_charge": ("withdrew", "pre_charge_outcome"),
     "share_o15": ("o15", "pre_charge_outcome"),
     "share_o18": ("o18", "pre_charge_outcome"),
+    "share_withdrawals_within_7d": ("withdrew_7d", "withdrew"),
+    "share_withdrawals_within_30d": ("withdrew_30d", "withdrew"),
     "arrests_per_100_recorded": ("arrested_w", "recorded"),
     "rate_conviction_sdvc": ("convicted_sdvc", "completed_sdvc"),
     "rate_early_guilty_plea_sdvc": ("early_plea_sdvc", "completed_sdvc"),
@@ -91,7 +93,7 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
         {
             "reported": _in(cases["t_report"], start, end),
             "recorded": _in(cases["t_report"], start, end) & (exit_ != Exit.NOT_RECORDED),
-            "arrested_w": _in(cases["t_investigation_start"], start, end) & cases["arrested"],
+            "arrested_w": _in(cases["t_investigation_queued"], start, end) & cases["arrested"],
             "referred": _in(cases["t_cps_referral"], start, end),
             "charged": charged,
             "cps_charge": decided & cases["t_charge"].notna(),
@@ -102,6 +104,8 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
             "early_plea": early,
             "retraction": completed & (exit_ == Exit.RETRACTION_POST_CHARGE),
             "withdrew": done_in & (exit_ == Exit.WITHDREW_PRE_CHARGE),
+            "withdrew_7d": done_in & (exit_ == Exit.WITHDREW_PRE_CHARGE) & (cases["t_exit"] - cases["t_report"] <= 7.0),
+            "withdrew_30d": done_in & (exit_ == Exit.WITHDREW_PRE_CHARGE) & (cases["t_exit"] - cases["t_report"] <= 30.0),
             "o15": done_in & exit_.isin([Exit.EVIDENTIAL_DIFFICULTIES, Exit.NFA]),
             "o18": done_in & (exit_ == Exit.NO_SUSPECT),
             "ooc": done_in & (exit_ == Exit.OUT_OF_COURT),
@@ -171,11 +175,12 @@ def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, class
     """
     active = ~(cases["t_exit"] < start).to_numpy()
     ind = indicators(cases, start, end)[active]
-    cases = cases.loc[active, ["offence", *GROUP_COLUMNS]]
+    groups = _group_columns(cases)
+    cases = groups.loc[active]
     n, idx = len(cases), cases.index
     offences = (cases["offence"].astype("category"), _constant(ALL, n, idx))
     frames = []
-    for group_col in (None,) + GROUP_COLUMNS:
+    for group_col in (None, *(c for c in cases.columns if c != "offence")):
         if group_col is None:
             group = _constant(ALL, n, idx)
         else:
@@ -191,6 +196,18 @@ def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, class
     out["offence"] = out["offence"].astype(str)
     out["group"] = out["group"].astype(str)
     return _with_every_total(out[["metric", "offence", "group", "value"]], classes)
+
+
+def _group_columns(cases: pd.DataFrame) -> pd.DataFrame:
+    """The offence and the groups KPIs are broken down by: the victim's (``GROUP_COLUMNS``) and, with
+    a support stage, whether she was supported (``support=supported``, ``referred, not supported``
+    or ``not referred``), so every KPI can be read for supported and unsupported victims."""
+    out = cases[["offence", *GROUP_COLUMNS]].copy()
+    if "t_support_start" in cases:
+        referred = cases["support_service"].astype(str) != ""
+        label = np.where(cases["t_support_start"].notna(), "supported", np.where(referred, "referred, not supported", "not referred"))
+        out["support"] = pd.Categorical(label)
+    return out
 
 
 def _with_every_total(out: pd.DataFrame, classes) -> pd.DataFrame:

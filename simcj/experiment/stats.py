@@ -20,12 +20,17 @@ def summarise(kpis: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     out = g.agg(mean="mean", sd="std", n_reps="count").reset_index()
     q = stats.t.ppf(0.5 + level / 2, np.maximum(out["n_reps"] - 1, 1))
     half = np.where(out["n_reps"] > 1, q * out["sd"] / np.sqrt(out["n_reps"]), np.nan)
-    # Every KPI is a count, a duration or a proportion: clip the interval at those natural bounds
-    # (a t-interval from few replications can otherwise run below zero or above 100%).
-    out["ci_low"] = np.maximum(out["mean"] - half, 0.0)
+    # A KPI is a count, a duration or a proportion, clipped at those natural bounds (a t-interval
+    # from few replications can otherwise run below zero or above 100%), or a difference or a
+    # growth, which may be negative.
+    signed = out["metric"].str.endswith(SIGNED_SUFFIXES)
+    out["ci_low"] = np.where(signed, out["mean"] - half, np.maximum(out["mean"] - half, 0.0))
     high = out["mean"] + half
     out["ci_high"] = np.where(out["metric"].map(is_proportion), np.minimum(high, 1.0), high)
     return out[KEYS + ["mean", "ci_low", "ci_high", "sd", "n_reps"]]
+
+
+SIGNED_SUFFIXES = ("_gap", "_growth_per_year")
 
 
 def is_proportion(metric: str) -> bool:

@@ -38,7 +38,7 @@ from .compare import run_comparison
 
 LHS_SEED = 20261122
 # The KPIs whose dependence on each parameter is ranked: (metric, offence).
-RANKED_KPIS = (("convicted", "all"), ("rate_withdrawal_pre_charge", "all"), ("cost_total", "all"))
+RANKED_KPIS = (("convicted", "all"), ("rate_withdrawal_pre_charge", "all"), ("cost_delivery", "all"), ("cost_total", "all"))
 
 
 @dataclass(frozen=True)

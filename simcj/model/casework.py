@@ -53,8 +53,10 @@ class Casework(Stage):
         c = world.cases
         self._queued, self._started, self._duration = getattr(c, self.queued_column), getattr(c, self.start_column), getattr(c, self.duration_column)
         self._start_when_free = self._start  # bound once: a waiting-list entry holds no method object of its own
-        self._done_alarm = callbacks(lambda alarm: self._finish(alarm.i, True))
+        self._done_alarm = callbacks(lambda alarm: self._finish(alarm.i))
         self._wake_alarm = callbacks(lambda alarm: self._work(alarm.i, alarm.end))
+        self._decide_alarm = callbacks(lambda alarm: self.decide(alarm.i, self.world.env.now))
+        self._rewait_alarm = callbacks(lambda alarm: self._watch(alarm.i, alarm.end, self._decide_alarm, self._rewait_alarm, holding=False))
 
     def retune(self) -> None:
         """The option's units: staff changes resize slots (new staff take work at once; fewer staff
@@ -81,10 +83,16 @@ class Casework(Stage):
         now = self.world.env.now
         self._started[i] = now
         self.started(i)
+        effort = self._duration[i] * self.effort_share(i)
         if self.victim_withdrawal:
-            self._work(i, now + self._duration[i])
+            self._work(i, now + effort)
         else:
-            set_alarm(self.world.env, self._duration[i], self._done_alarm, i)
+            set_alarm(self.world.env, effort, self._done_alarm, i)
+
+    def effort_share(self, i: int) -> float:
+        """The share of case ``i``'s elapsed time that is work holding a slot; the rest it waits on
+        others (forensics, the suspect, a police action plan) and holds none."""
+        return getattr(self.world.offence(i), self.step).effort_share
 
     def _work(self, i: int, end: float) -> None:
         """Work on case ``i`` until ``end`` unless the victim withdraws first.
@@ -93,20 +101,31 @@ class Casework(Stage):
         moment it happened and frees the slot. One alarm per wake-up; a wake-up comes early only if
         support began meanwhile and postponed the withdrawal.
         """
+        self._watch(i, end, self._done_alarm, self._wake_alarm, holding=True)
+
+    def _watch(self, i: int, end: float, done: tuple, wake: tuple, holding: bool) -> None:
         w = self.world
         now = w.env.now
         tw = w.clock.time(i)
         if tw >= end:
-            set_alarm(w.env, end - now, self._done_alarm, i)
+            set_alarm(w.env, end - now, done, i)
         elif tw > now + 1e-9:
-            set_alarm(w.env, tw - now, self._wake_alarm, i, end)
+            set_alarm(w.env, tw - now, wake, i, end)
         else:
             w.withdraw_before_charge(i, min(tw, now))
-            self._finish(i, False)
+            if holding:
+                self._pool_list[self._unit_of_case[i]].release()
 
-    def _finish(self, i: int, completed: bool) -> None:
+    def _finish(self, i: int) -> None:
+        """The work is done: free the slot, then wait on others for the rest of the elapsed time
+        (the victim may still withdraw), then decide."""
         self._pool_list[self._unit_of_case[i]].release()
-        if completed:
+        rest = self._duration[i] * (1.0 - self.effort_share(i))
+        if rest > 1e-9 and self.victim_withdrawal:
+            self._watch(i, self.world.env.now + rest, self._decide_alarm, self._rewait_alarm, holding=False)
+        elif rest > 1e-9:
+            set_alarm(self.world.env, rest, self._decide_alarm, i)
+        else:
             self.decide(i, self.world.env.now)
 
     def started(self, i: int) -> None:
@@ -114,6 +133,22 @@ class Casework(Stage):
 
     def decide(self, i: int, now: float) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @classmethod
+    def metric_names(cls, scenario) -> set[str]:
+        return {f"{cls.series}_{u}_utilisation" for u in cls.units(scenario)}
+
+    @classmethod
+    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
+        """Each unit's mean utilisation over the measured period: a result of the demand, the effort
+        a case takes and the staff, not an input."""
+        ts = output.timeseries
+        rows = []
+        for unit in cls.units(scenario):
+            s = ts[(ts["series"] == f"{cls.series}_{unit}_utilisation") & (ts["day"] >= start) & (ts["day"] <= end)]
+            if len(s):
+                rows.append((f"{cls.series}_{unit}_utilisation", "all", float(s["value"].mean())))
+        return rows
 
     def snapshot(self):
         for name, pool in self.pools.items():

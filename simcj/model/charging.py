@@ -2,7 +2,9 @@
 
 A referred case waits for a slot in its CPS unit (lawyers x concurrent files), is considered for a
 sampled time unless the victim withdraws first (still outcome 16: it is before charge), and the
-legal decision is charge, out-of-court disposal, or no further action. The CPS charging rate is
+legal decision is charge, out-of-court disposal, or no further action. From referral the victim's
+withdrawal hazard is multiplied by ``withdrawal.hr_awaiting_cps`` and from charge by
+``withdrawal.hr_post_charge`` instead (both against the hazard before referral). The CPS charging rate is
 charges over these legal decisions only, as the CPS publishes it; withdrawals during
 consideration are administrative finalisations, outside that denominator.
 """
@@ -54,6 +56,13 @@ class ChargingUnit(Casework):
     def bound(self) -> None:
         self._charged = self.onward["charged"]
 
+    def take(self, i: int) -> None:
+        """The file joins the unit's list; the victim's hazard from now is the CPS stage's."""
+        oc = self.world.offence(i)
+        if oc.withdrawal is not None:
+            self.world.clock.scale_hazard(i, self.world.env.now, oc.withdrawal.hr_awaiting_cps)
+        super().take(i)
+
     def decide(self, i: int, now: float) -> None:
         w, c = self.world, self.world.cases
         oc = w.offence(i)
@@ -67,13 +76,13 @@ class ChargingUnit(Casework):
             c.t_charge[i] = now
             c.ho_outcome[i] = HO_CHARGE
             c.phase[i] = int(Phase.CHARGED)
-            if oc.withdrawal is not None:
-                w.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge)
+            if oc.withdrawal is not None:  # from the CPS stage's hazard to the post-charge one
+                w.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge / oc.withdrawal.hr_awaiting_cps)
             self._charged(i)
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        return {"cost_cps"}
+        return super().metric_names(scenario) | {"cost_cps"}
 
     @classmethod
     def costs(cls, scenario, get) -> dict[str, float]:

@@ -45,6 +45,12 @@ class ListingResult(Enum):
     TRIAL = "effective trial"
 
 
+# Trial listings of completed prosecutions: effective (the trial went ahead), cracked (ended on the
+# day without a trial: a late guilty plea, the prosecution offering no evidence, the victim
+# retracting) and ineffective (adjourned to a later date), as shares of all trial listings.
+TRIAL_SHARES = ("share_trials_effective", "share_trials_cracked", "share_trials_ineffective")
+
+
 # --------------------------------------------------------------------------- decisions
 
 
@@ -274,7 +280,7 @@ class Courts(Stage):
 
     name = "courts"
     entries = ("charging.charged",)
-    outcomes = ("convicted",)
+    outcomes = ("convicted", "listed_sdvc")
     uniforms = ("u_venue", "u_sdvc", "u_plea", "u_evidence_led", "u_late_plea", "u_discontinue", "u_verdict", "u_listing_delay")
     durations = {
         "d_first_hearing": lambda sc, oc: oc.prosecution.first_hearing_delay,
@@ -308,6 +314,7 @@ class Courts(Stage):
 
     def bound(self) -> None:
         self._convicted = self.onward["convicted"]
+        self.listed_sdvc = self.onward["listed_sdvc"]  # a notice (court advocates): the case stays here
 
     def take(self, i: int) -> None:
         self.world.env.process(prosecute(self, i))
@@ -377,14 +384,16 @@ class Courts(Stage):
     def metric_names(cls, scenario) -> set[str]:
         tiers = ("crown", "magistrates", "rasso")
         years = range(1, int(scenario.run.years + 1e-9) + 1)
-        names = {f"{tier}_backlog{s}" for tier in tiers for s in ("", "_mean", *(f"_at_year_{k}" for k in years))}
-        return names | {"court_days_magistrates", "court_days_crown", "cost_sdvc", "cost_specialist_court", "cost_sitting_days"}
+        names = {f"{tier}_backlog{s}" for tier in tiers for s in ("", "_mean", "_growth_per_year", *(f"_at_year_{k}" for k in years))}
+        return names | {"court_days_magistrates", "court_days_crown", "cost_sdvc", "cost_specialist_court", "cost_sitting_days", "rate_conviction_sdvc_gap", *TRIAL_SHARES}
 
     @classmethod
     def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
         """Backlogs are stocks: at the end of the run (``_backlog``), at the end of each whole measured
         year (``_backlog_at_year_k``, k years after the start of the measured period, which is the
-        intervention date unless one is set apart), and their mean over the period."""
+        intervention date unless one is set apart), their mean over the period, and their growth a
+        year relative to the start of the period (``_backlog_growth_per_year``: is the queue settled,
+        or growing as the London Crown backlog is?)."""
         ts = output.timeseries
         tiers = ("crown", "magistrates", "rasso")
         rows = stocks(ts, [f"{tier}_backlog" for tier in tiers], start, end)
@@ -392,18 +401,37 @@ class Courts(Stage):
             series = ts[(ts["series"] == f"{tier}_backlog") & (ts["day"] >= start) & (ts["day"] <= end)]
             if len(series):
                 rows.append((f"{tier}_backlog_mean", "all", float(series["value"].mean())))
+                first, last = float(series["value"].iloc[0]), float(series["value"].iloc[-1])
+                years = (float(series["day"].iloc[-1]) - float(series["day"].iloc[0])) / 365.0
+                if first > 0 and years > 0:
+                    rows.append((f"{tier}_backlog_growth_per_year", "all", (last / first - 1.0) / years))
         return rows
 
     @classmethod
     def activity(cls, scenario, cases, start: float, end: float, years: float) -> list[tuple[str, str, float]]:
-        """Shared-list sitting days used by prosecutions completed in the window, by offence and all."""
+        """Shared-list sitting days used by prosecutions completed in the window, by offence and all;
+        the trial listings of those prosecutions as HMCTS classes them (``TRIAL_SHARES``); and the
+        conviction rate at the specialist courts less that of the other magistrates' lists
+        (``rate_conviction_sdvc_gap``), which published figures of one period can be set against."""
         done = (cases["t_completion"] >= start) & (cases["t_completion"] < end)
+        listed = cases["listings"] > 0
+        ineffective = (cases["listings"] - 1).clip(lower=0)
+        heard = cases["exit"].isin([Exit.CONVICTED, Exit.ACQUITTED]) & (cases["plea"] == Plea.NOT_GUILTY)
         rows = []
         for offence in [*scenario.offences, "all"]:
             mine = done if offence == "all" else done & (cases["offence"] == offence)
             for name, venue in (("magistrates", Venue.MAGISTRATES), ("crown", Venue.CROWN)):
                 at = mine & (cases["venue"] == venue)
                 rows.append((f"court_days_{name}", offence, float(cases.loc[at, "court_days"].sum()) / years))
+            completed = {v: mine & (cases["venue"] == v) for v in (Venue.SDVC, Venue.MAGISTRATES)}
+            rates = {v: float((at & (cases["exit"] == Exit.CONVICTED)).sum()) / float(at.sum()) if at.any() else float("nan") for v, at in completed.items()}
+            rows.append(("rate_conviction_sdvc_gap", offence, rates[Venue.SDVC] - rates[Venue.MAGISTRATES]))
+            effective = float((mine & listed & heard).sum())
+            cracked = float((mine & listed & ~heard).sum())
+            bad = float(ineffective[mine & listed].sum())
+            total = effective + cracked + bad
+            for metric, count in zip(TRIAL_SHARES, (effective, cracked, bad)):
+                rows.append((metric, offence, count / total if total else float("nan")))
         return rows
 
     @classmethod
@@ -430,9 +458,14 @@ def prosecute(stage: Courts, i: int):
     env, c = world.env, world.cases
 
     def settings():
-        """The prosecution settings in force now (an option's from its date, for cases already charged too)."""
+        """The prosecution settings in force now (an option's from its date, for cases already charged
+        too); at an SDVC its dedicated prosecutors' evidence-led probability, if one is set."""
         oc = world.offence(i)
-        return oc.prosecution, (oc.withdrawal.p_evidence_led if oc.withdrawal is not None else 1.0)
+        evidence_led = oc.withdrawal.p_evidence_led if oc.withdrawal is not None else 1.0
+        sdvc_led = world.scenario.courts.sdvc.p_evidence_led
+        if oc.withdrawal is not None and sdvc_led is not None and c.venue[i] == Venue.SDVC:
+            evidence_led = sdvc_led
+        return oc.prosecution, evidence_led
 
     p, p_evidence_led = settings()
     venue = choose_venue(p, c.u_venue[i], c.u_sdvc[i], stage.sdvc is not None and stage.sdvc.accepting)
@@ -454,6 +487,7 @@ def prosecute(stage: Courts, i: int):
     court = stage.court_for(venue, i)
     if venue is Venue.SDVC:
         world.clock.scale_hazard(i, now, world.scenario.courts.sdvc.hr_withdrawal)
+        stage.listed_sdvc(i)
     elif court is stage.rasso:
         world.clock.scale_hazard(i, now, world.scenario.courts.rasso.hr_withdrawal)
     lead = court.listing_delay(c.u_listing_delay[i])

@@ -125,6 +125,7 @@ class CaseTable:
 
     def __init__(self, inputs: dict[str, object], columns: dict[str, tuple]):
         self.n = len(inputs["t_report"])
+        self.on_close: list = []  # stages told when a case closes: fn(i, t)
         self._input_names = list(inputs)
         for name, column in inputs.items():
             setattr(self, name, column)
@@ -147,6 +148,8 @@ class CaseTable:
             ho_outcome = HO_OUTCOME.get(exit_)
         if ho_outcome:
             self.ho_outcome[i] = ho_outcome
+        for hook in self.on_close:
+            hook(i, t)
 
     def columns(self) -> dict[str, object]:
         """Time stamps, durations and outcomes as arrays (uniform draws, keys and working state excluded)."""

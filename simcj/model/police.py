@@ -1,7 +1,7 @@
 """Police: investigation queued on investigator capacity, and the outcome.
 
-A recorded crime waits for a slot in its investigating unit (officers x concurrent caseload), the
-suspect may be arrested when work starts, and the crime is investigated for a sampled time unless
+A recorded crime's suspect may be arrested when it is recorded; the crime waits for a slot in its
+investigating unit (officers x concurrent caseload), and the crime is investigated for a sampled time unless
 the victim withdraws first (outcome 16), and then ends with a Home Office outcome: no suspect
 identified (O18), evidential difficulties with a supportive victim (O15), a caution, or a referral
 to the CPS for a charging decision (``referred``).
@@ -70,9 +70,17 @@ class Investigation(Casework):
         c = self.world.cases
         return c.t_police_outcome[i] != c.t_police_outcome[i] and not suspect_identified(self.world.offence(i).police, c.u_suspect[i])
 
-    def started(self, i: int) -> None:
-        c = self.world.cases
-        c.arrested[i] = is_arrested(self.world.offence(i).police, c.u_arrest[i])
+    def take(self, i: int) -> None:
+        """A recorded crime: the suspect may be arrested now (police attend the report), which, like
+        the DASH risk level, may change the victim's withdrawal hazard from now; then the
+        investigation waits for an officer."""
+        w = self.world
+        c, oc = w.cases, w.offence(i)
+        c.arrested[i] = is_arrested(oc.police, c.u_arrest[i])
+        if oc.withdrawal is not None:
+            factor = (oc.withdrawal.hr_arrested if c.arrested[i] else 1.0) * oc.withdrawal.hr_by_risk.get(c.risk[i], 1.0)
+            w.clock.scale_hazard(i, w.env.now, factor)
+        super().take(i)
 
     def decide(self, i: int, now: float) -> None:
         w, c = self.world, self.world.cases
@@ -91,7 +99,7 @@ class Investigation(Casework):
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        return {"cost_police"}
+        return super().metric_names(scenario) | {"cost_police"}
 
     @classmethod
     def costs(cls, scenario, get) -> dict[str, float]:

@@ -25,8 +25,10 @@ and implements what it does: ``take(i)`` when a case arrives, ``start()`` when t
 run, and, without a world, ``kpis``, ``metric_names`` and ``costs`` for the analysis.
 
 Routing is an explicit table bound once per replication (:func:`bind_routes`): each stage's
-``onward[outcome]`` is the ``take`` of the stage that receives it (or several, in pathway order),
-so sending a case on costs one call, however many stages there are.
+``onward[outcome]`` is the ``take`` (or ``handler(entry)``) of the stage that receives it, or of
+several in pathway order: an outcome may also notify a stage that follows the case without taking
+it over (advocacy hears of a charge or an SDVC listing while the courts keep the case). Sending a
+case on costs one call, however many stages there are.
 """
 
 from __future__ import annotations
@@ -92,6 +94,11 @@ class Stage:
     def take(self, i: int) -> None:
         """Case ``i`` arrives at this stage."""
         raise NotImplementedError(f"stage {self.name} takes no cases")
+
+    def handler(self, entry: str) -> Callable[[int], None]:
+        """What to call when a case arrives by ``entry`` (one of ``entries``): ``take`` unless the
+        stage treats its entries differently (advocacy: a referral at report, at charge, at court)."""
+        return self.take
 
     def bound(self) -> None:
         """Called once ``onward`` is set: a stage may keep its routes as attributes here."""
@@ -167,7 +174,7 @@ def bind_routes(stages: list[Stage]) -> dict[str, list[str]]:
             key = f"{sender.name}.{outcome}"
             takers = [s for s in stages if key in s.entries]
             table[key] = [s.name for s in takers]
-            sender.onward[outcome] = _fan_out([s.take for s in takers])
+            sender.onward[outcome] = _fan_out([s.handler(key) for s in takers])
     for stage in stages:
         stage.bound()
     return table

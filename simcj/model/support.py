@@ -1,14 +1,26 @@
-"""Advocacy support: IDVAs and ISVAs as capacity-limited services.
+"""Advocacy support: IDVAs and ISVAs as capacity-limited services, reached by several routes.
 
-A recorded case is referred to its offence class's service (IDVA for domestic abuse, ISVA for
-sexual offences) with a probability that depends on its DASH risk level. The service has FTE x
-caseload slots and a waiting list ordered by risk (high risk first by default, as MARAC cases are).
-A referral lapses if the case has closed before a slot comes free. Support lasts a sampled time
-(ending at the close of that day);
-from its start the victim's withdrawal hazard is multiplied by ``support.effect.hr_withdrawal`` for
-the rest of the case, and a supported case's chance of conviction at trial is multiplied by
+A victim reaches her offence class's service (IDVA for domestic abuse, ISVA for sexual offences)
+by one of three routes, whichever comes first:
+
+* **at report**: the police refer, or an advocate co-located with them engages her, with a
+  probability that depends on her DASH risk level (``support.p_referral``);
+* **at charge**: witness care or the CPS refer a victim not yet referred (``p_referral_at_charge``);
+* **at the specialist court**: when her case is listed for trial at an SDVC and she has no advocate
+  yet (or her referral lapsed), a court advocate supports her (``sdvc_service``,
+  ``p_referral_at_sdvc``).
+
+A service has FTE x caseload slots and a waiting list ordered by risk (high risk first by default,
+as MARAC cases are). A referral lapses if the case closes before a slot comes free, or, with
+``max_wait_days``, if no slot comes free in that time (a brief contact, not support). Support lasts
+at most its sampled duration and, with ``after_case_days``, ends that many days after the criminal
+case closes: the slot is held while the case is live and for a short aftercare, then freed. From
+its start the victim's withdrawal hazard is multiplied by ``support.effect.hr_withdrawal`` for the
+rest of the case, and a supported case's chance of conviction at trial is multiplied by
 ``support.effect.conviction_rr``. Both effects are disputed in the evidence and are scenario
-parameters with ranges.
+parameters with ranges. Each case has at most one support episode; its route and the stage the
+case had reached when support began are recorded, so outputs say who was supported, when, and
+with what result.
 """
 
 from __future__ import annotations
@@ -22,6 +34,10 @@ from .casework import slots as case_slots
 from .entities import Exit
 from .pools import Pool
 from .stage import Stage, register, stocks
+
+ROUTES = ("report", "charge", "sdvc")
+# The stage a case had reached when its support began.
+STAGES = ("investigation", "awaiting_cps", "charged")
 
 
 def referral_probability(p: Support, risk: str) -> float:
@@ -46,58 +62,94 @@ def _support_duration(sc, oc):
 
 
 class AdvocacyServiceModel:
-    """One service's slots and waiting list, driven by event callbacks (one timeout per support)."""
+    """One service's slots and waiting list, driven by event callbacks (one timeout per day of endings)."""
 
     def __init__(self, world, name: str, params):
         self.world = world
         self.name = name
         self.params = params
-        slots = case_slots(params)
-        self.pool = Pool(world.env, slots, name, lapsed=world.lapsed, levels=len(params.priority) + 1)
-        self._ending: dict[int, list[int]] = {}
+        self.pool = Pool(world.env, case_slots(params), name, lapsed=self._lapsed, levels=len(params.priority) + 1)
+        self._ending: dict[int, list[int]] = {}  # day -> cases whose support ends at its close
+        self._end_day_of: dict[int, int] = {}  # case -> the day its support is due to end
         self._start_when_free = self._start
         self.durations = world.cases.d_support  # the option's, for support starting after its date
 
-    def refer(self, i: int) -> None:
+    def refer(self, i: int, route: str) -> None:
         """Put the victim of case ``i`` on the waiting list; support starts when a slot is free."""
         c = self.world.cases
         c.support_service[i] = self.name
+        c.support_route[i] = route
         c.t_support_referral[i] = self.world.env.now
         self.pool.call_when_free(i, self._start_when_free, waiting_list_level(self.params, c.risk[i]))
+
+    def _lapsed(self, i: int, now: float) -> bool:
+        """A waiting referral lapses if the case has closed, or it has waited longer than the service allows."""
+        if self.world.lapsed(i, now):
+            return True
+        c, limit = self.world.cases, self.params.max_wait_days
+        if limit is not None and now - c.t_support_referral[i] > limit:
+            c.t_support_lapsed[i] = c.t_support_referral[i] + limit
+            return True
+        return False
 
     def _start(self, i: int) -> None:
         w = self.world
         c, now = w.cases, w.env.now
         c.t_support_start[i] = now
+        c.support_stage[i] = STAGES[2] if _has(c, "t_charge", i) else STAGES[1] if _has(c, "t_cps_referral", i) else STAGES[0]
         if c.exit[i] == Exit.OPEN:
             w.clock.scale_hazard(i, now, w.scenario.support.effect.hr_withdrawal)
-        # Support ends at the close of the day its duration runs out: one event a day for all the
-        # support ending that day, not one per victim.
-        day = math.ceil(now + self.durations[i])
+        self._end_at(i, now + self.durations[i])
+
+    def _end_at(self, i: int, t: float) -> None:
+        """Support ends at the close of the day ``t`` falls in: one event a day for all the support
+        ending that day, not one per victim."""
+        now = self.world.env.now
+        day = math.ceil(max(t, now))
         ending = self._ending.get(day)
         if ending is None:
             ending = self._ending[day] = []
-            w.env.timeout(day - now).callbacks.append(lambda _e: self._end_day(day))
+            self.world.env.timeout(day - now).callbacks.append(lambda _e: self._end_day(day))
         ending.append(i)
+        self._end_day_of[i] = day
+
+    def case_closed(self, i: int, t: float) -> None:
+        """The criminal case closed at ``t``: support due to run longer ends ``after_case_days`` later."""
+        after = self.params.after_case_days
+        day = self._end_day_of.get(i)
+        if after is None or day is None or math.ceil(max(t + after, self.world.env.now)) >= day:
+            return
+        self._ending[day].remove(i)
+        self._end_at(i, t + after)
 
     def _end_day(self, day: int) -> None:
         c, now = self.world.cases, self.world.env.now
         for i in self._ending.pop(day):
             c.t_support_end[i] = now
+            del self._end_day_of[i]
             self.pool.release()
+
+
+def _has(c, column: str, i: int) -> bool:
+    """Has case ``i`` a time in ``column`` (a stage that may not be in the pathway)?"""
+    values = getattr(c, column, None)
+    return values is not None and values[i] == values[i]
 
 
 @register
 class Advocacy(Stage):
-    """IDVA and ISVA services: a recorded crime's victim is referred at report, by risk level."""
+    """IDVA and ISVA services: a victim is referred at report (by risk level), at charge, or at the specialist court."""
 
     name = "support"
-    entries = ("reporting.recorded",)
-    uniforms = ("u_referral",)
+    entries = ("reporting.recorded", "charging.charged", "courts.listed_sdvc")
+    uniforms = ("u_referral", "u_referral_charge", "u_referral_sdvc")
     durations = {"d_support": _support_duration}
     columns = {
         "support_service": (None, ""),
+        "support_route": (None, ""),
+        "support_stage": (None, ""),
         "t_support_referral": ("d", float("nan")),
+        "t_support_lapsed": ("d", float("nan")),
         "t_support_start": ("d", float("nan")),
         "t_support_end": ("d", float("nan")),
     }
@@ -105,7 +157,13 @@ class Advocacy(Stage):
     def __init__(self, world):
         super().__init__(world)
         self.services = {n: AdvocacyServiceModel(world, n, s) for n, s in world.scenario.support.services.items()}
-        self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in world.offences]
+        self._classes()
+        world.cases.on_close.append(self._case_closed)
+
+    def _classes(self) -> None:
+        offences = self.world.offences
+        self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in offences]
+        self._court_service_of_class = [self.services.get(oc.support.sdvc_service) if oc.support.sdvc_service else None for oc in offences]
 
     def retune(self) -> None:
         """The option's services: staff changes resize caseload slots; a new service opens."""
@@ -117,18 +175,45 @@ class Advocacy(Stage):
                 service.pool.resize(case_slots(params))
             else:
                 self.services[name] = AdvocacyServiceModel(w, name, params)
-        self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in w.offences]
+        self._classes()
         durations = w.option_column("d_support", None)
         if durations is not None:
             for service in self.services.values():
                 service.durations = durations
 
+    def handler(self, entry: str):
+        return {"reporting.recorded": self.take, "charging.charged": self.at_charge, "courts.listed_sdvc": self.at_sdvc}[entry]
+
     def take(self, i: int) -> None:
+        """At report: referral by risk level."""
         w = self.world
         c = w.cases
         service = self._service_of_class[c.cls[i]]
         if service is not None and is_referred(w.offence(i).support, c.risk[i], c.u_referral[i]):
-            service.refer(i)
+            service.refer(i, "report")
+
+    def at_charge(self, i: int) -> None:
+        """At charge: a victim not yet referred may be referred now."""
+        w = self.world
+        c = w.cases
+        service = self._service_of_class[c.cls[i]]
+        if service is not None and c.support_service[i] == "" and c.u_referral_charge[i] < w.offence(i).support.p_referral_at_charge:
+            service.refer(i, "charge")
+
+    def at_sdvc(self, i: int) -> None:
+        """Listed for trial at a specialist court: a court advocate for a victim with none (never referred, or lapsed)."""
+        w = self.world
+        c = w.cases
+        service = self._court_service_of_class[c.cls[i]]
+        free = c.support_service[i] == "" or c.t_support_lapsed[i] == c.t_support_lapsed[i]
+        if service is not None and free and c.u_referral_sdvc[i] < w.offence(i).support.p_referral_at_sdvc:
+            c.t_support_lapsed[i] = float("nan")
+            service.refer(i, "sdvc")
+
+    def _case_closed(self, i: int, t: float) -> None:
+        service = self.services.get(self.world.cases.support_service[i])
+        if service is not None:
+            service.case_closed(i, t)
 
     def snapshot(self):
         for name, service in self.services.items():
@@ -143,28 +228,45 @@ class Advocacy(Stage):
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        names = {f"{svc}_{m}" for svc in scenario.support.services for m in ("utilisation", "wait_days_mean", "referrals", "supported", "waiting")}
+        per = ("utilisation", "wait_days_mean", "referrals", "supported", "waiting", "lapsed", "share_days_case_open")
+        names = {f"{svc}_{m}" for svc in scenario.support.services for m in per}
         names |= {f"{svc}_waiting_at_year_{k}" for svc in scenario.support.services for k in range(1, int(scenario.run.years + 1e-9) + 1)}
+        names |= {f"victims_supported_{how}" for how in (*(f"at_{r}" for r in ROUTES), *(f"during_{s}" for s in STAGES))}
         return names | {"victims_supported", "cost_advocacy"}
 
     @classmethod
     def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
+        """Each service's use, waits, referrals, lapsed referrals and the share of its support-days
+        that fell while the criminal case was open; victims supported by route and by the stage
+        their case had reached."""
         cases, years = output.cases, (end - start) / 365.0
         rows = []
         for service, slots in output.stage_data["support"]["slots"].items():
             mine = cases[cases["support_service"] == service]
             s = mine["t_support_start"].clip(lower=start, upper=end)
             e = mine["t_support_end"].fillna(end).clip(lower=start, upper=end)
-            busy = float((e - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
+            days = (e - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0)
+            busy = float(days.sum())
             rows.append((f"{service}_utilisation", "all", busy / (slots * (end - start))))
+            open_until = np.minimum(e, mine["t_exit"].fillna(end).clip(lower=start, upper=end))
+            live = float((open_until - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
+            rows.append((f"{service}_share_days_case_open", "all", live / busy if busy > 0 else np.nan))
             started = (mine["t_support_start"] >= start) & (mine["t_support_start"] < end)
             waits = (mine["t_support_start"] - mine["t_support_referral"])[started]
             rows.append((f"{service}_wait_days_mean", "all", float(waits.mean()) if len(waits) else np.nan))
             referred = (mine["t_support_referral"] >= start) & (mine["t_support_referral"] < end)
             rows.append((f"{service}_referrals", "all", float(referred.sum()) / years))
             rows.append((f"{service}_supported", "all", float(started.sum()) / years))
+            lapsed = (mine["t_support_lapsed"] >= start) & (mine["t_support_lapsed"] < end)
+            rows.append((f"{service}_lapsed", "all", float(lapsed.sum()) / years))
         started = (cases["t_support_start"] >= start) & (cases["t_support_start"] < end)
         rows.append(("victims_supported", "all", float(started.sum()) / years))
+        for offence in [*scenario.offences, "all"]:
+            mine = started if offence == "all" else started & (cases["offence"] == offence)
+            for route in ROUTES:
+                rows.append((f"victims_supported_at_{route}", offence, float((mine & (cases["support_route"] == route)).sum()) / years))
+            for stage in STAGES:
+                rows.append((f"victims_supported_during_{stage}", offence, float((mine & (cases["support_stage"] == stage)).sum()) / years))
         rows += stocks(output.timeseries, [f"{service}_waiting" for service in output.stage_data["support"]["slots"]], start, end)
         return rows
 

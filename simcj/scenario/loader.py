@@ -55,6 +55,32 @@ class ScenarioError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+# What a parameter's source says it is, read from how the source begins (see source_kind).
+SOURCE_KINDS = ("published", "derived", "fitted", "assumption", "option")
+
+
+def source_kind(source: str) -> str:
+    """The kind of evidence behind a value, from its source text:
+
+    * ``fitted`` — written by ``simcj calibrate`` or fitted by hand ("Hand-fitted", "Fitted ...");
+    * ``assumption`` — "ASSUMPTION", "Unknown", or a derivation that rests on one ("Derived, ASSUMPTION");
+    * ``derived`` — "Derived ..." from published figures;
+    * ``option`` — the size of an option ("The option", "Baseline ... (the option)") or a ``--set``;
+    * ``published`` — anything else: a publication, a seed document's line.
+    """
+    text = source.strip()
+    low = text.lower()
+    if low.startswith(("simcj calibrate", "hand-fitted", "fitted")):
+        return "fitted"
+    if low.startswith(("assumption", "unknown")) or (low.startswith("derived") and "assumption" in low):
+        return "assumption"
+    if low.startswith("derived"):
+        return "derived"
+    if low.startswith("the option") or "(the option)" in low or text == OVERRIDE_SOURCE:
+        return "option"
+    return "published"
+
+
 @dataclass(frozen=True)
 class ParamSource:
     """Where a parameter's value comes from, and the range the evidence allows."""
@@ -65,6 +91,18 @@ class ParamSource:
     high: Optional[float] = None
     note: Optional[str] = None
     dist: str = "uniform"  # how the range is drawn for --uncertainty
+
+    @property
+    def kind(self) -> str:
+        return source_kind(self.source)
+
+
+def provenance(sources: dict) -> dict[str, int]:
+    """How many of a scenario's sourced parameters are of each kind (see :func:`source_kind`)."""
+    counts = dict.fromkeys(SOURCE_KINDS, 0)
+    for s in sources.values():
+        counts[s.kind] += 1
+    return counts
 
 
 # --------------------------------------------------------------------------- reading and merging

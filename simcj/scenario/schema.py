@@ -113,11 +113,18 @@ class Reporting(Strict):
         return self
 
 
+EffortShare = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
 class Police(Strict):
     unit: str = Field(description="investigating unit (a key of police.units)")
     p_suspect_identified: Prob
     p_arrest: Prob = Field(description="probability a suspect is arrested (reported per 100 recorded crimes)")
-    investigation_time: Duration
+    investigation_time: Duration = Field(description="elapsed time from the start of the investigation to the police outcome, days")
+    effort_share: EffortShare = Field(
+        1.0, description="share of the elapsed investigation time an investigator works the case (holding a slot); the rest "
+        "it waits on others (forensics, digital downloads, the suspect) and holds none"
+    )
     p_refer_cps: Prob = Field(description="after investigation, victim still engaged: refer to the CPS")
     p_caution: Prob = Field(description="after investigation: police out-of-court disposal (caution)")
 
@@ -130,7 +137,11 @@ class Police(Strict):
 
 class Charging(Strict):
     unit: str = Field(description="CPS unit (a key of cps.units)")
-    decision_time: Duration
+    decision_time: Duration = Field(description="elapsed time from the start of CPS consideration to the charging decision, days")
+    effort_share: EffortShare = Field(
+        1.0, description="share of the elapsed decision time a lawyer works the file (holding a slot); the rest it waits on "
+        "the police (action plans, further material) and holds none"
+    )
     p_charge: Prob = Field(description="charge, of CPS legal decisions")
     p_out_of_court: Prob = Field(description="out-of-court disposal, of CPS legal decisions")
 
@@ -185,14 +196,32 @@ class Withdrawal(Strict):
 
     weibull_shape: PositiveFloat = Field(description="below 1: withdrawal is likeliest soon after report")
     weibull_scale_days: PositiveFloat
-    hr_post_charge: NonNeg = Field(1.0, description="hazard ratio once charged")
+    hr_arrested: PositiveFloat = Field(1.0, description="hazard ratio from report when the suspect is arrested (against release without arrest)")
+    hr_by_risk: dict[str, PositiveFloat] = Field(
+        default_factory=dict, description="hazard ratio from report by DASH risk level (a level not listed: 1)"
+    )
+    hr_awaiting_cps: PositiveFloat = Field(1.0, description="hazard ratio while the file is with the CPS for a charging decision (from referral)")
+    hr_post_charge: NonNeg = Field(1.0, description="hazard ratio once charged (waiting for and at trial), against the hazard before referral")
     p_evidence_led: Prob = Field(description="prosecution continues without the victim after a retraction")
+
+    @model_validator(mode="after")
+    def _risk_levels(self):
+        unknown = set(self.hr_by_risk) - set(RISK_LEVELS)
+        if unknown:
+            raise ValueError(f"hr_by_risk: unknown risk level(s) {sorted(unknown)}; expected {list(RISK_LEVELS)}")
+        return self
 
 
 class Support(Strict):
     service: Optional[str] = Field(None, description="advocacy service (a key of support.services)")
     p_referral: dict[str, Prob] = Field(
-        default_factory=dict, description="referral probability by risk level, or under the key 'all'"
+        default_factory=dict, description="referral at report (police referral, co-located advocates): probability by "
+        "risk level, or under the key 'all'"
+    )
+    p_referral_at_charge: Prob = Field(0.0, description="referral at charge (witness care, the CPS) of a victim not yet referred")
+    sdvc_service: Optional[str] = Field(None, description="the court advocates at the specialist DA courts (a key of support.services)")
+    p_referral_at_sdvc: Prob = Field(
+        0.0, description="a victim whose case is listed for trial at an SDVC and who has no advocate is supported by a court advocate"
     )
 
     @model_validator(mode="after")
@@ -267,10 +296,18 @@ class CpsSettings(Strict):
 class AdvocacyService(StaffedUnit):
     """IDVA or ISVA service: FTE x caseload slots, a waiting list, a support duration."""
 
-    duration: Duration = Field(description="length of support, days")
+    duration: Duration = Field(description="longest support, days")
     priority: list[str] = Field(
         default_factory=lambda: ["high", "medium", "standard"],
         description="waiting-list order by risk level, first served first",
+    )
+    after_case_days: Optional[NonNeg] = Field(
+        None, description="support ends this many days after the criminal case closes (if its duration has not run out "
+        "first), freeing the slot; none: support runs its whole duration whatever happens to the case"
+    )
+    max_wait_days: Optional[PositiveFloat] = Field(
+        None, description="a referral not taken up within this many days lapses (the victim gets a brief contact, not "
+        "support); none: it waits until a slot is free or the case closes"
     )
 
 
@@ -314,6 +351,10 @@ class SpecialistCourts(Strict):
     p_ineffective: Prob
     relist_delay: Duration
     hr_withdrawal: NonNeg = Field(1.0, description="hazard ratio of withdrawal once listed at an SDVC")
+    p_evidence_led: Optional[Prob] = Field(
+        None, description="dedicated prosecutors: the probability an SDVC prosecution goes on without the victim after a "
+        "retraction, in place of the offence class's (none: the class's)"
+    )
 
 
 class SpecialistCrownList(Strict):
@@ -439,6 +480,7 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
             ("police.unit", oc.police.unit, sc.police.units, "police.units"),
             ("charging.unit", oc.charging.unit, sc.cps.units, "cps.units"),
             ("support.service", oc.support.service, sc.support.services, "support.services"),
+            ("support.sdvc_service", oc.support.sdvc_service, sc.support.services, "support.services"),
         )
         for key, value, declared, where in checks:
             if value is not None and value not in declared:
