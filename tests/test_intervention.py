@@ -124,7 +124,8 @@ def test_cli_intervention_years_and_its_bounds(tmp_path):
 
 
 def test_a_class_moved_to_another_unit_at_the_date_frees_slots_where_it_started(baseline, tmp_path):
-    """A unit move at the date: work started before it ends in its own unit's slots (none are created)."""
+    """A unit move at the date: a case already on a unit's list (queued or started) before it is worked
+    and ends in that unit's slots (none are created)."""
     option = tmp_path / "move.yaml"
     option.write_text(
         f"extends: {BASELINE}\nname: move\npolice:\n  units:\n    other_sexual_team: {{staff: {{value: 60, source: test}}, caseload: {{value: 10, source: test}}}}\n"
@@ -136,13 +137,14 @@ def test_a_class_moved_to_another_unit_at_the_date_frees_slots_where_it_started(
     c = world.cases
     cls = np.frombuffer(c.cls, dtype=np.int8)
     start, outcome = np.frombuffer(c.t_investigation_start), np.frombuffer(c.t_police_outcome)
+    queued = np.frombuffer(c.t_investigation_queued)  # a case joins its unit's list when it is recorded
     working = ~np.isnan(start) & np.isnan(outcome) & (np.frombuffer(c.exit, dtype=np.int8) == 0)
     names = list(world.scenario.offences)
     other = cls == names.index("other_sexual")
     police = world.stages["police"].pools
     # each unit's busy slots are exactly the cases being investigated in it
-    assert police["other_sexual_team"].busy == int((working & other & (start >= DAY)).sum())
-    assert police["sexual_offences"].busy == int((working & ((cls == names.index("rape")) | (other & (start < DAY)))).sum())
+    assert police["other_sexual_team"].busy == int((working & other & (queued >= DAY)).sum())
+    assert police["sexual_offences"].busy == int((working & ((cls == names.index("rape")) | (other & (queued < DAY)))).sum())
 
 
 def test_an_option_cannot_change_a_waiting_lists_order_at_its_date(tmp_path):
