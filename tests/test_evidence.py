@@ -16,7 +16,7 @@ from simcj.cli import main
 from simcj.experiment.kpis import replication_kpis
 from simcj.model.entities import Exit, Venue
 from simcj.model.victims import WithdrawalClock
-from simcj.model.world import run_replication
+from simcj.model.world import World, run_replication
 from simcj.scenario import load_scenario, scaled, variant, with_run
 from simcj.scenario.loader import SOURCE_KINDS, source_kind
 
@@ -251,3 +251,39 @@ def test_dedicated_prosecutors_can_take_sdvc_cases_on_without_the_victim(baselin
     out = run_replication(_small(baseline, {"courts.sdvc.p_evidence_led": 1.0}), 0, seed=5)
     sdvc = out.cases[out.cases.venue == Venue.SDVC]
     assert len(sdvc) > 0 and not (sdvc.exit == Exit.RETRACTION_POST_CHARGE).any()
+
+
+def test_an_option_date_does_not_change_work_already_begun_nor_the_factor_already_given(baseline, tmp_path):
+    """A file started before an option's date that changes the effort share (and the CPS-stage
+    hazard) takes exactly its drawn decision time: the split into work and waiting is fixed when the
+    work starts."""
+    option = tmp_path / "opt.yaml"
+    option.write_text(
+        f"extends: {BASELINE}\nname: opt\noffences:\n  rape:\n    charging:\n      effort_share: {{value: 1.0, source: test}}\n"
+        "    withdrawal:\n      hr_awaiting_cps: {value: 1.5, low: 0.7, high: 1.5, source: test}\n"
+    )
+    sc = scaled(with_run(load_scenario(option), years=1.0, warmup_years=0.5), 0.3)
+    out = run_replication(sc, 0, seed=3)
+    c = out.cases
+    day = sc.intervention_day()
+    across = c[(c.offence == "rape") & (c.t_cps_start < day) & (c.t_charge_decision >= day)]
+    assert len(across) > 0
+    np.testing.assert_allclose(across.t_charge_decision - across.t_cps_start, across.d_cps, rtol=1e-9)
+
+
+def test_the_post_charge_factor_replaces_the_cps_factor_the_case_was_given(baseline):
+    """If the CPS-stage factor changes between referral and charge (an option's date), the charge
+    divides by the factor the case was given, not the new one."""
+    sc = _small(baseline)
+    world = World(sc, 0, 3)
+    charging = world.stages["charging"]
+    applied = []
+    world.clock.scale_hazard = lambda i, now, f: applied.append((i, f))  # record, do not apply
+    i = next(k for k in range(world.cases.n) if world.offence(k).withdrawal is not None)
+    charging.take(i)
+    given = applied[-1][1]
+    charging._awaiting[i] = 2.0  # as if the case had been given 2.0 at referral under other settings
+    world.cases.u_cps[i] = 0.0  # a charge
+    charging.decide(i, world.env.now)
+    oc = world.offence(i)
+    assert given == oc.withdrawal.hr_awaiting_cps and applied[-1] == (i, oc.withdrawal.hr_post_charge / 2.0)

@@ -50,6 +50,9 @@ class Casework(Stage):
         # the unit that took each case, so a class moved to another unit at an option's date frees
         # its slot in the unit it came from
         self._unit_of_case = array("h", [0]) * world.cases.n
+        # the waiting each case has after its work, fixed when the work starts (an option's date
+        # between start and finish does not change a piece of work already begun)
+        self._rest = array("d", [0.0]) * world.cases.n
         c = world.cases
         self._queued, self._started, self._duration = getattr(c, self.queued_column), getattr(c, self.start_column), getattr(c, self.duration_column)
         self._start_when_free = self._start  # bound once: a waiting-list entry holds no method object of its own
@@ -83,7 +86,9 @@ class Casework(Stage):
         now = self.world.env.now
         self._started[i] = now
         self.started(i)
-        effort = self._duration[i] * self.effort_share(i)
+        share = self.effort_share(i)
+        effort = self._duration[i] * share
+        self._rest[i] = self._duration[i] - effort
         if self.victim_withdrawal:
             self._work(i, now + effort)
         else:
@@ -120,7 +125,7 @@ class Casework(Stage):
         """The work is done: free the slot, then wait on others for the rest of the elapsed time
         (the victim may still withdraw), then decide."""
         self._pool_list[self._unit_of_case[i]].release()
-        rest = self._duration[i] * (1.0 - self.effort_share(i))
+        rest = self._rest[i]
         if rest > 1e-9 and self.victim_withdrawal:
             self._watch(i, self.world.env.now + rest, self._decide_alarm, self._rewait_alarm, holding=False)
         elif rest > 1e-9:

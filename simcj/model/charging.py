@@ -11,6 +11,7 @@ consideration are administrative finalisations, outside that denominator.
 
 from __future__ import annotations
 
+from array import array
 from enum import Enum
 
 from ..scenario.schema import Charging
@@ -53,6 +54,10 @@ class ChargingUnit(Casework):
     start_column = "t_cps_start"
     duration_column = "d_cps"
 
+    def __init__(self, world):
+        super().__init__(world)
+        self._awaiting = array("d", [1.0]) * world.cases.n  # the CPS-stage factor each case was given
+
     def bound(self) -> None:
         self._charged = self.onward["charged"]
 
@@ -60,6 +65,7 @@ class ChargingUnit(Casework):
         """The file joins the unit's list; the victim's hazard from now is the CPS stage's."""
         oc = self.world.offence(i)
         if oc.withdrawal is not None:
+            self._awaiting[i] = oc.withdrawal.hr_awaiting_cps
             self.world.clock.scale_hazard(i, self.world.env.now, oc.withdrawal.hr_awaiting_cps)
         super().take(i)
 
@@ -77,7 +83,7 @@ class ChargingUnit(Casework):
             c.ho_outcome[i] = HO_CHARGE
             c.phase[i] = int(Phase.CHARGED)
             if oc.withdrawal is not None:  # from the CPS stage's hazard to the post-charge one
-                w.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge / oc.withdrawal.hr_awaiting_cps)
+                w.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge / self._awaiting[i])
             self._charged(i)
 
     @classmethod
