@@ -238,15 +238,16 @@ def check(scenario, overrides, json_path):
     from .scenario.loader import provenance
 
     sc = _load(scenario, overrides)
+    to_err = json_path == "-"  # with JSON on standard output, the words go to standard error
     counts = provenance(sc.sources)
     classes = ", ".join(name for name, _ in sc.offences.items())
     kinds = ", ".join(f"{n} {k}" for k, n in counts.items() if n or k != "option")
     ranged = sum(1 for s in sc.sources.values() if s.low is not None)
-    click.echo(f"{scenario}: valid scenario '{sc.name}' ({classes}); {len(sc.sources)} sourced parameters: {kinds}; {ranged} with a low-high range", err=json_path == "-")
+    click.echo(f"{scenario}: valid scenario '{sc.name}' ({classes}); {len(sc.sources)} sourced parameters: {kinds}; {ranged} with a low-high range", err=to_err)
     if sc.before is not None:
-        click.echo(f"an option on '{sc.before.name}': its own settings from year {sc.intervention_day() / 365.0:g} (run.intervention_years; default the end of the warm-up), '{sc.before.name}' before", err=json_path == "-")
+        click.echo(f"an option on '{sc.before.name}': its own settings from year {sc.intervention_day() / 365.0:g} (run.intervention_years; default the end of the warm-up), '{sc.before.name}' before", err=to_err)
     elif _extends(scenario):
-        click.echo("a variant of the scenario it extends from the start (it changes what makes the cases, or run.intervention_years is 0)", err=json_path == "-")
+        click.echo("a variant of the scenario it extends from the start (it changes what makes the cases, or run.intervention_years is 0)", err=to_err)
     if json_path:
         report = {
             "scenario": sc.name,

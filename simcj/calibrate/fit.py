@@ -12,7 +12,6 @@ replays what it had done from the store and carries on.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -26,7 +25,7 @@ from scipy import optimize, stats
 from ..experiment.executor import executor_for
 from ..experiment.results import simulate
 from ..files import write_text_atomic
-from ..scenario.loader import Problem, ScenarioError, read_yaml
+from ..scenario.loader import Problem, ScenarioError, is_finite_number, read_yaml
 from ..scenario.schema import Scenario
 from ..scenario.variants import variant
 from .targets import compare
@@ -66,17 +65,13 @@ def load_free_parameters(path: str | Path, scenario: Scenario) -> list[FreeParam
             continue
         if not isinstance(current, (int, float)) or isinstance(current, bool):
             problems.append(Problem(str(path), f"{where}.path", f"'{e['path']}' is not a number"))
-        elif not (_finite(e["low"]) and _finite(e["high"]) and e["low"] < e["high"]):
+        elif not (is_finite_number(e["low"]) and is_finite_number(e["high"]) and e["low"] < e["high"]):
             problems.append(Problem(str(path), where, f"expected finite numbers with low < high, found low {e['low']!r}, high {e['high']!r}"))
         else:
             out.append(FreeParameter(e["path"], float(e["low"]), float(e["high"]), str(e["why"])))
     if problems:
         raise ScenarioError(problems)
     return out
-
-
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _get(tree: dict, dotted: str):

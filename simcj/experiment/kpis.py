@@ -64,6 +64,9 @@ RATES = {
     "rate_conviction_crown": ("convicted_crown", "completed_crown"),
 }
 PER_100 = {"arrests_per_100_recorded"}
+# Differences of two rates: the SDVC's conviction rate less the other magistrates' lists' (published
+# figures of one period can be set against it when their levels are of another).
+DIFFERENCES = {"rate_conviction_sdvc_gap": ("rate_conviction_sdvc", "rate_conviction_magistrates")}
 DURATIONS = {
     "days_report_to_charge": "d_report_to_charge",
     "days_charge_to_completion": "d_charge_to_completion",
@@ -89,6 +92,8 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
     plea = cases["plea"]
     convicted = completed & (exit_ == Exit.CONVICTED)
     early = completed & (plea == Plea.EARLY_GUILTY)
+    withdrew = done_in & (exit_ == Exit.WITHDREW_PRE_CHARGE)
+    days_to_exit = cases["t_exit"] - cases["t_report"]
     ind = pd.DataFrame(
         {
             "reported": _in(cases["t_report"], start, end),
@@ -103,9 +108,9 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
             "guilty_plea": completed & plea.isin([Plea.EARLY_GUILTY, Plea.LATE_GUILTY]),
             "early_plea": early,
             "retraction": completed & (exit_ == Exit.RETRACTION_POST_CHARGE),
-            "withdrew": done_in & (exit_ == Exit.WITHDREW_PRE_CHARGE),
-            "withdrew_7d": done_in & (exit_ == Exit.WITHDREW_PRE_CHARGE) & (cases["t_exit"] - cases["t_report"] <= 7.0),
-            "withdrew_30d": done_in & (exit_ == Exit.WITHDREW_PRE_CHARGE) & (cases["t_exit"] - cases["t_report"] <= 30.0),
+            "withdrew": withdrew,
+            "withdrew_7d": withdrew & (days_to_exit <= 7.0),
+            "withdrew_30d": withdrew & (days_to_exit <= 30.0),
             "o15": done_in & exit_.isin([Exit.EVIDENTIAL_DIFFICULTIES, Exit.NFA]),
             "o18": done_in & (exit_ == Exit.NO_SUSPECT),
             "ooc": done_in & (exit_ == Exit.OUT_OF_COURT),
@@ -151,6 +156,8 @@ def _grouped(ind: pd.DataFrame, offence: pd.Series, group: pd.Series, years: flo
         for metric, (num, den) in RATES.items():
             rate = np.where(sums[den] > 0, sums[num] / sums[den], np.nan)
             out[metric] = rate * 100.0 if metric in PER_100 else rate
+    for metric, (a, b) in DIFFERENCES.items():
+        out[metric] = out[a] - out[b]
     dur_cols = list(DURATIONS.values())
     durations = g[dur_cols]
     for suffix, frame in (("median", durations.median()), ("p90", durations.quantile(0.9)), ("mean", durations.mean())):
@@ -212,7 +219,7 @@ def _group_columns(cases: pd.DataFrame) -> pd.DataFrame:
 
 def _with_every_total(out: pd.DataFrame, classes) -> pd.DataFrame:
     """Add the rows of group 'all' that no case produced: counts 0, everything else NaN."""
-    metrics = [*COUNTS, *RATES, *(f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean"))]
+    metrics = [*COUNTS, *RATES, *DIFFERENCES, *(f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean"))]
     have = set(zip(out["metric"], out["offence"], out["group"]))
     missing = [(m, o, ALL, 0.0 if m in COUNTS else np.nan) for o in (*classes, ALL) for m in metrics if (m, o, ALL) not in have]
     if not missing:
@@ -236,7 +243,7 @@ def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
 
 def metric_names(scenario: Scenario) -> set[str]:
     """Every metric a replication of ``scenario`` can report."""
-    names = set(COUNTS) | set(RATES) | costs.metric_names() | {"open_at_end"}
+    names = set(COUNTS) | set(RATES) | set(DIFFERENCES) | costs.metric_names() | {"open_at_end"}
     whole_years = range(1, int(scenario.run.years + 1e-9) + 1)
     names |= {f"{m}_in_year_{k}" for m in YEARLY for k in whole_years}
     names |= {f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean")}

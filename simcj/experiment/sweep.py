@@ -35,7 +35,7 @@ import yaml
 from scipy import stats
 
 from ..files import write_text_atomic
-from ..scenario.loader import Problem, ScenarioError, load_scenario, parse_yaml, read_yaml
+from ..scenario.loader import Problem, ScenarioError, is_finite_number, load_scenario, parse_yaml, read_yaml
 from ..scenario.variants import variant
 from .executor import ReplicationTask, executor_for
 from .runner import resolve
@@ -82,7 +82,7 @@ def factor(path: str, spec, where: str) -> Factor:
         return ScenarioError([Problem(where, path, message)])
 
     if isinstance(spec, list):
-        if not spec or not all(_is_number(v) for v in spec):
+        if not spec or not all(is_finite_number(v) for v in spec):
             raise bad(f"expected a list of numbers, found {spec!r}")
         return Factor(path, values=tuple(float(v) for v in spec))
     if isinstance(spec, dict):
@@ -117,10 +117,6 @@ def factor(path: str, spec, where: str) -> Factor:
     if log and low <= 0:
         raise bad("a log scale needs LOW > 0")
     return Factor(path, low, high, n, None, log)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def parse_vary(text: str) -> Factor:
@@ -168,7 +164,7 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
     for key, kind in (("design", str), ("samples", int), ("reps", int), ("seed", int), ("scale", float), ("years", float), ("warmup_years", float)):
         if key in data:
             value = data[key]
-            ok = isinstance(value, kind) or (kind is float and _is_number(value))
+            ok = isinstance(value, kind) or (kind is float and is_finite_number(value))
             if not ok or isinstance(value, bool):
                 problems.append(Problem(shown, key, f"expected {kind.__name__}, found {value!r}"))
             else:

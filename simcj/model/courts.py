@@ -385,7 +385,7 @@ class Courts(Stage):
         tiers = ("crown", "magistrates", "rasso")
         years = range(1, int(scenario.run.years + 1e-9) + 1)
         names = {f"{tier}_backlog{s}" for tier in tiers for s in ("", "_mean", "_growth_per_year", *(f"_at_year_{k}" for k in years))}
-        return names | {"court_days_magistrates", "court_days_crown", "cost_sdvc", "cost_specialist_court", "cost_sitting_days", "rate_conviction_sdvc_gap", *TRIAL_SHARES}
+        return names | {"court_days_magistrates", "court_days_crown", "cost_sdvc", "cost_specialist_court", "cost_sitting_days", *TRIAL_SHARES}
 
     @classmethod
     def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
@@ -410,9 +410,7 @@ class Courts(Stage):
     @classmethod
     def activity(cls, scenario, cases, start: float, end: float, years: float) -> list[tuple[str, str, float]]:
         """Shared-list sitting days used by prosecutions completed in the window, by offence and all;
-        the trial listings of those prosecutions as HMCTS classes them (``TRIAL_SHARES``); and the
-        conviction rate at the specialist courts less that of the other magistrates' lists
-        (``rate_conviction_sdvc_gap``), which published figures of one period can be set against."""
+        and the trial listings of those prosecutions as HMCTS classes them (``TRIAL_SHARES``)."""
         done = (cases["t_completion"] >= start) & (cases["t_completion"] < end)
         listed = cases["listings"] > 0
         ineffective = (cases["listings"] - 1).clip(lower=0)
@@ -423,9 +421,6 @@ class Courts(Stage):
             for name, venue in (("magistrates", Venue.MAGISTRATES), ("crown", Venue.CROWN)):
                 at = mine & (cases["venue"] == venue)
                 rows.append((f"court_days_{name}", offence, float(cases.loc[at, "court_days"].sum()) / years))
-            completed = {v: mine & (cases["venue"] == v) for v in (Venue.SDVC, Venue.MAGISTRATES)}
-            rates = {v: float((at & (cases["exit"] == Exit.CONVICTED)).sum()) / float(at.sum()) if at.any() else float("nan") for v, at in completed.items()}
-            rows.append(("rate_conviction_sdvc_gap", offence, rates[Venue.SDVC] - rates[Venue.MAGISTRATES]))
             effective = float((mine & listed & heard).sum())
             cracked = float((mine & listed & ~heard).sum())
             bad = float(ineffective[mine & listed].sum())

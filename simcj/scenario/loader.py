@@ -354,6 +354,11 @@ def _collapse_sources(node: Any, origins: dict, prefix: str, sources: dict, prob
     return {k: _collapse_sources(v, origins, f"{prefix}.{k}", sources, problems) for k, v in node.items()}
 
 
+def is_finite_number(value) -> bool:
+    """A number as a setting needs one: an int or float (not a yes-or-no), and finite."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _bad_value(value) -> Optional[str]:
     """What is wrong with a leaf value (no setting is true or false; every number is finite)."""
     if isinstance(value, bool):
