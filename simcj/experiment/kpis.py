@@ -24,6 +24,7 @@ from ..model.stage import pathway
 from ..model.world import ReplicationOutput
 from ..scenario.schema import Scenario
 from . import costs
+from .performance import change_metric, previous_metric
 
 GROUP_COLUMNS = ("ethnicity", "age_band", "borough", "risk")
 ALL = "all"
@@ -81,7 +82,16 @@ def _in(t: pd.Series, start: float, end: float) -> pd.Series:
     return (t >= start) & (t < end)
 
 
-def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
+def case_metrics(scenario: Scenario | None) -> tuple[dict, dict]:
+    """The case-based counts and rates: the pathway's own and those its stages add."""
+    counts, rates = dict(COUNTS), dict(RATES)
+    for stage in pathway(scenario) if scenario is not None else ():
+        for metric, how in stage.case_metrics.items():
+            (rates if isinstance(how, tuple) else counts)[metric] = how
+    return counts, rates
+
+
+def indicators(cases: pd.DataFrame, start: float, end: float, scenario: Scenario | None = None) -> pd.DataFrame:
     """Per-case 0/1 indicators and durations for the window [start, end)."""
     exit_ = cases["exit"]
     done_in = _in(cases["t_exit"], start, end)
@@ -122,6 +132,9 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
         ind[f"completed_{name}"] = completed & at
         ind[f"convicted_{name}"] = convicted & at
         ind[f"early_plea_{name}"] = early & at
+    for stage in pathway(scenario) if scenario is not None else ():
+        for name, values in stage.indicators(scenario, cases, start, end).items():
+            ind[name] = np.asarray(values, dtype=bool)
     ind = ind.astype(np.int8)
     nan = np.nan
     ind["d_report_to_charge"] = np.where(charged, cases["t_charge"] - cases["t_report"], nan)
@@ -138,22 +151,22 @@ def indicators(cases: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
     return ind
 
 
-def _grouped(ind: pd.DataFrame, offence: pd.Series, group: pd.Series, years: float) -> pd.DataFrame:
+def _grouped(ind: pd.DataFrame, offence: pd.Series, group: pd.Series, years: float, counts: dict, rates: dict) -> pd.DataFrame:
     """Metrics for each (offence, group) combination, in long format.
 
     Aggregates are taken out as plain arrays once: column access on a MultiIndexed frame copies
     the index every time.
     """
     g = ind.groupby([offence.rename("offence"), group.rename("group")], observed=True, sort=True)
-    count_cols = sorted(set(COUNTS.values()) | {c for pair in RATES.values() for c in pair})
+    count_cols = sorted(set(counts.values()) | {c for pair in rates.values() for c in pair})
     summed = g[count_cols].sum()
     index = summed.index
     sums = dict(zip(count_cols, summed.to_numpy(dtype=float).T))
     out = {}
-    for metric, col in COUNTS.items():
+    for metric, col in counts.items():
         out[metric] = sums[col] / years
     with np.errstate(divide="ignore", invalid="ignore"):
-        for metric, (num, den) in RATES.items():
+        for metric, (num, den) in rates.items():
             rate = np.where(sums[den] > 0, sums[num] / sums[den], np.nan)
             out[metric] = rate * 100.0 if metric in PER_100 else rate
     for metric, (a, b) in DIFFERENCES.items():
@@ -172,7 +185,7 @@ def _constant(label: str, n: int, index) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [label]), index=index)
 
 
-def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, classes=()) -> pd.DataFrame:
+def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, classes=(), scenario: Scenario | None = None) -> pd.DataFrame:
     """Case-based metrics by offence (and 'all') and group (and 'all').
 
     Grouping is on the categorical columns themselves (one byte a row), not on built strings, and
@@ -181,7 +194,11 @@ def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, class
     in the window: counts 0, rates and durations NaN (no denominator).
     """
     active = ~(cases["t_exit"] < start).to_numpy()
-    ind = indicators(cases, start, end)[active]
+    if scenario is not None and any(oc.repeat is not None for oc in scenario.offences.values()):
+        # cases reported in the year before the window are followed up for repeats inside it
+        active |= (cases["t_report"] >= start - 365.0).to_numpy()
+    ind = indicators(cases, start, end, scenario)[active]
+    counts, rates = case_metrics(scenario)
     groups = _group_columns(cases)
     cases = groups.loc[active]
     n, idx = len(cases), cases.index
@@ -198,11 +215,11 @@ def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, class
             if group.isna().all():
                 continue
         for offence in offences:
-            frames.append(_grouped(ind, offence, group, years))
+            frames.append(_grouped(ind, offence, group, years, counts, rates))
     out = pd.concat(frames, ignore_index=True)
     out["offence"] = out["offence"].astype(str)
     out["group"] = out["group"].astype(str)
-    return _with_every_total(out[["metric", "offence", "group", "value"]], classes)
+    return _with_every_total(out[["metric", "offence", "group", "value"]], classes, counts, rates)
 
 
 def _group_columns(cases: pd.DataFrame) -> pd.DataFrame:
@@ -217,39 +234,65 @@ def _group_columns(cases: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _with_every_total(out: pd.DataFrame, classes) -> pd.DataFrame:
+def _with_every_total(out: pd.DataFrame, classes, counts: dict, rates: dict) -> pd.DataFrame:
     """Add the rows of group 'all' that no case produced: counts 0, everything else NaN."""
-    metrics = [*COUNTS, *RATES, *DIFFERENCES, *(f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean"))]
+    metrics = [*counts, *rates, *DIFFERENCES, *(f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean"))]
     have = set(zip(out["metric"], out["offence"], out["group"]))
-    missing = [(m, o, ALL, 0.0 if m in COUNTS else np.nan) for o in (*classes, ALL) for m in metrics if (m, o, ALL) not in have]
+    missing = [(m, o, ALL, 0.0 if m in counts else np.nan) for o in (*classes, ALL) for m in metrics if (m, o, ALL) not in have]
     if not missing:
         return out
     return pd.concat([out, pd.DataFrame(missing, columns=out.columns)], ignore_index=True)
+
+
+def _stage_rows(run: ReplicationOutput, scenario: Scenario, start: float, end: float) -> list[tuple]:
+    """Every stage's system KPIs for the window, as (metric, offence, value, group)."""
+    rows = [row for stage in pathway(scenario) for row in stage.kpis(scenario, run, start, end)]
+    return [(*row, ALL) if len(row) == 3 else row for row in rows]  # a stage's breakdown names its group
 
 
 def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
     """Metrics of the system rather than of cases, as each stage of the pathway reports them, and
     the cases still open at the horizon."""
     start, end = run.warmup, run.horizon
-    rows = [row for stage in pathway(scenario) for row in stage.kpis(scenario, run, start, end)]
+    rows = _stage_rows(run, scenario, start, end)
     open_at_end = run.cases["exit"] == Exit.OPEN
     for name in scenario.offences:
-        rows.append(("open_at_end", name, float((open_at_end & (run.cases["offence"] == name)).sum())))
-    rows.append(("open_at_end", ALL, float(open_at_end.sum())))
-    frame = pd.DataFrame(rows, columns=["metric", "offence", "value"])
-    frame["group"] = ALL
-    return frame[["metric", "offence", "group", "value"]]
+        rows.append(("open_at_end", name, float((open_at_end & (run.cases["offence"] == name)).sum()), ALL))
+    rows.append(("open_at_end", ALL, float(open_at_end.sum()), ALL))
+    return pd.DataFrame(rows, columns=["metric", "offence", "value", "group"])[["metric", "offence", "group", "value"]]
+
+
+def previous_year_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
+    """The performance table's indicators over the year before the measured period (the last year of
+    the warm-up): their direction of travel is read against it."""
+    wanted = {ind.metric for ind in scenario.performance.values()}
+    start, end = run.warmup - 365.0, run.warmup
+    if not wanted or start < 0.0:
+        return pd.DataFrame(columns=["metric", "offence", "group", "value"])
+    system = pd.DataFrame(_stage_rows(run, scenario, start, end), columns=["metric", "offence", "value", "group"])
+    cases = case_kpis(run.cases, start, end, 1.0, scenario.offences, scenario)
+    frame = pd.concat([system[["metric", "offence", "group", "value"]], cases], ignore_index=True)
+    return frame[frame["metric"].isin(wanted)].copy()
+
+
+def year_on_year(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """``<metric>_previous_year`` and ``<metric>_change_on_previous_year`` rows for the indicators."""
+    keys = ["metric", "offence", "group"]
+    both = current[current["metric"].isin(set(previous["metric"]))].merge(previous, on=keys, suffixes=("", "_before"))
+    change = both.assign(metric=both["metric"].map(change_metric), value=both["value"] - both["value_before"])[[*keys, "value"]]
+    return pd.concat([previous.assign(metric=previous["metric"].map(previous_metric)), change], ignore_index=True)
 
 
 def metric_names(scenario: Scenario) -> set[str]:
     """Every metric a replication of ``scenario`` can report."""
-    names = set(COUNTS) | set(RATES) | set(DIFFERENCES) | costs.metric_names() | {"open_at_end"}
+    counts, rates = case_metrics(scenario)
+    names = set(counts) | set(rates) | set(DIFFERENCES) | costs.metric_names() | {"open_at_end"}
     whole_years = range(1, int(scenario.run.years + 1e-9) + 1)
     names |= {f"{m}_in_year_{k}" for m in YEARLY for k in whole_years}
     names |= {f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean")}
     for stage in pathway(scenario):
         names |= stage.metric_names(scenario)
-    return names
+    return names | {f(ind.metric) for ind in scenario.performance.values() for f in (previous_metric, change_metric)}
 
 
 def _count(times: np.ndarray, start: float, end: float) -> int:
@@ -284,7 +327,11 @@ def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame
         columns=["metric", "offence", "value"],
     )
     used["group"] = ALL
-    frame = pd.concat([system_kpis(run, scenario), used, case_kpis(run.cases, run.warmup, run.horizon, years, scenario.offences)], ignore_index=True)
+    frame = pd.concat(
+        [system_kpis(run, scenario), used, case_kpis(run.cases, run.warmup, run.horizon, years, scenario.offences, scenario)], ignore_index=True
+    )
+    if scenario.performance:
+        frame = pd.concat([frame, year_on_year(frame, previous_year_kpis(run, scenario))], ignore_index=True)
     money = costs.cost_rows(scenario, frame)
     money["group"] = ALL
     frame = pd.concat([frame, money], ignore_index=True)

@@ -30,9 +30,9 @@ def summarise(kpis: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     return out[KEYS + ["mean", "ci_low", "ci_high", "sd", "n_reps"]]
 
 
-SIGNED_SUFFIXES = ("_gap", "_growth_per_year")
+SIGNED_SUFFIXES = ("_gap", "_growth_per_year", "_change_on_previous_year")
 
 
 def is_proportion(metric: str) -> bool:
     """Metrics bounded by 0 and 1 (rates, shares, utilisations; not the per-100 arrest rate)."""
-    return metric.startswith(("rate_", "share_")) or metric.endswith("_utilisation")
+    return metric.startswith(("rate_", "share_")) or metric.endswith(("_utilisation", "_rate", "_share", "_safe_12m"))

@@ -33,6 +33,7 @@ class Exit(IntEnum):
     DISCONTINUED = 10
     ACQUITTED = 11
     CONVICTED = 12
+    NOT_OCCURRED = 13  # a candidate further incident that did not happen (simcj.model.repeats): in no output
 
     @property
     def label(self) -> str:
@@ -53,6 +54,7 @@ EXIT_LABELS = {
     Exit.DISCONTINUED: "discontinued",
     Exit.ACQUITTED: "acquitted",
     Exit.CONVICTED: "convicted",
+    Exit.NOT_OCCURRED: "did not occur",
 }
 
 # Home Office crime outcome assigned with each pre-charge exit ("" where none is assigned). A
@@ -104,7 +106,7 @@ CORE_COLUMNS = {
     "t_withdrawal": ("d", NAN),
 }
 # Working inputs that are not case records.
-_NOT_OUTPUT = ("cls", "risk", "phase")
+_NOT_OUTPUT = ("cls", "risk", "phase", "borough_code")
 
 
 def typed(values: np.ndarray, typecode: str) -> array:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.schema import OffenceClass, Scenario
+from . import repeats
 from .alarms import callbacks, set_alarm
 from .entities import Exit, typed
 from .stage import Stage, register
@@ -30,6 +31,7 @@ from .streams import Streams
 
 MAX_LOOKBACK_DAYS = 3650.0
 DAYS_PER_YEAR = 365.0
+VICTIM_BITS = 40  # a victim's id is her class's index shifted by this, plus her number in the class
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Incidents:
     attributes: dict[str, pd.Categorical]  # per-case attributes for output, same order
     incident_times: dict[str, np.ndarray]  # every incident of the class in [0, horizon)
     unreported_times: dict[str, np.ndarray]  # incidents in [0, horizon) not reported before the horizon
+    repeat_cap: float = 1.0  # candidate further incidents are drawn at this multiple of the repeat rate (see repeats)
 
 
 def seasonal_factor(t: np.ndarray, amplitude: float, peak_day: float) -> np.ndarray:
@@ -64,41 +67,69 @@ def categorical(u: np.ndarray, weights: dict[str, float]) -> np.ndarray:
     return np.minimum(np.searchsorted(cum, u, side="right"), len(w) - 1)
 
 
-def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[Stage]], streams: Streams, horizon: float, options=()):
+def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[Stage]], streams: Streams, horizon: float, options=(), cap=1.0):
     """One offence class: per-case columns and incident times.
 
     For each option that changes a duration's distribution, the option's durations are drawn too,
     from the same uniforms, as ``<column>@<option name>``: work started after its date uses them.
+    With repeat victimisation (``repeat:`` and the repeats stage), each victim's candidate further
+    incidents follow her first report's cases (see :mod:`simcj.model.repeats`).
     """
     rep = oc.reporting
     rng = streams[f"{name}/incidents"]
     lookback = min(MAX_LOOKBACK_DAYS, float(rep.delay.ppf(np.array([0.999]))[0]))
+    repeat = oc.repeat if any(stage.name == "repeats" for stage in stages) else None
+    if repeat is not None:  # victims whose course of abuse began before the run
+        lookback += repeats.LOOKBACK_COURSES * repeat.course_years * DAYS_PER_YEAR
     t_inc = incident_times(rng, rep.incidents_per_year, rep.seasonality.amplitude, rep.seasonality.peak_day, -lookback, horizon)
     reported = rng.random(t_inc.size) < rep.p_report
     t_rep = t_inc + rep.delay.ppf(rng.random(t_inc.size))
     in_run = t_inc >= 0.0
     is_case = reported & (t_rep >= 0.0) & (t_rep < horizon)
     unreported = in_run & ~(reported & (t_rep < horizon))
+    n_first = int(is_case.sum())
+    t_incident, t_report = t_inc[is_case], t_rep[is_case]
+
+    if repeat is None:
+        victims = n_first
+        victim = np.arange(n_first)
+    else:
+        first = reported & (t_rep < horizon)
+        victims = int(first.sum())
+        crng = streams[f"{name}/course_of_abuse"]
+        parent, t_candidate = repeats.course_of_abuse(crng, t_rep[first], repeat, cap, horizon)
+        t_candidate_report = t_candidate + rep.delay.ppf(crng.random(t_candidate.size))
+        keep = (t_candidate_report >= 0.0) & (t_candidate_report < horizon)
+        victim = np.concatenate([(np.cumsum(first) - 1)[is_case], parent[keep]])
+        t_incident = np.concatenate([t_incident, t_candidate[keep]])
+        t_report = np.concatenate([t_report, t_candidate_report[keep]])
 
     # One stream per input: case k's draws are the same whatever the number of cases after it, and
-    # whatever other inputs, stages or classes exist.
-    n = int(is_case.sum())
+    # whatever other inputs, stages or classes exist. A victim's attributes are hers in every case.
+    n = t_report.size
 
     def u(column: str) -> np.ndarray:
         return streams.uniforms(f"{name}/{column}", n)
+
+    def attribute(column: str, weights: dict) -> np.ndarray:
+        if repeat is None:
+            return categorical(u(column), weights)
+        return categorical(streams.uniforms(f"{name}/victim_{column}", victims), weights)[victim]
 
     risk_levels = list(rep.risk_mix or {})
     risk_index = categorical(u("u_risk"), rep.risk_mix) if rep.risk_mix else np.full(n, len(risk_levels))
     e_withdraw = -np.log1p(-u("u_withdraw")) if oc.withdrawal is not None else np.full(n, np.inf)
     cols: dict[str, np.ndarray] = {
         "cls": np.full(n, list(sc.offences).index(name)),
-        "t_incident": t_inc[is_case],
-        "t_report": t_rep[is_case],
-        "ethnicity": categorical(u("ethnicity"), sc.population.ethnicity),
-        "age_band": categorical(u("age_band"), sc.population.age_band),
-        "borough": categorical(u("borough"), sc.population.borough),
+        "t_incident": t_incident,
+        "t_report": t_report,
+        "ethnicity": attribute("ethnicity", sc.population.ethnicity),
+        "age_band": attribute("age_band", sc.population.age_band),
+        "borough": attribute("borough", borough_weights(sc, oc)),
         "risk": np.array(risk_levels + [""], dtype=object)[risk_index],
         "e_withdraw": e_withdraw,
+        "victim": (list(sc.offences).index(name) << VICTIM_BITS) + victim,
+        "repeat_incident": np.arange(n) >= n_first,
     }
     for stage in stages:
         for column in stage.uniforms:
@@ -119,6 +150,22 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
     return cols, t_inc[in_run], t_inc[unreported]
 
 
+def borough_weights(sc: Scenario, oc: OffenceClass) -> dict[str, float]:
+    """The class's weights by borough, in the order of ``population.borough`` (its own if it has them)."""
+    own = oc.reporting.borough
+    return {b: own.get(b, 0.0) for b in sc.population.borough} if own else sc.population.borough
+
+
+def repeat_cap(sc: Scenario, options=()) -> float:
+    """The rate multiple at which candidate further incidents are drawn: the highest product of
+    hazard ratios the scenario or any of its options allows."""
+    settings = []
+    for scenario in (sc, *options):
+        programme_hrs = [p.hr_repeat for p in scenario.programmes.values()]
+        settings += [(oc.repeat, programme_hrs) for oc in scenario.offences.values() if oc.repeat is not None]
+    return repeats.hazard_ratio_cap(settings)
+
+
 def generate(sc: Scenario, stages: list[type[Stage]], streams: Streams, horizon: float, options=()) -> Incidents:
     """All cases of a replication (sorted by report time) and the incident counts behind them.
 
@@ -126,8 +173,9 @@ def generate(sc: Scenario, stages: list[type[Stage]], streams: Streams, horizon:
     one extra copy of a column exists at once.
     """
     cols, incidents, unreported = [], {}, {}
+    cap = repeat_cap(sc, options)
     for name, oc in sc.offences.items():
-        c, incidents[name], unreported[name] = _class_cases(sc, name, oc, stages, streams, horizon, options)
+        c, incidents[name], unreported[name] = _class_cases(sc, name, oc, stages, streams, horizon, options, cap)
         cols.append(c)
     for key in {k for c in cols for k in c if "@" in k}:  # an option may change one class's duration only
         for c in cols:
@@ -153,9 +201,14 @@ def generate(sc: Scenario, stages: list[type[Stage]], streams: Streams, horizon:
             inputs[key] = column.tolist()
         elif key.startswith("k_"):
             inputs[key] = typed(column, "Q")
+        elif key == "victim":
+            inputs[key] = typed(column, "q")
+        elif key == "repeat_incident":
+            inputs[key] = typed(column, "b")
         else:
             inputs[key] = typed(column, "d")
-    return Incidents(inputs=inputs, attributes=attributes, incident_times=incidents, unreported_times=unreported)
+    inputs["borough_code"] = typed(attributes["borough"].codes, "h")
+    return Incidents(inputs=inputs, attributes=attributes, incident_times=incidents, unreported_times=unreported, repeat_cap=cap)
 
 
 def is_recorded(p_record: float, u: float) -> bool:
@@ -174,22 +227,38 @@ class Reporting(Stage):
         w = self.world
         c = w.cases
         p_record = np.array([oc.reporting.p_record for oc in w.offences])
-        recorded = is_recorded(p_record[np.frombuffer(c.cls, dtype=np.int8)], np.frombuffer(c.u_record))
-        for i in np.flatnonzero(~recorded).tolist():
+        self._is_recorded = recorded = is_recorded(p_record[np.frombuffer(c.cls, dtype=np.int8)], np.frombuffer(c.u_record))
+        candidate = np.frombuffer(c.repeat_incident, dtype=np.int8).astype(bool)
+        for i in np.flatnonzero(~recorded & ~candidate).tolist():
             c.close(i, Exit.NOT_RECORDED, c.t_report[i])
-        self._arrive(np.flatnonzero(recorded).tolist(), 0)
+        self._arrive(np.flatnonzero(recorded | candidate).tolist(), 0)
 
     def bound(self) -> None:
         self._recorded = self.onward["recorded"]
         self._next_report = callbacks(lambda alarm: self._arrive(alarm.end, alarm.i))
+        repeats = self.world.stages.get("repeats")
+        self._occurs = repeats.occurs if repeats is not None else None
 
     def _arrive(self, queue: list, k: int) -> None:
-        """Send on every recorded report due now, then wait for the next (a callback chain, no process)."""
-        env, t_report = self.world.env, self.world.cases.t_report
+        """Send on every recorded report due now, then wait for the next (a callback chain, no process).
+
+        A candidate further incident (see :mod:`simcj.model.repeats`) first has to happen: if it
+        does not, it is closed as not occurred; if it does, it is recorded or not like any report.
+        """
+        env, c = self.world.env, self.world.cases
+        t_report, candidate = c.t_report, c.repeat_incident
         n = len(queue)
         while k < n and t_report[queue[k]] <= env.now:
-            self._recorded(queue[k])
+            i = queue[k]
             k += 1
+            if candidate[i]:
+                if not self._occurs(i, env.now):
+                    c.close(i, Exit.NOT_OCCURRED, env.now)
+                    continue
+                if not self._is_recorded[i]:
+                    c.close(i, Exit.NOT_RECORDED, env.now)
+                    continue
+            self._recorded(i)
         if k < n:
             set_alarm(env, t_report[queue[k]] - env.now, self._next_report, k, queue)
 

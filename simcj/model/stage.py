@@ -129,9 +129,20 @@ class Stage:
         return set()
 
     @classmethod
-    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
-        """System KPIs of this stage as (metric, offence, value), offence 'all' or a class name."""
+    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple]:
+        """System KPIs of this stage as (metric, offence, value), offence 'all' or a class name, or
+        (metric, offence, value, group) for a breakdown (``borough=...``)."""
         return []
+
+    # Case-based metrics this stage adds, broken down by offence and victim group like the pathway's
+    # own: ``{metric: indicator}`` for a count a year, ``{metric: (numerator, denominator)}`` for a
+    # rate, over the 0/1 indicators :meth:`indicators` gives for the window.
+    case_metrics: ClassVar[dict[str, object]] = {}
+
+    @classmethod
+    def indicators(cls, scenario, cases: pd.DataFrame, start: float, end: float) -> dict[str, object]:
+        """Per-case 0/1 indicators (boolean arrays in the order of ``cases``) for ``case_metrics``."""
+        return {}
 
     @classmethod
     def activity(cls, scenario, cases: pd.DataFrame, start: float, end: float, years: float) -> list[tuple[str, str, float]]:

@@ -35,9 +35,9 @@ from .entities import Exit
 from .pools import Pool
 from .stage import Stage, register, stocks
 
-ROUTES = ("report", "charge", "sdvc")
-# The stage a case had reached when its support began.
-STAGES = ("investigation", "awaiting_cps", "charged")
+ROUTES = ("report", "charge", "sdvc", "marac")
+# The stage a case had reached when its support began (after it closed: a MARAC allocation).
+STAGES = ("investigation", "awaiting_cps", "charged", "after_case")
 
 
 def referral_probability(p: Support, risk: str) -> float:
@@ -84,9 +84,10 @@ class AdvocacyServiceModel:
 
     def _lapsed(self, i: int, now: float) -> bool:
         """A waiting referral lapses if the case has closed, or it has waited longer than the service allows."""
-        if self.world.lapsed(i, now):
+        c = self.world.cases
+        if c.support_route[i] != "marac" and self.world.lapsed(i, now):  # MARAC's allocations outlive the case
             return True
-        c, limit = self.world.cases, self.params.max_wait_days
+        limit = self.params.max_wait_days
         if limit is not None and now - c.t_support_referral[i] > limit:
             c.t_support_lapsed[i] = c.t_support_referral[i] + limit
             return True
@@ -96,7 +97,7 @@ class AdvocacyServiceModel:
         w = self.world
         c, now = w.cases, w.env.now
         c.t_support_start[i] = now
-        c.support_stage[i] = STAGES[2] if _has(c, "t_charge", i) else STAGES[1] if _has(c, "t_cps_referral", i) else STAGES[0]
+        c.support_stage[i] = support_stage(c, i)
         if c.exit[i] == Exit.OPEN:
             w.clock.scale_hazard(i, now, w.scenario.support.effect.hr_withdrawal)
         self._end_at(i, now + self.durations[i])
@@ -130,6 +131,13 @@ class AdvocacyServiceModel:
             self.pool.release()
 
 
+def support_stage(c, i: int) -> str:
+    """Where case ``i`` is as its support begins (one of ``STAGES``)."""
+    if c.exit[i] != Exit.OPEN:
+        return STAGES[3]
+    return STAGES[2] if _has(c, "t_charge", i) else STAGES[1] if _has(c, "t_cps_referral", i) else STAGES[0]
+
+
 def _has(c, column: str, i: int) -> bool:
     """Has case ``i`` a time in ``column`` (a stage that may not be in the pathway)?"""
     values = getattr(c, column, None)
@@ -141,8 +149,8 @@ class Advocacy(Stage):
     """IDVA and ISVA services: a victim is referred at report (by risk level), at charge, or at the specialist court."""
 
     name = "support"
-    entries = ("reporting.recorded", "charging.charged", "courts.listed_sdvc")
-    uniforms = ("u_referral", "u_referral_charge", "u_referral_sdvc")
+    entries = ("reporting.recorded", "charging.charged", "courts.listed_sdvc", "marac.heard")
+    uniforms = ("u_referral", "u_referral_charge", "u_referral_sdvc", "u_referral_marac")
     durations = {"d_support": _support_duration}
     columns = {
         "support_service": (None, ""),
@@ -182,7 +190,7 @@ class Advocacy(Stage):
                 service.durations = durations
 
     def handler(self, entry: str):
-        return {"reporting.recorded": self.take, "charging.charged": self.at_charge, "courts.listed_sdvc": self.at_sdvc}[entry]
+        return {"reporting.recorded": self.take, "charging.charged": self.at_charge, "courts.listed_sdvc": self.at_sdvc, "marac.heard": self.at_marac}[entry]
 
     def take(self, i: int) -> None:
         """At report: referral by risk level."""
@@ -209,6 +217,19 @@ class Advocacy(Stage):
         if service is not None and free and c.u_referral_sdvc[i] < w.offence(i).support.p_referral_at_sdvc:
             c.t_support_lapsed[i] = float("nan")
             service.refer(i, "sdvc")
+
+    def at_marac(self, i: int) -> None:
+        """Heard at MARAC: an IDVA is allocated to a victim who has none (never referred, or lapsed).
+
+        MARAC works on the victim's safety, so this route is open after the criminal case has closed:
+        such support runs its duration (``after_case_days`` counts from the hearing)."""
+        w = self.world
+        c = w.cases
+        service = self._service_of_class[c.cls[i]]
+        free = c.support_service[i] == "" or c.t_support_lapsed[i] == c.t_support_lapsed[i]
+        if service is not None and free and c.u_referral_marac[i] < w.scenario.marac.p_idva_allocation:
+            c.t_support_lapsed[i] = float("nan")
+            service.refer(i, "marac")
 
     def _case_closed(self, i: int, t: float) -> None:
         service = self.services.get(self.world.cases.support_service[i])

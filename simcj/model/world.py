@@ -204,6 +204,9 @@ class World:
     def _output(self) -> ReplicationOutput:
         # copy=False: one block per column, viewing the case table's arrays (no copy is made).
         frame = pd.DataFrame({**self.incidents.attributes, **self.cases.columns()}, copy=False)
+        did_not_occur = frame["exit"].to_numpy() == Exit.NOT_OCCURRED  # candidate further incidents (repeats)
+        if did_not_occur.any():
+            frame = frame[~did_not_occur].reset_index(drop=True)
         return ReplicationOutput(
             replication=self.replication,
             warmup=self.warmup,

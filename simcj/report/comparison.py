@@ -408,6 +408,18 @@ def build_report(path: Path) -> tuple[Path, Path]:
         head = _headline_frame(f)
         sections.append("<h2>Headline table</h2>" + _table(head) + _uncertainty_section(f))
         sheets["Headline"] = head
+    performance = {n: d / "performance.csv" for n, d in f.scenario_dirs.items() if (d / "performance.csv").exists()}
+    if performance:
+        sections.append(
+            "<h2>Borough performance</h2><p class=note>Each indicator for London and each borough against its target, as a community "
+            "safety partnership reports it: <b>Green</b> on target or within its tolerance; <b>Amber</b> off target but improved or "
+            "maintained on the year before (the last warm-up year); <b>Red</b> off target and not improved. Direction of travel: better, "
+            "worse or the same (within 1%). Values are means over replications with 95% CIs.</p>"
+        )
+        for name, p in performance.items():
+            table = pd.read_csv(p)
+            sections.append((f"<h3>{html.escape(name)}</h3>" if len(f.names) > 1 else "") + _table(table))
+            sheets[f"Performance {name}"[:31]] = table
     offences = f.offences()
     sections.append("<h2>Attrition funnel</h2>" + _img(cf.funnel_comparison(f.summaries, offences + ["all"]), "funnel comparison"))
     if f.is_comparison:

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
+from ..experiment import performance
 from ..files import atomic_folder
 from . import figures
 
@@ -73,6 +74,8 @@ def write_results(results, out: Path, command: str = "", cases: bool = True, rep
         results.kpis.to_csv(tmp / "kpis.csv", index=False)
         results.summary.to_csv(tmp / "summary.csv", index=False)
         results.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+        if results.scenario.performance:
+            performance.table(results.scenario, results.summary).to_csv(tmp / "performance.csv", index=False)
         if cases:
             results.cases.to_parquet(tmp / "cases.parquet", index=False)
         figures.save_all(results, tmp / "figures")

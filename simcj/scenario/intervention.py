@@ -22,6 +22,7 @@ FIXED = (
     (r"^pathway(\.|$)", "the stages are built once"),
     (r"^offences\.[^.]+\.reporting(\.|$)", "incidents and their reports are drawn before the run"),
     (r"^offences\.[^.]+\.withdrawal\.weibull_(shape|scale_days)$", "each victim's withdrawal law is drawn at report"),
+    (r"^offences\.[^.]+\.repeat(\.(rate_per_year|course_years|rate_cv))?$", "each victim's course of abuse is drawn before the run"),
     (r"^offences\.[^.]+$", "offence classes cannot appear or disappear at a date"),
     (r"^courts\.(crown|magistrates)\.(background_cases_per_year|background_sitting_days|initial_backlog)(\.|$)", "the background court load is drawn before the run"),
     (r"^support\.services\.[^.]+\.priority(\.|$)", "a waiting list's order is set when it is built"),

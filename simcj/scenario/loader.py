@@ -435,6 +435,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(problems + _validation_problems(exc, origins)) from None
     problems += [Problem(_origin(origins, p), p, m) for p, m in reference_problems(scenario)]
+    problems += [Problem(_origin(origins, p), p, m) for p, m in _indicator_problems(scenario)]
     if problems:
         raise ScenarioError(problems)
     scenario._sources = sources
@@ -452,6 +453,20 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
             scenario._before = before
         # otherwise a variant of its parent's world from the start: it changes what makes the cases
     return scenario
+
+
+def _indicator_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    """Performance indicators must name a KPI the scenario reports."""
+    if not scenario.performance:
+        return []
+    from ..experiment.kpis import metric_names  # the KPIs live with the analysis; imported late to avoid a cycle
+
+    known = metric_names(scenario)
+    return [
+        (f"performance.{name}.metric", f"'{ind.metric}' is not a KPI this scenario reports")
+        for name, ind in scenario.performance.items()
+        if ind.metric not in known
+    ]
 
 
 def json_schema() -> dict:

@@ -37,9 +37,10 @@ CAPACITY = {"scales": "capacity"}
 
 RISK_LEVELS = ("standard", "medium", "high")
 VENUES = ("magistrates", "sdvc", "crown")
-# The stages of the VAWG pathway, in the order a recorded crime reaches them (support is offered
-# at report, before the investigation starts).
-DEFAULT_PATHWAY = ("reporting", "support", "police", "charging", "courts", "sentencing")
+# The stages of the VAWG pathway, in the order a recorded crime reaches them: her history is linked
+# first, support and a MARAC referral are offered at report, before the investigation starts, and a
+# programme referral comes last (at conviction, after the sentence is known).
+DEFAULT_PATHWAY = ("reporting", "repeats", "support", "marac", "police", "charging", "courts", "sentencing", "programmes")
 
 
 class Strict(BaseModel):
@@ -70,12 +71,18 @@ class Population(Strict):
     ethnicity: dict[str, NonNeg] = Field(min_length=1)
     age_band: dict[str, NonNeg] = Field(min_length=1)
     borough: dict[str, NonNeg] = Field(min_length=1)
+    adult_women: dict[str, NonNeg] = Field(
+        default_factory=dict, description="women aged 16 and over by borough (keys of borough): the denominator of rates per 10,000 women"
+    )
 
     @model_validator(mode="after")
     def _positive_totals(self):
         for name in ("ethnicity", "age_band", "borough"):
             if sum(getattr(self, name).values()) <= 0:
                 raise ValueError(f"{name}: weights must not all be zero")
+        unknown = sorted(set(self.adult_women) - set(self.borough))
+        if unknown:
+            raise ValueError(f"adult_women: {', '.join(unknown)} not a borough of population.borough")
         return self
 
 
@@ -99,6 +106,9 @@ class Reporting(Strict):
     p_record: Prob = Field(description="probability a report is recorded as a crime")
     risk_mix: Optional[dict[str, NonNeg]] = Field(
         None, description="DASH risk level shares of reported cases (domestic abuse only): standard, medium, high; they sum to 1"
+    )
+    borough: dict[str, NonNeg] = Field(
+        default_factory=dict, description="this class's weights by borough (keys of population.borough, a borough not listed: 0); none: population.borough"
     )
 
     @model_validator(mode="after")
@@ -232,6 +242,47 @@ class Support(Strict):
         return self
 
 
+HazardRatio = Annotated[float, Field(gt=0.0, le=10.0)]
+
+
+class Repeat(Strict):
+    """Further reported incidents against the same victim: domestic abuse is a course of conduct.
+
+    While her course of abuse goes on (its length drawn for each victim, exponential with mean
+    ``course_years``), further incidents are reported to the police at ``rate_per_year`` times the
+    hazard ratios in force: what became of her latest case (the suspect arrested, the case charged
+    and awaiting trial, a conviction; none at all while he is in custody), her IDVA support and a
+    MARAC hearing (for ``effect_days`` after each began), and a perpetrator programme he completed
+    (that programme's ``hr_repeat``). Whether arrest deters or provokes is disputed, so
+    ``hr_arrested`` may be above 1.
+    """
+
+    rate_per_year: PositiveFloat = Field(description="further reported incidents a year while the abuse goes on, with nothing in force")
+    course_years: PositiveFloat = Field(description="mean length of the course of abuse from the first report, years (exponential)")
+    rate_cv: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
+        0.0, description="coefficient of variation of the rate between victims (gamma); 0: every victim's course has the same rate"
+    )
+    hr_by_risk: dict[str, HazardRatio] = Field(
+        default_factory=dict, description="hazard ratio by the DASH risk level of her latest case (a level not listed: 1)"
+    )
+    hr_arrested: HazardRatio = Field(1.0, description="hazard ratio after her latest case's suspect was arrested")
+    hr_charged: HazardRatio = Field(1.0, description="hazard ratio while her latest case is charged and awaiting trial (bail conditions, remand)")
+    hr_convicted: HazardRatio = Field(1.0, description="hazard ratio after a non-custodial conviction (custody: no incident while he is inside)")
+    hr_supported: HazardRatio = Field(1.0, description="hazard ratio for effect_days after her IDVA support began")
+    hr_marac: HazardRatio = Field(1.0, description="hazard ratio for effect_days after her case was heard at MARAC")
+    effect_days: PositiveFloat = Field(365.0, description="how long support and a MARAC hearing keep their effect, days")
+    hr_withdrawal_withdrew_before: HazardRatio = Field(
+        1.0, description="withdrawal hazard ratio of a new case when she withdrew from an earlier one (her history is known)"
+    )
+
+    @model_validator(mode="after")
+    def _risk_levels(self):
+        unknown = set(self.hr_by_risk) - set(RISK_LEVELS)
+        if unknown:
+            raise ValueError(f"hr_by_risk: unknown risk level(s) {sorted(unknown)}; expected {list(RISK_LEVELS)}")
+        return self
+
+
 class Sentencing(Strict):
     """What a conviction leads to: immediate custody or not, and the custodial term imposed."""
 
@@ -247,6 +298,7 @@ class OffenceClass(Strict):
     withdrawal: Optional[Withdrawal] = Field(None, description="the victim's withdrawal; without it, cases have no withdrawal clock")
     support: Support = Support()
     sentencing: Optional[Sentencing] = Field(None, description="without it, convictions carry no custody (and no prison cost)")
+    repeat: Optional[Repeat] = Field(None, description="further incidents against the same victim (with the repeats stage); without it, one case a victim")
 
     @model_validator(mode="after")
     def _sentencing_venues(self):
@@ -327,6 +379,70 @@ class SupportSettings(Strict):
     effect: SupportEffect
 
 
+class Marac(Strict):
+    """Multi-agency risk assessment conferences: one per borough, meeting at a set frequency and
+    hearing at most ``cases_per_meeting`` cases each time (the rest wait for the next meeting)."""
+
+    offences: list[str] = Field(min_length=1, description="offence classes whose victims are referred (names under offences:)")
+    meetings_per_year: Annotated[float, Field(gt=0.0, le=365.0)] = Field(description="meetings of each borough's MARAC a year")
+    cases_per_meeting: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)] = Field(
+        description="cases a meeting of a borough of average volume can hear; each borough's is sized to its share of population.borough"
+    )
+    p_referral: dict[str, Prob] = Field(description="referral at report by DASH risk level, or under the key 'all'")
+    p_referral_repeat: Prob = Field(1.0, description="referral of a victim heard in the last repeat_window_days, whatever her risk level")
+    repeat_window_days: PositiveFloat = Field(365.0, description="a case heard within this many days of her last hearing is a repeat (SafeLives: 12 months)")
+    p_idva_allocation: Prob = Field(0.0, description="MARAC action: an IDVA for a victim not yet referred to one")
+
+    @model_validator(mode="after")
+    def _keys(self):
+        unknown = set(self.p_referral) - set(RISK_LEVELS) - {"all"}
+        if unknown:
+            raise ValueError(f"p_referral: unknown key(s) {sorted(unknown)}; expected 'all' or {list(RISK_LEVELS)}")
+        return self
+
+
+PROGRAMME_ROUTES = ("report", "conviction", "marac")
+
+
+class PerpetratorProgramme(StaffedUnit):
+    """A perpetrator programme: referral, assessment, attendance, completion.
+
+    Referred perpetrators are assessed (``p_assessed``), start (``p_starts``), and hold a place
+    (staff x caseload) until they complete or drop out (``p_completes``; a drop-out leaves part-way).
+    """
+
+    offences: list[str] = Field(min_length=1, description="offence classes whose perpetrators are referred")
+    p_referral: dict[str, Prob] = Field(
+        description="referral probability by route: 'report' (police, children's services, self, at report), "
+        "'conviction' (court-mandated, on a non-custodial sentence), 'marac' (a case heard at MARAC)"
+    )
+    p_assessed: Prob = Field(description="referred perpetrators who are assessed as suitable")
+    p_starts: Prob = Field(description="assessed perpetrators who start the programme")
+    p_completes: Prob = Field(description="starters who complete it")
+    duration: Duration = Field(description="start to completion, days")
+    max_wait_days: Optional[PositiveFloat] = Field(None, description="an assessed perpetrator not given a place in this many days is lost")
+    hr_repeat: HazardRatio = Field(description="hazard ratio of further incidents against his victim from completion")
+
+    @model_validator(mode="after")
+    def _routes(self):
+        unknown = set(self.p_referral) - set(PROGRAMME_ROUTES)
+        if unknown:
+            raise ValueError(f"p_referral: unknown route(s) {sorted(unknown)}; expected {list(PROGRAMME_ROUTES)}")
+        return self
+
+
+class Indicator(Strict):
+    """A performance indicator as a community safety partnership reports it: value against target,
+    with a RAG rating and direction of travel (green within ``tolerance`` of the target; otherwise
+    amber if it improved on the previous year, red if not)."""
+
+    metric: str = Field(description="a KPI the scenario reports, by borough")
+    offence: str = Field("all", description="an offence class or 'all'")
+    target: float
+    tolerance: NonNeg = Field(0.0, description="green if the value is no further than this from the target on the worse side")
+    better: str = Field(pattern=r"^(higher|lower)$", description="'higher' or 'lower'")
+
+
 class CourtTier(Strict):
     """A court tier whose trial list is shared with a background stream of non-VAWG cases."""
 
@@ -399,6 +515,8 @@ class UnitCosts(Strict):
     prison_place_year: Money
     share_of_sentence_served: Prob = Field(description="share of a custodial term served in prison")
     womens_centre_place_year: Money = Field(description="one woman supported by a women's centre for a year")
+    marac_meeting: Money = Field(0.0, description="one MARAC meeting: the coordinator's and the agencies' time")
+    programme_worker_year: dict[str, Money] = Field(default_factory=dict, description="one FTE of each perpetrator programme for a year")
 
 
 # --------------------------------------------------------------------------- the whole scenario
@@ -433,6 +551,11 @@ class Scenario(Strict):
     cps: CpsSettings
     support: SupportSettings
     courts: Courts
+    marac: Optional[Marac] = Field(None, description="MARACs (with the marac stage)")
+    programmes: dict[str, PerpetratorProgramme] = Field(default_factory=dict, description="perpetrator programmes (with the programmes stage)")
+    performance: dict[str, Indicator] = Field(
+        default_factory=dict, description="indicators of the borough performance table (RAG), by the name it shows"
+    )
     costs: Optional[UnitCosts] = Field(None, description="unit costs; without them no cost outputs are produced")
 
     _sources: dict = PrivateAttr(default_factory=dict)
@@ -476,6 +599,11 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
             if name not in sc.offences:
                 problems.append((f"courts.rasso.offences.{k}", f"'{name}' is not an offence class of this scenario (classes: {sorted(sc.offences)})"))
     for name, oc in sc.offences.items():
+        unknown = sorted(set(oc.reporting.borough) - set(sc.population.borough))
+        if unknown:
+            problems.append((f"offences.{name}.reporting.borough", f"{', '.join(unknown)}: not a borough of population.borough"))
+        elif oc.reporting.borough and sum(oc.reporting.borough.values()) <= 0:
+            problems.append((f"offences.{name}.reporting.borough", "weights must not all be zero"))
         checks = (
             ("police.unit", oc.police.unit, sc.police.units, "police.units"),
             ("charging.unit", oc.charging.unit, sc.cps.units, "cps.units"),
@@ -485,6 +613,19 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
         for key, value, declared, where in checks:
             if value is not None and value not in declared:
                 problems.append((f"offences.{name}.{key}", f"'{value}' is not declared in {where} (declared: {sorted(declared)})"))
+    if sc.marac is not None:
+        for k, name in enumerate(sc.marac.offences):
+            if name not in sc.offences:
+                problems.append((f"marac.offences.{k}", f"'{name}' is not an offence class of this scenario (classes: {sorted(sc.offences)})"))
+    for programme, p in sc.programmes.items():
+        for k, name in enumerate(p.offences):
+            if name not in sc.offences:
+                problems.append((f"programmes.{programme}.offences.{k}", f"'{name}' is not an offence class of this scenario (classes: {sorted(sc.offences)})"))
+        if sc.costs is not None and programme not in sc.costs.programme_worker_year:
+            problems.append((f"costs.programme_worker_year.{programme}", f"no unit cost for the declared programme '{programme}'"))
+    for name, ind in sc.performance.items():
+        if ind.offence != "all" and ind.offence not in sc.offences:
+            problems.append((f"performance.{name}.offence", f"'{ind.offence}' is not an offence class of this scenario or 'all'"))
     if sc.costs is not None:
         for service in sc.support.services:
             if service not in sc.costs.advocate_year:

@@ -1,0 +1,182 @@
+"""MARAC: multi-agency risk assessment conferences, one for each borough.
+
+A victim of a class under ``marac.offences`` is referred when her crime is recorded, by her DASH
+risk level (``marac.p_referral``), or, whatever her risk, when she was heard in the last
+``repeat_window_days`` (``p_referral_repeat``: "a repeat referral can be made regardless of whether or
+not the behaviour experienced by the victim meets the local referral threshold", seed
+004_c7bcb4ccab41a7bc.txt L1787). Each borough's MARAC meets ``meetings_per_year`` times, the
+boroughs' meetings spread through the cycle, and hears at most ``cases_per_meeting`` referrals
+(for a borough of average volume; each is sized to its share of ``population.borough``), oldest first; the others wait for the next meeting. A victim already waiting is not referred twice.
+
+At the hearing the case is a repeat if she was heard within the window (SafeLives' definition).
+What the meeting does is sent on as ``heard``: an IDVA for a victim who has none (the advocacy
+stage, ``p_idva_allocation``), a referral of a high-harm perpetrator to a programme that takes
+MARAC referrals (the programmes stage); and from the hearing her hazard of further incidents is
+multiplied by ``repeat.hr_marac`` (the repeats stage reads ``t_marac``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import pandas as pd
+
+from ..scenario.schema import Marac
+from .stage import Stage, register
+
+DAYS_PER_YEAR = 365.0
+
+
+def referral_probability(p: Marac, risk: str) -> float:
+    """Referral probability at report for DASH risk ``risk`` ('' when not risk-assessed)."""
+    return p.p_referral.get(risk, p.p_referral.get("all", 0.0))
+
+
+def is_referred(p: Marac, risk: str, heard_recently: bool, u: float) -> bool:
+    """Referred to MARAC: as a repeat within the window, or by risk level (the likelier applies)."""
+    return u < max(p.p_referral_repeat if heard_recently else 0.0, referral_probability(p, risk))
+
+
+def cases_heard(capacity: float, meeting: int) -> int:
+    """Cases meeting number ``meeting`` can hear: a fractional capacity is met on average over
+    meetings (2.5 a meeting: 2, 3, 2, 3, ...)."""
+    return math.floor(capacity * (meeting + 1)) - math.floor(capacity * meeting)
+
+
+@register
+class Maracs(Stage):
+    """One MARAC for each borough: referrals wait for the next meeting with room."""
+
+    name = "marac"
+    entries = ("reporting.recorded",)
+    outcomes = ("heard",)
+    uniforms = ("u_marac",)
+    columns = {
+        "t_marac_referral": ("d", math.nan),
+        "t_marac": ("d", math.nan),
+        "marac_repeat": ("?", 0),
+    }
+
+    def __init__(self, world):
+        super().__init__(world)
+        self.boroughs = list(world.scenario.population.borough)
+        self._waiting = [deque() for _ in self.boroughs]
+        self._waiting_victims: set[int] = set()
+        self._last_heard: dict[int, float] = {}
+        self._meetings = [0] * len(self.boroughs)
+        self._held = 0
+        self._tune()
+
+    def _tune(self) -> None:
+        sc = self.world.scenario
+        self.params = sc.marac
+        classes = set(sc.marac.offences) if sc.marac is not None else set()
+        self._refers = [name in classes for name in sc.offences]
+        weights = np.array(list(sc.population.borough.values()), dtype=float)
+        size = weights / weights.mean()  # each borough's MARAC is sized to its share of the volume
+        self._capacity = (size * sc.marac.cases_per_meeting).tolist() if sc.marac is not None else []
+
+    def retune(self) -> None:
+        """The option's MARACs: referral rules now, the new frequency from each borough's next meeting
+        (MARACs an option sets up where there were none start meeting now)."""
+        meeting = self.params is not None
+        self._tune()
+        if not meeting:
+            self.start()
+
+    def bound(self) -> None:
+        self._heard = self.onward["heard"]
+
+    def start(self) -> None:
+        if self.params is None:
+            return
+        interval = DAYS_PER_YEAR / self.params.meetings_per_year
+        for b in range(len(self.boroughs)):
+            self.world.env.timeout(interval * (b + 1) / len(self.boroughs)).callbacks.append(lambda _e, b=b: self._meet(b))
+
+    def take(self, i: int) -> None:
+        """A recorded crime: refer the victim if her risk, or a hearing in the last year, calls for it."""
+        w = self.world
+        c, p, now = w.cases, self.params, w.env.now
+        if p is None or not self._refers[c.cls[i]]:
+            return
+        v = c.victim[i]
+        if v in self._waiting_victims:
+            return
+        heard_recently = now - self._last_heard.get(v, -math.inf) <= p.repeat_window_days
+        if is_referred(p, c.risk[i], heard_recently, c.u_marac[i]):
+            c.t_marac_referral[i] = now
+            self._waiting[c.borough_code[i]].append(i)
+            self._waiting_victims.add(v)
+
+    def _meet(self, b: int) -> None:
+        """Borough ``b``'s MARAC meets: it hears the oldest referrals it has room for."""
+        w = self.world
+        c, p, now = w.cases, self.params, w.env.now
+        if p is None:  # an option without MARACs: they stop meeting
+            return
+        waiting = self._waiting[b]
+        for _ in range(min(len(waiting), cases_heard(self._capacity[b], self._meetings[b]))):
+            i = waiting.popleft()
+            v = c.victim[i]
+            self._waiting_victims.discard(v)
+            c.t_marac[i] = now
+            c.marac_repeat[i] = int(now - self._last_heard.get(v, -math.inf) <= p.repeat_window_days)
+            self._last_heard[v] = now
+            self._heard(i)
+        self._meetings[b] += 1
+        self._held += 1
+        w.env.timeout(DAYS_PER_YEAR / p.meetings_per_year).callbacks.append(lambda _e: self._meet(b))
+
+    def snapshot(self):
+        if self.params is not None:
+            yield ("marac_waiting", float(sum(len(q) for q in self._waiting)))
+
+    def clear(self) -> None:
+        for q in self._waiting:
+            q.clear()
+
+    # ------------------------------------------------------------------ after the run
+
+    case_metrics = {"marac_cases": "marac_heard", "marac_repeat_rate": ("marac_repeat_heard", "marac_heard")}
+
+    @classmethod
+    def indicators(cls, scenario, cases: pd.DataFrame, start: float, end: float) -> dict[str, np.ndarray]:
+        t = cases["t_marac"].to_numpy()
+        heard = (t >= start) & (t < end)
+        return {"marac_heard": heard, "marac_repeat_heard": heard & cases["marac_repeat"].to_numpy()}
+
+    @classmethod
+    def metric_names(cls, scenario) -> set[str]:
+        names = {"marac_cases_per_10k_women", "marac_wait_days_mean", "marac_waiting", "cost_marac"}
+        return names | {f"marac_waiting_at_year_{k}" for k in range(1, int(scenario.run.years + 1e-9) + 1)}
+
+    @classmethod
+    def kpis(cls, scenario, output, start: float, end: float):
+        """MARAC cases a year per 10,000 women aged 16 and over (SafeLives recommends 40), for London
+        and by borough; the wait from referral to hearing."""
+        from .stage import stocks
+
+        cases, years = output.cases, (end - start) / DAYS_PER_YEAR
+        heard = (cases["t_marac"] >= start) & (cases["t_marac"] < end)
+        women = scenario.population.adult_women
+        rows = []
+        if women:
+            rows.append(("marac_cases_per_10k_women", "all", float(heard.sum()) / years / sum(women.values()) * 1e4))
+            by_borough = cases.loc[heard, "borough"].value_counts()
+            for borough, n in women.items():
+                if n > 0:
+                    rows.append(("marac_cases_per_10k_women", "all", float(by_borough.get(borough, 0)) / years / n * 1e4, f"borough={borough}"))
+        waits = (cases["t_marac"] - cases["t_marac_referral"])[heard]
+        rows.append(("marac_wait_days_mean", "all", float(waits.mean()) if len(waits) else np.nan))
+        return rows + stocks(output.timeseries, ["marac_waiting"], start, end)
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, tuple[str, float]]:
+        """Every borough's meetings a year at the cost of a meeting (delivery)."""
+        if scenario.marac is None:
+            return {"cost_marac": ("delivery", 0.0)}
+        meetings = scenario.marac.meetings_per_year * len(scenario.population.borough)
+        return {"cost_marac": ("delivery", meetings * scenario.costs.marac_meeting)}
