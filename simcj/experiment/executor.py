@@ -201,8 +201,11 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Stop a pool at once: cancel what is queued and end the workers (on an interruption)."""
+    # shutdown() forgets the pool's processes, so take them first: terminated only after it, the
+    # workers would each run their replication to its end before the interrupted run could exit.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in processes:
         process.terminate()
 
 
