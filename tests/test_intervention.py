@@ -25,8 +25,12 @@ def small(sc):
 
 
 def before_the_date(cases: pd.DataFrame) -> pd.DataFrame:
-    """Every time stamp recorded before the date (NaN after it)."""
-    stamps = cases[[c for c in cases.columns if c.startswith("t_") and c != "t_withdrawal"]]
+    """Every time stamp recorded before the date (NaN after it), of the cases reported before it
+    (after it, an option changes which of a victim's further incidents happen). A referral to a court
+    advocate after the date rewrites the case's referral stamps, so those are left out."""
+    cases = cases[cases["t_report"] < DAY]
+    rewritten = ("t_withdrawal", "t_next_report", "t_support_referral", "t_support_lapsed")
+    stamps = cases[[c for c in cases.columns if c.startswith("t_") and c not in rewritten]]
     return stamps.where(stamps < DAY)
 
 

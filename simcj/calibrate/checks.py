@@ -62,6 +62,7 @@ def mmc_scenario(scenario: Scenario, lam_per_day: float, mean_service: float, se
         f"{here}.police.p_suspect_identified": 0.0,
         f"{here}.police.investigation_time": {"dist": "exponential", "mean": mean_service},
         f"{here}.withdrawal": None,
+        f"{here}.repeat": None,
         f"{here}.support": {"service": None, "p_referral": {}},
         f"police.units.{oc.police.unit}": {"staff": servers, "caseload": 1},
         "courts.crown.background_cases_per_year": 0.0,
@@ -161,6 +162,8 @@ def conservation_violations(out) -> list[str]:
     counts = out.stage_data["reporting"]
     for name, times in counts["incident_times"].items():
         mine = cases[cases["offence"] == name]
+        if "repeat_incident" in mine:  # a victim's further incidents are reported cases of no counted incident
+            mine = mine[mine["repeat_incident"] == 0]
         reported = int((mine["t_incident"] >= 0).sum())
         unreported = len(counts["unreported_times"][name])
         if len(times) != unreported + reported:

@@ -262,13 +262,13 @@ def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "offence", "value", "group"])[["metric", "offence", "group", "value"]]
 
 
-def previous_year_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
+def previous_year_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame | None:
     """The performance table's indicators over the year before the measured period (the last year of
-    the warm-up): their direction of travel is read against it."""
+    the warm-up): their direction of travel is read against it. None without a year of warm-up."""
     wanted = {ind.metric for ind in scenario.performance.values()}
     start, end = run.warmup - 365.0, run.warmup
     if not wanted or start < 0.0:
-        return pd.DataFrame(columns=["metric", "offence", "group", "value"])
+        return None
     system = pd.DataFrame(_stage_rows(run, scenario, start, end), columns=["metric", "offence", "value", "group"])
     cases = case_kpis(run.cases, start, end, 1.0, scenario.offences, scenario)
     frame = pd.concat([system[["metric", "offence", "group", "value"]], cases], ignore_index=True)
@@ -330,8 +330,9 @@ def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame
     frame = pd.concat(
         [system_kpis(run, scenario), used, case_kpis(run.cases, run.warmup, run.horizon, years, scenario.offences, scenario)], ignore_index=True
     )
-    if scenario.performance:
-        frame = pd.concat([frame, year_on_year(frame, previous_year_kpis(run, scenario))], ignore_index=True)
+    previous = previous_year_kpis(run, scenario)
+    if previous is not None and not previous.empty:
+        frame = pd.concat([frame, year_on_year(frame, previous)], ignore_index=True)
     money = costs.cost_rows(scenario, frame)
     money["group"] = ALL
     frame = pd.concat([frame, money], ignore_index=True)

@@ -11,7 +11,8 @@ where ``HR(t)`` is the product of the hazard ratios in force at ``t``:
   and awaiting trial (``hr_charged``), a conviction (``hr_convicted``); while he serves a custodial
   sentence (the share served, ``costs.share_of_sentence_served``, else half) the hazard is 0;
 * her IDVA support and a MARAC hearing, each for ``effect_days`` after it began;
-* a perpetrator programme he completed (the programme's ``hr_repeat``).
+* a perpetrator programme (the programme's ``hr_repeat``): from his completion, or from his start
+  while he stays for a programme whose ``effect_from`` is ``start``.
 
 The process is simulated by thinning (Lewis & Shedler 1979), so that every draw is made before the
 run: for each victim, *candidate* incidents are drawn from a Poisson process at the highest rate
@@ -102,6 +103,7 @@ class Repeats(Stage):
     def _tune(self) -> None:
         sc = self.world.scenario
         self._programme_hr = {n: p.hr_repeat for n, p in sc.programmes.items()}
+        self._effect_from_start = {n: p.effect_from == "start" for n, p in sc.programmes.items()}
         self._share_served = sc.costs.share_of_sentence_served if sc.costs is not None else 0.5
         self.cap = self.world.incidents.repeat_cap
 
@@ -156,13 +158,19 @@ class Repeats(Stage):
         if has["t_marac"] and any(0.0 <= now - c.t_marac[j] <= rp.effect_days for j in history):
             hr *= rp.hr_marac
         if has["programme_completed"]:
-            completed = [self._programme_hr.get(c.programme[j], 1.0) for j in history if c.programme_completed[j] and c.t_programme_end[j] <= now]
-            if completed:
-                hr *= min(completed)
+            working = [self._programme_hr[c.programme[j]] for j in history if c.programme[j] in self._programme_hr and self._programme_works(j, now)]
+            if working:
+                hr *= min(working)
         return hr
 
-    def clear(self) -> None:
-        self._cases.clear()
+    def _programme_works(self, j: int, now: float) -> bool:
+        """Is the programme case ``j``'s perpetrator was referred to in effect at ``now``? From his
+        completion, or (``effect_from: start``) from his start unless he has dropped out."""
+        c = self.world.cases
+        if c.programme_completed[j] and c.t_programme_end[j] <= now:
+            return True
+        started, ended = c.t_programme_start[j], c.t_programme_end[j]
+        return self._effect_from_start[c.programme[j]] and started <= now and not (ended <= now)
 
     # ------------------------------------------------------------------ after the run
 

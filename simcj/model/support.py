@@ -30,12 +30,13 @@ import math
 import numpy as np
 
 from ..scenario.schema import AdvocacyService, Support
+from .alarms import callbacks, set_alarm
 from .casework import slots as case_slots
 from .entities import Exit
 from .pools import Pool
 from .stage import Stage, register, stocks
 
-ROUTES = ("report", "charge", "sdvc", "marac")
+ROUTES = ("report", "health", "charge", "sdvc", "marac")
 # The stage a case had reached when its support began (after it closed: a MARAC allocation).
 STAGES = ("investigation", "awaiting_cps", "charged", "after_case")
 
@@ -73,6 +74,36 @@ class AdvocacyServiceModel:
         self._end_day_of: dict[int, int] = {}  # case -> the day its support is due to end
         self._start_when_free = self._start
         self.durations = world.cases.d_support  # the option's, for support starting after its date
+        self.other_episodes: list[tuple[float, float]] = []  # (start, end) of support for referrals from outside the CJS
+        self._other_referred: list[float] = []
+
+    def begin_other_referrals(self, streams, horizon: float) -> None:
+        """Referrals from outside the criminal justice system, from now to the horizon: their times and
+        durations are drawn now from the service's own stream, so they are the same in every option."""
+        env, p = self.world.env, self.params
+        if p.other_referrals_per_year <= 0.0:
+            return
+        rng = streams[f"support/{self.name}/other_referrals"]
+        n = rng.poisson(p.other_referrals_per_year * (horizon - env.now) / 365.0)
+        times = np.sort(rng.uniform(env.now, horizon, n))
+        self._other_days = p.duration.ppf(rng.random(n)).tolist()
+        self._other_times = times.tolist()
+        self._other_alarm = callbacks(lambda alarm: self._other_arrives(alarm.i))
+        if n:
+            set_alarm(env, self._other_times[0] - env.now, self._other_alarm, 0)
+
+    def _other_arrives(self, k: int) -> None:
+        """Referral ``k`` from outside the CJS joins the waiting list, last of all levels."""
+        self._other_referred.append(self.world.env.now)
+        self.pool.call_when_free(-(k + 1), self._start_other, len(self.params.priority))
+        if k + 1 < len(self._other_times):
+            set_alarm(self.world.env, self._other_times[k + 1] - self.world.env.now, self._other_alarm, k + 1)
+
+    def _start_other(self, item: int) -> None:
+        now = self.world.env.now
+        days = self._other_days[-item - 1]
+        self.other_episodes.append((now, now + days))
+        self.pool.release_after(days)
 
     def refer(self, i: int, route: str) -> None:
         """Put the victim of case ``i`` on the waiting list; support starts when a slot is free."""
@@ -84,10 +115,12 @@ class AdvocacyServiceModel:
 
     def _lapsed(self, i: int, now: float) -> bool:
         """A waiting referral lapses if the case has closed, or it has waited longer than the service allows."""
+        limit = self.params.max_wait_days
+        if i < 0:  # a referral from outside the criminal justice system
+            return limit is not None and now - self._other_referred[-i - 1] > limit
         c = self.world.cases
         if c.support_route[i] != "marac" and self.world.lapsed(i, now):  # MARAC's allocations outlive the case
             return True
-        limit = self.params.max_wait_days
         if limit is not None and now - c.t_support_referral[i] > limit:
             c.t_support_lapsed[i] = c.t_support_referral[i] + limit
             return True
@@ -150,7 +183,7 @@ class Advocacy(Stage):
 
     name = "support"
     entries = ("reporting.recorded", "charging.charged", "courts.listed_sdvc", "marac.heard")
-    uniforms = ("u_referral", "u_referral_charge", "u_referral_sdvc", "u_referral_marac")
+    uniforms = ("u_referral", "u_referral_health", "u_referral_charge", "u_referral_sdvc", "u_referral_marac")
     durations = {"d_support": _support_duration}
     columns = {
         "support_service": (None, ""),
@@ -171,6 +204,7 @@ class Advocacy(Stage):
     def _classes(self) -> None:
         offences = self.world.offences
         self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in offences]
+        self._health_service_of_class = [self.services.get(oc.support.health_service) if oc.support.health_service else None for oc in offences]
         self._court_service_of_class = [self.services.get(oc.support.sdvc_service) if oc.support.sdvc_service else None for oc in offences]
 
     def retune(self) -> None:
@@ -182,7 +216,8 @@ class Advocacy(Stage):
                 service.params = params
                 service.pool.resize(case_slots(params))
             else:
-                self.services[name] = AdvocacyServiceModel(w, name, params)
+                self.services[name] = service = AdvocacyServiceModel(w, name, params)
+                service.begin_other_referrals(w.streams, w.horizon)
         self._classes()
         durations = w.option_column("d_support", None)
         if durations is not None:
@@ -192,13 +227,21 @@ class Advocacy(Stage):
     def handler(self, entry: str):
         return {"reporting.recorded": self.take, "charging.charged": self.at_charge, "courts.listed_sdvc": self.at_sdvc, "marac.heard": self.at_marac}[entry]
 
+    def start(self) -> None:
+        for service in self.services.values():
+            service.begin_other_referrals(self.world.streams, self.world.horizon)
+
     def take(self, i: int) -> None:
-        """At report: referral by risk level."""
+        """At report: referral by the police by risk level, or, failing that, in a health setting."""
         w = self.world
         c = w.cases
         service = self._service_of_class[c.cls[i]]
         if service is not None and is_referred(w.offence(i).support, c.risk[i], c.u_referral[i]):
             service.refer(i, "report")
+            return
+        health = self._health_service_of_class[c.cls[i]]
+        if health is not None and c.u_referral_health[i] < w.offence(i).support.p_referral_health:
+            health.refer(i, "health")
 
     def at_charge(self, i: int) -> None:
         """At charge: a victim not yet referred may be referred now."""
@@ -241,7 +284,10 @@ class Advocacy(Stage):
             yield from service.pool.snapshot(name)
 
     def finish(self) -> dict:
-        return {"slots": {n: s.pool.capacity for n, s in self.services.items()}}
+        return {
+            "slots": {n: s.pool.capacity for n, s in self.services.items()},
+            "other_episodes": {n: np.array(s.other_episodes, dtype=float).reshape(-1, 2) for n, s in self.services.items()},
+        }
 
     def clear(self) -> None:
         for service in self.services.values():
@@ -249,7 +295,7 @@ class Advocacy(Stage):
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        per = ("utilisation", "wait_days_mean", "referrals", "supported", "waiting", "lapsed", "share_days_case_open")
+        per = ("utilisation", "wait_days_mean", "referrals", "supported", "waiting", "lapsed", "share_days_case_open", "other_supported")
         names = {f"{svc}_{m}" for svc in scenario.support.services for m in per}
         names |= {f"{svc}_waiting_at_year_{k}" for svc in scenario.support.services for k in range(1, int(scenario.run.years + 1e-9) + 1)}
         names |= {f"victims_supported_{how}" for how in (*(f"at_{r}" for r in ROUTES), *(f"during_{s}" for s in STAGES))}
@@ -262,13 +308,17 @@ class Advocacy(Stage):
         their case had reached."""
         cases, years = output.cases, (end - start) / 365.0
         rows = []
-        for service, slots in output.stage_data["support"]["slots"].items():
+        data = output.stage_data["support"]
+        for service, slots in data["slots"].items():
             mine = cases[cases["support_service"] == service]
             s = mine["t_support_start"].clip(lower=start, upper=end)
             e = mine["t_support_end"].fillna(end).clip(lower=start, upper=end)
             days = (e - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0)
             busy = float(days.sum())
-            rows.append((f"{service}_utilisation", "all", busy / (slots * (end - start))))
+            other = data.get("other_episodes", {}).get(service, np.zeros((0, 2)))
+            other_days = float((np.clip(other[:, 1], start, end) - np.clip(other[:, 0], start, end)).sum())
+            rows.append((f"{service}_utilisation", "all", (busy + other_days) / (slots * (end - start))))
+            rows.append((f"{service}_other_supported", "all", float(((other[:, 0] >= start) & (other[:, 0] < end)).sum()) / years))
             open_until = np.minimum(e, mine["t_exit"].fillna(end).clip(lower=start, upper=end))
             live = float((open_until - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
             rows.append((f"{service}_share_days_case_open", "all", live / busy if busy > 0 else np.nan))

@@ -435,7 +435,8 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(problems + _validation_problems(exc, origins)) from None
     problems += [Problem(_origin(origins, p), p, m) for p, m in reference_problems(scenario)]
-    problems += [Problem(_origin(origins, p), p, m) for p, m in _indicator_problems(scenario)]
+    if not problems:  # naming a KPI needs the stages to exist
+        problems += [Problem(_origin(origins, p), p, m) for p, m in _indicator_problems(scenario)]
     if problems:
         raise ScenarioError(problems)
     scenario._sources = sources

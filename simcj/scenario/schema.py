@@ -233,6 +233,10 @@ class Support(Strict):
     p_referral_at_sdvc: Prob = Field(
         0.0, description="a victim whose case is listed for trial at an SDVC and who has no advocate is supported by a court advocate"
     )
+    health_service: Optional[str] = Field(None, description="advocates in health settings (hospital IDVAs; a key of support.services)")
+    p_referral_health: Prob = Field(
+        0.0, description="a victim not referred by the police who is identified in a health setting around her report is supported there"
+    )
 
     @model_validator(mode="after")
     def _keys(self):
@@ -361,6 +365,10 @@ class AdvocacyService(StaffedUnit):
         None, description="a referral not taken up within this many days lapses (the victim gets a brief contact, not "
         "support); none: it waits until a slot is free or the case closes"
     )
+    other_referrals_per_year: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        0.0, description="victims referred from outside the criminal justice system (health, self, children's services) who "
+        "share the slots, last on the waiting list, for the service's duration"
+    )
 
 
 class SupportEffect(Strict):
@@ -421,7 +429,11 @@ class PerpetratorProgramme(StaffedUnit):
     p_completes: Prob = Field(description="starters who complete it")
     duration: Duration = Field(description="start to completion, days")
     max_wait_days: Optional[PositiveFloat] = Field(None, description="an assessed perpetrator not given a place in this many days is lost")
-    hr_repeat: HazardRatio = Field(description="hazard ratio of further incidents against his victim from completion")
+    hr_repeat: HazardRatio = Field(description="hazard ratio of further incidents against his victim (see effect_from)")
+    effect_from: str = Field(
+        "completion", pattern=r"^(start|completion)$",
+        description="'completion': the effect starts when he completes; 'start': from his start, for as long as he stays and after he completes (case management that disrupts the abuse, as Drive's)",
+    )
 
     @model_validator(mode="after")
     def _routes(self):
@@ -609,6 +621,7 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
             ("charging.unit", oc.charging.unit, sc.cps.units, "cps.units"),
             ("support.service", oc.support.service, sc.support.services, "support.services"),
             ("support.sdvc_service", oc.support.sdvc_service, sc.support.services, "support.services"),
+            ("support.health_service", oc.support.health_service, sc.support.services, "support.services"),
         )
         for key, value, declared, where in checks:
             if value is not None and value not in declared:

@@ -1,0 +1,250 @@
+"""Repeat victimisation, MARAC, perpetrator programmes and the borough performance table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from simcj.cli import main
+from simcj.experiment import performance
+from simcj.model import marac, programmes, repeats
+from simcj.model.entities import Exit
+from simcj.model.world import World, run_replication
+from simcj.scenario import ScenarioError, load_scenario, scaled, with_run
+from simcj.scenario.schema import Indicator
+
+from .conftest import BASELINE, ROOT
+
+SEED = 20261122
+YEAR = 365.0
+
+
+def small(sc, scale=0.1, years=1.0, warmup=1.5):
+    return scaled(with_run(sc, years=years, warmup_years=warmup), scale)
+
+
+@pytest.fixture(scope="module")
+def world(baseline):
+    """A run of a tenth of London, kept with its world so that the stages' state can be asked."""
+    w = World(small(baseline), 0, SEED)
+    output = w.run()
+    return w, output
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def test_thinning_keeps_a_candidate_with_probability_hr_over_cap():
+    assert repeats.happens(0.8, 1.0, 0.79) and not repeats.happens(0.8, 1.0, 0.81)
+    assert repeats.happens(1.0, 1.3, 0.76) and not repeats.happens(1.0, 1.3, 0.78)  # 1 / 1.3 = 0.769
+    assert not repeats.happens(0.0, 1.0, 0.0)  # in custody: nothing happens
+
+
+def test_the_cap_is_the_largest_product_the_hazard_ratios_allow(baseline):
+    rp = baseline.offences["domestic_abuse"].repeat
+    assert repeats.hazard_ratio_cap([(rp, [0.8])]) == pytest.approx(max(1.0, *rp.hr_by_risk.values()))
+    up = rp.model_copy(update={"hr_arrested": 1.3, "hr_supported": 1.1})
+    assert repeats.hazard_ratio_cap([(up, [1.2])]) == pytest.approx(1.3 * max(1.0, *rp.hr_by_risk.values()) * 1.1 * 1.2)
+
+
+def test_a_course_of_abuse_has_the_rate_and_length_it_is_given(baseline):
+    rp = baseline.offences["domestic_abuse"].repeat.model_copy(update={"rate_per_year": 2.0, "course_years": 0.5, "rate_cv": 0.0})
+    rng = np.random.default_rng(1)
+    t_first = np.zeros(50_000)
+    victim, t = repeats.course_of_abuse(rng, t_first, rp, 1.5, 1e9)
+    assert victim.size / t_first.size == pytest.approx(2.0 * 1.5 * 0.5, rel=0.03)  # rate x cap x mean length
+    assert (t >= 0).all()
+    frail = rp.model_copy(update={"rate_cv": 1.5})
+    v2, _ = repeats.course_of_abuse(np.random.default_rng(1), t_first, frail, 1.0, 1e9)
+    counts = np.bincount(v2, minlength=t_first.size)
+    assert counts.mean() == pytest.approx(1.0, rel=0.05)  # the frailty has mean 1 ...
+    assert counts.var() > 3 * counts.mean()  # ... and spreads the repeats over few victims
+
+
+def test_release_from_custody_is_at_the_share_served():
+    assert repeats.custody_until(100.0, 1.0, 0.5) == pytest.approx(100.0 + 182.5)
+
+
+def test_marac_hears_a_fractional_capacity_on_average():
+    heard = [marac.cases_heard(2.5, k) for k in range(10)]
+    assert sum(heard) == 25 and set(heard) == {2, 3}
+
+
+def test_marac_refers_by_risk_and_repeats_whatever_the_risk(baseline):
+    p = baseline.marac
+    assert marac.is_referred(p, "high", False, 0.5) and not marac.is_referred(p, "medium", False, 0.5)
+    assert marac.is_referred(p, "standard", True, 0.99)  # heard in the last 12 months
+
+
+def test_programme_choice_stacks_the_shares_of_the_programmes(baseline):
+    dvip = baseline.programmes["dvip"]
+    drive = dvip.model_copy(update={"p_referral": {"report": 0.1}})
+    both = [("dvip", dvip), ("drive", drive)]
+    share = dvip.p_referral["report"]
+    assert programmes.choose_programme(both, "report", share - 1e-9) == "dvip"
+    assert programmes.choose_programme(both, "report", share + 0.05) == "drive"
+    assert programmes.choose_programme(both, "report", share + 0.2) is None
+    assert programmes.choose_programme(both, "conviction", 0.0) is None
+
+
+def test_a_drop_out_holds_a_place_for_part_of_the_programme(baseline):
+    p = baseline.programmes["dvip"]
+    completes, days = programmes.days_attended(p, 0.0, 0.5, 0.25)
+    assert completes and days == pytest.approx(p.duration.ppf(np.array([0.5]))[0])
+    completes, short = programmes.days_attended(p, 0.99, 0.5, 0.25)
+    assert not completes and short == pytest.approx(days * 0.25)
+
+
+def test_rag_and_direction_of_travel_follow_the_havering_rules():
+    ind = Indicator(metric="marac_repeat_rate", target=0.28, tolerance=0.02, better="higher")
+    assert performance.rag(ind, 0.27, "worse") == "Green"  # within tolerance
+    assert performance.rag(ind, 0.24, "better") == "Amber"  # off target, improved
+    assert performance.rag(ind, 0.24, "same") == "Amber"  # off target, maintained
+    assert performance.rag(ind, 0.24, "worse") == "Red"  # off target, not improved
+    assert performance.direction(ind, 0.01, 0.03) == "better"
+    assert performance.direction(ind, -0.03, 0.01) == "same"  # the change's CI holds no change
+    lower = Indicator(metric="x", target=10, tolerance=1, better="lower")
+    assert performance.direction(lower, 0.5, 1.0) == "worse" and performance.rag(lower, 12, "worse") == "Red"
+    assert performance.direction(ind, math.nan, math.nan) == ""
+
+
+# --------------------------------------------------------------------------- the stages in a run
+
+
+def test_did_not_occur_is_in_no_output_and_repeats_link_to_their_victim(world):
+    w, out = world
+    cases = out.cases
+    assert not (cases["exit"] == Exit.NOT_OCCURRED).any()
+    da = cases[(cases["offence"] == "domestic_abuse") & (cases["exit"] != Exit.NOT_RECORDED)].sort_values("t_report")
+    repeat = da[da["repeat_incident"] == 1]
+    assert len(repeat) > 0.15 * len(da)
+    # a victim's cases are chained in report order, both ways
+    previous = da.groupby("victim")["t_report"].shift(1)
+    linked = da["t_previous_report"].notna()
+    assert np.allclose(da.loc[linked, "t_previous_report"], previous[linked])
+    following = da.groupby("victim")["t_report"].shift(-1)
+    assert np.allclose(da.loc[da["t_next_report"].notna(), "t_next_report"], following[da["t_next_report"].notna()])
+    # a first report is never a repeat; other classes have one case a victim
+    assert not ((da["repeat_incident"] == 0) & linked).any()
+    rape = cases[cases["offence"] == "rape"]
+    assert rape["victim"].is_unique and (rape["repeat_incident"] == 0).all()
+
+
+def test_a_victim_has_no_further_incident_while_her_abuser_is_in_custody(world):
+    w, out = world
+    cases = out.cases
+    share = w.scenario.costs.share_of_sentence_served
+    inside = cases[(cases["exit"] == Exit.CONVICTED) & (cases["custody_years"] > 0) & (cases["offence"] == "domestic_abuse")]
+    assert len(inside) > 20
+    da = cases[cases["offence"] == "domestic_abuse"]
+    reports = da.groupby("victim")["t_report"].apply(np.asarray).to_dict()
+    for victim, t_conv, years in inside[["victim", "t_exit", "custody_years"]].itertuples(index=False):
+        release = repeats.custody_until(t_conv, years, share)
+        assert not ((reports[victim] > t_conv) & (reports[victim] < release)).any()
+
+
+def test_the_hazard_ratio_is_the_product_of_what_is_in_force(world):
+    w, out = world
+    stage, c = w.stages["repeats"], w.cases
+    rp = w.scenario.offences["domestic_abuse"].repeat
+    now = w.horizon
+    da = list(w.scenario.offences).index("domestic_abuse")
+    checked = 0
+    for history in [h for h in stage._cases.values() if c.cls[h[-1]] == da][:3000]:
+        j = history[-1]
+        in_custody = any(c.exit[k] == Exit.CONVICTED and c.custody_years[k] > 0 and repeats.custody_until(c.t_exit[k], c.custody_years[k], stage._share_served) > now for k in history)
+        expected = 0.0 if in_custody else rp.hr_by_risk.get(c.risk[j], 1.0) * (
+            rp.hr_convicted if c.exit[j] == Exit.CONVICTED else rp.hr_charged if c.phase[j] == 2 else rp.hr_arrested if c.arrested[j] else 1.0
+        ) * (rp.hr_supported if any(0 <= now - c.t_support_start[k] <= rp.effect_days for k in history) else 1.0) * (
+            rp.hr_marac if any(0 <= now - c.t_marac[k] <= rp.effect_days for k in history) else 1.0
+        ) * (min([stage._programme_hr[c.programme[k]] for k in history if c.programme_completed[k] and c.t_programme_end[k] <= now] or [1.0]))
+        candidate = j  # any case of hers: the ratio depends on the victim, not the candidate
+        assert stage.hazard_ratio(candidate, now) == pytest.approx(expected)
+        checked += 1
+    assert checked > 1000
+
+
+def test_maracs_meet_on_their_dates_within_their_capacity(world):
+    w, out = world
+    cases = out.cases
+    heard = cases[cases["t_marac"].notna()]
+    assert len(heard) > 500
+    assert (heard["t_marac_referral"] <= heard["t_marac"]).all()
+    interval = YEAR / w.scenario.marac.meetings_per_year
+    boroughs = list(w.scenario.population.borough)
+    capacity = w.stages["marac"]._capacity
+    for borough, group in heard.groupby("borough", observed=True):
+        b = boroughs.index(borough)
+        first = interval * (b + 1) / len(boroughs)
+        meetings = (group["t_marac"] - first) / interval
+        assert np.allclose(meetings, meetings.round(), atol=1e-6)  # only at the borough's meetings
+        assert group.groupby("t_marac").size().max() <= math.ceil(capacity[b])
+    # a repeat is a victim heard within the last 12 months
+    heard = heard.sort_values("t_marac")
+    last = heard.groupby("victim")["t_marac"].shift(1)
+    assert ((heard["t_marac"] - last <= YEAR).fillna(False) == heard["marac_repeat"].astype(bool)).all()
+
+
+def test_programme_places_are_never_exceeded_and_the_court_route_is_non_custodial(world):
+    w, out = world
+    cases = out.cases
+    for name, places in out.stage_data["programmes"]["places"].items():
+        mine = cases[(cases["programme"] == name) & cases["t_programme_start"].notna()]
+        events = np.concatenate([mine["t_programme_start"].to_numpy(), mine["t_programme_end"].fillna(np.inf).to_numpy()])
+        steps = np.concatenate([np.ones(len(mine)), -np.ones(len(mine))])
+        order = np.lexsort((steps, events))  # an end before a start at the same time
+        assert np.cumsum(steps[order]).max() <= places
+    court = cases[cases["programme_route"] == "conviction"]
+    assert len(court) > 0 and (court["custody_years"] == 0).all() and (court["exit"] == Exit.CONVICTED).all()
+
+
+def test_each_class_is_spread_over_boroughs_by_its_own_weights(world, baseline):
+    w, out = world
+    cases = out.cases
+    for offence in ("rape", "domestic_abuse"):
+        weights = baseline.offences[offence].reporting.borough or baseline.population.borough
+        share = cases.loc[cases["offence"] == offence, "borough"].value_counts(normalize=True)
+        expected = weights["Westminster"] / sum(weights.values())
+        assert share["Westminster"] == pytest.approx(expected, rel=0.25)
+    assert baseline.offences["rape"].reporting.borough["Westminster"] > 2 * baseline.offences["rape"].reporting.borough["Sutton"]
+
+
+def test_referrals_from_outside_the_cjs_share_the_hospital_idvas(baseline):
+    option = load_scenario(ROOT / "scenarios" / "hospital_idvas.yaml")
+    out = run_replication(small(option), 0, SEED)
+    episodes = out.stage_data["support"]["other_episodes"]["hospital_idva"]
+    assert len(episodes) > 20 and (episodes[:, 1] > episodes[:, 0]).all()
+    assert (episodes[:, 0] >= option.intervention_day()).all()  # the service opens at the option's date
+    assert (out.cases["support_route"] == "health").sum() > 0
+
+
+def test_a_course_of_abuse_cannot_change_at_an_intervention_date(tmp_path):
+    path = tmp_path / "o.yaml"
+    path.write_text(f"extends: {BASELINE}\nname: o\nrun: {{intervention_years: 3}}\noffences:\n  domestic_abuse:\n    repeat:\n      rate_per_year: 0.5\n")
+    with pytest.raises(ScenarioError, match="course of abuse"):
+        load_scenario(path)
+
+
+def test_an_indicator_must_name_a_kpi(tmp_path):
+    path = tmp_path / "o.yaml"
+    path.write_text(f"extends: {BASELINE}\nname: o\nperformance:\n  x: {{metric: no_such_kpi, target: 1, better: higher}}\n")
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2 and "performance.x.metric" in result.output
+
+
+def test_a_run_writes_the_borough_performance_table_and_the_report_shows_it(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(BASELINE), "--reps", "2", "--scale", "0.05", "--years", "0.5", "--warmup-years", "1.5", "--seed", "5", "--jobs", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = __import__("pandas").read_csv(out / "performance.csv")
+    assert set(table["area"]) >= {"London", "Westminster", "Croydon"}
+    assert set(table["rag"].dropna()) <= {"Red", "Amber", "Green"}
+    assert set(table["indicator"]) == set(load_scenario(BASELINE).performance)
+    assert CliRunner().invoke(main, ["report", str(out)]).exit_code == 0
+    assert "Borough performance" in (out / "report.html").read_text()
+
+
+
