@@ -213,8 +213,8 @@ def test_each_class_is_spread_over_boroughs_by_its_own_weights(world, baseline):
 
 
 def test_referrals_from_outside_the_cjs_share_the_hospital_idvas(baseline):
-    option = load_scenario(ROOT / "scenarios" / "hospital_idvas.yaml")
-    out = run_replication(small(option), 0, SEED)
+    option = small(load_scenario(ROOT / "scenarios" / "hospital_idvas.yaml"))
+    out = run_replication(option, 0, SEED)
     episodes = out.stage_data["support"]["other_episodes"]["hospital_idva"]
     assert len(episodes) > 20 and (episodes[:, 1] > episodes[:, 0]).all()
     assert (episodes[:, 0] >= option.intervention_day()).all()  # the service opens at the option's date
