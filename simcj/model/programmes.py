@@ -9,8 +9,9 @@ A perpetrator is referred by one of three routes (``programmes.<name>.p_referral
 * ``marac``: when his victim's case is heard at MARAC (Drive works with high-harm perpetrators
   identified there).
 
-For one route the programmes are tried in the order declared, with one uniform: programme k takes
-the case if the uniform falls in its share after those before it. Each case is referred at most once.
+For one route the programmes are tried in the order declared, with the route's own uniform (so the
+routes are independent): programme k takes the case if the uniform falls in its share after those
+before it. Each case is referred at most once.
 A referred perpetrator is assessed (``p_assessed``) and starts (``p_starts``) or is lost; a starter
 waits for a place (staff x caseload; ``max_wait_days``), holds it for the programme's duration if
 he completes (``p_completes``) or for a drawn part of it if he drops out. From completion his
@@ -106,7 +107,9 @@ class Programmes(Stage):
     name = "programmes"
     entries = ("reporting.recorded", "courts.convicted", "marac.heard")
     uniforms = (
-        "u_programme_referral",
+        "u_programme_report",
+        "u_programme_conviction",
+        "u_programme_marac",
         "u_programme_assessed",
         "u_programme_starts",
         "u_programme_completes",
@@ -149,7 +152,7 @@ class Programmes(Stage):
         c = self.world.cases
         if c.programme[i] != "":
             return
-        name = choose_programme(self._by_class[c.cls[i]], route, c.u_programme_referral[i])
+        name = choose_programme(self._by_class[c.cls[i]], route, getattr(c, f"u_programme_{route}")[i])
         if name is not None:
             self.programmes[name].refer(i, route)
 

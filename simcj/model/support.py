@@ -37,6 +37,7 @@ from .pools import Pool
 from .stage import Stage, register, stocks
 
 ROUTES = ("report", "health", "charge", "sdvc", "marac")
+OTHER = "other"  # the priority level of referrals from outside the criminal justice system
 # The stage a case had reached when its support began (after it closed: a MARAC allocation).
 STAGES = ("investigation", "awaiting_cps", "charged", "after_case")
 
@@ -76,6 +77,7 @@ class AdvocacyServiceModel:
         self.durations = world.cases.d_support  # the option's, for support starting after its date
         self.other_episodes: list[tuple[float, float]] = []  # (start, end) of support for referrals from outside the CJS
         self._other_referred: list[float] = []
+        self.other_lapsed: list[float] = []  # when each referral from outside the CJS lapsed unserved
 
     def begin_other_referrals(self, streams, horizon: float) -> None:
         """Referrals from outside the criminal justice system, from now to the horizon: their times and
@@ -93,9 +95,10 @@ class AdvocacyServiceModel:
             set_alarm(env, self._other_times[0] - env.now, self._other_alarm, 0)
 
     def _other_arrives(self, k: int) -> None:
-        """Referral ``k`` from outside the CJS joins the waiting list, last of all levels."""
+        """Referral ``k`` from outside the CJS joins the waiting list at the level of ``other`` in the
+        service's priority (last if it is not listed)."""
         self._other_referred.append(self.world.env.now)
-        self.pool.call_when_free(-(k + 1), self._start_other, len(self.params.priority))
+        self.pool.call_when_free(-(k + 1), self._start_other, waiting_list_level(self.params, OTHER))
         if k + 1 < len(self._other_times):
             set_alarm(self.world.env, self._other_times[k + 1] - self.world.env.now, self._other_alarm, k + 1)
 
@@ -117,7 +120,10 @@ class AdvocacyServiceModel:
         """A waiting referral lapses if the case has closed, or it has waited longer than the service allows."""
         limit = self.params.max_wait_days
         if i < 0:  # a referral from outside the criminal justice system
-            return limit is not None and now - self._other_referred[-i - 1] > limit
+            lapsed = limit is not None and now - self._other_referred[-i - 1] > limit
+            if lapsed:
+                self.other_lapsed.append(self._other_referred[-i - 1] + limit)
+            return lapsed
         c = self.world.cases
         if c.support_route[i] != "marac" and self.world.lapsed(i, now):  # MARAC's allocations outlive the case
             return True
@@ -287,6 +293,7 @@ class Advocacy(Stage):
         return {
             "slots": {n: s.pool.capacity for n, s in self.services.items()},
             "other_episodes": {n: np.array(s.other_episodes, dtype=float).reshape(-1, 2) for n, s in self.services.items()},
+            "other_lapsed": {n: np.array(s.other_lapsed, dtype=float) for n, s in self.services.items()},
         }
 
     def clear(self) -> None:
@@ -295,7 +302,7 @@ class Advocacy(Stage):
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        per = ("utilisation", "wait_days_mean", "referrals", "supported", "waiting", "lapsed", "share_days_case_open", "other_supported")
+        per = ("utilisation", "wait_days_mean", "referrals", "supported", "waiting", "lapsed", "share_days_case_open", "other_supported", "other_lapsed")
         names = {f"{svc}_{m}" for svc in scenario.support.services for m in per}
         names |= {f"{svc}_waiting_at_year_{k}" for svc in scenario.support.services for k in range(1, int(scenario.run.years + 1e-9) + 1)}
         names |= {f"victims_supported_{how}" for how in (*(f"at_{r}" for r in ROUTES), *(f"during_{s}" for s in STAGES))}
@@ -319,6 +326,8 @@ class Advocacy(Stage):
             other_days = float((np.clip(other[:, 1], start, end) - np.clip(other[:, 0], start, end)).sum())
             rows.append((f"{service}_utilisation", "all", (busy + other_days) / (slots * (end - start))))
             rows.append((f"{service}_other_supported", "all", float(((other[:, 0] >= start) & (other[:, 0] < end)).sum()) / years))
+            gone = data.get("other_lapsed", {}).get(service, np.zeros(0))
+            rows.append((f"{service}_other_lapsed", "all", float(((gone >= start) & (gone < end)).sum()) / years))
             open_until = np.minimum(e, mine["t_exit"].fillna(end).clip(lower=start, upper=end))
             live = float((open_until - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
             rows.append((f"{service}_share_days_case_open", "all", live / busy if busy > 0 else np.nan))

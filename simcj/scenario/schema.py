@@ -355,7 +355,7 @@ class AdvocacyService(StaffedUnit):
     duration: Duration = Field(description="longest support, days")
     priority: list[str] = Field(
         default_factory=lambda: ["high", "medium", "standard"],
-        description="waiting-list order by risk level, first served first",
+        description="waiting-list order by risk level, first served first ('other': referrals from outside the CJS; last if not listed)",
     )
     after_case_days: Optional[NonNeg] = Field(
         None, description="support ends this many days after the criminal case closes (if its duration has not run out "
