@@ -47,6 +47,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def check_keys(field: str, keys, allowed, what: str = "risk level(s)") -> None:
+    """Refuse keys of a mapping that are not among ``allowed`` (risk levels, routes), naming them."""
+    unknown = set(keys) - set(allowed)
+    if unknown:
+        raise ValueError(f"{field}: unknown {what} {sorted(unknown)}; expected {list(allowed)}")
+
+
 # --------------------------------------------------------------------------- run and population
 
 
@@ -114,9 +121,7 @@ class Reporting(Strict):
     @model_validator(mode="after")
     def _risk_levels(self):
         if self.risk_mix is not None:
-            unknown = set(self.risk_mix) - set(RISK_LEVELS)
-            if unknown:
-                raise ValueError(f"risk_mix: unknown risk level(s) {sorted(unknown)}; expected {list(RISK_LEVELS)}")
+            check_keys("risk_mix", self.risk_mix, RISK_LEVELS)
             total = sum(self.risk_mix.values())
             if abs(total - 1.0) > 1e-3:
                 raise ValueError(f"risk_mix: shares must sum to 1, found {total:.4g} (a level that is absent is 0)")
@@ -216,9 +221,7 @@ class Withdrawal(Strict):
 
     @model_validator(mode="after")
     def _risk_levels(self):
-        unknown = set(self.hr_by_risk) - set(RISK_LEVELS)
-        if unknown:
-            raise ValueError(f"hr_by_risk: unknown risk level(s) {sorted(unknown)}; expected {list(RISK_LEVELS)}")
+        check_keys("hr_by_risk", self.hr_by_risk, RISK_LEVELS)
         return self
 
 
@@ -240,9 +243,7 @@ class Support(Strict):
 
     @model_validator(mode="after")
     def _keys(self):
-        unknown = set(self.p_referral) - set(RISK_LEVELS) - {"all"}
-        if unknown:
-            raise ValueError(f"p_referral: unknown key(s) {sorted(unknown)}; expected 'all' or {list(RISK_LEVELS)}")
+        check_keys("p_referral", self.p_referral, ("all", *RISK_LEVELS), "key(s)")
         return self
 
 
@@ -281,9 +282,7 @@ class Repeat(Strict):
 
     @model_validator(mode="after")
     def _risk_levels(self):
-        unknown = set(self.hr_by_risk) - set(RISK_LEVELS)
-        if unknown:
-            raise ValueError(f"hr_by_risk: unknown risk level(s) {sorted(unknown)}; expected {list(RISK_LEVELS)}")
+        check_keys("hr_by_risk", self.hr_by_risk, RISK_LEVELS)
         return self
 
 
@@ -403,9 +402,7 @@ class Marac(Strict):
 
     @model_validator(mode="after")
     def _keys(self):
-        unknown = set(self.p_referral) - set(RISK_LEVELS) - {"all"}
-        if unknown:
-            raise ValueError(f"p_referral: unknown key(s) {sorted(unknown)}; expected 'all' or {list(RISK_LEVELS)}")
+        check_keys("p_referral", self.p_referral, ("all", *RISK_LEVELS), "key(s)")
         return self
 
 
@@ -437,9 +434,7 @@ class PerpetratorProgramme(StaffedUnit):
 
     @model_validator(mode="after")
     def _routes(self):
-        unknown = set(self.p_referral) - set(PROGRAMME_ROUTES)
-        if unknown:
-            raise ValueError(f"p_referral: unknown route(s) {sorted(unknown)}; expected {list(PROGRAMME_ROUTES)}")
+        check_keys("p_referral", self.p_referral, PROGRAMME_ROUTES, "route(s)")
         return self
 
 
