@@ -146,8 +146,10 @@ def test_a_victim_has_no_further_incident_while_her_abuser_is_in_custody(world):
         assert not ((reports[victim] > t_conv) & (reports[victim] < release)).any()
 
 
-def test_the_hazard_ratio_is_the_product_of_what_is_in_force(world):
-    w, out = world
+def test_the_hazard_ratio_is_the_product_of_what_is_in_force(baseline):
+    w = World(small(baseline), 0, SEED)
+    w.start()
+    w.advance(w.horizon)  # not finished: the case table keeps every row, as the stages index it
     stage, c = w.stages["repeats"], w.cases
     rp = w.scenario.offences["domestic_abuse"].repeat
     now = w.horizon

@@ -153,17 +153,34 @@ class CaseTable:
         for hook in self.on_close:
             hook(i, t)
 
+    def _output_names(self) -> list[str]:
+        return [
+            name for name in self._input_names + list(self._outputs)
+            if not (name.startswith(("u_", "e_", "k_")) or name in _NOT_OUTPUT or "@" in name)
+        ]
+
     def columns(self) -> dict[str, object]:
         """Time stamps, durations and outcomes as arrays (uniform draws, keys and working state excluded)."""
-        out = {}
-        for name in self._input_names + list(self._outputs):
-            if name.startswith(("u_", "e_", "k_")) or name in _NOT_OUTPUT or "@" in name:
-                continue
-            values = getattr(self, name)
-            if isinstance(values, list):
-                out[name] = pd.Categorical(values)
-            elif self._outputs.get(name, (None,))[0] == "?":
-                out[name] = np.frombuffer(values, dtype=np.int8).astype(bool)
-            else:
-                out[name] = np.frombuffer(values, dtype=np.dtype(values.typecode))
-        return out
+        return {name: self.columns_of(name) for name in self._output_names()}
+
+    def compact(self, keep: np.ndarray) -> None:
+        """At the end of a run: keep only the rows ``keep`` of the output columns, one column at a
+        time, each replacing its full-length column so that memory never holds two whole tables
+        (the candidate further incidents that did not happen are many). Row numbers change: the
+        table is for output only after this."""
+        for name in self._output_names():
+            column = self.columns_of(name)
+            setattr(self, name, column[keep])
+            del column
+        self.n = int(keep.sum())
+
+    def columns_of(self, name: str):
+        """One output column as an array (see :meth:`columns`)."""
+        values = getattr(self, name)
+        if isinstance(values, (list, pd.Categorical)):
+            return pd.Categorical(values)
+        if isinstance(values, np.ndarray):
+            return values
+        if self._outputs.get(name, (None,))[0] == "?":
+            return np.frombuffer(values, dtype=np.int8).astype(bool)
+        return np.frombuffer(values, dtype=np.dtype(values.typecode))

@@ -202,18 +202,21 @@ class World:
             stage.clear()
 
     def _output(self) -> ReplicationOutput:
+        stage_data = {name: stage.finish() for name, stage in self.stages.items()}
+        attributes = self.incidents.attributes
+        keep = np.frombuffer(self.cases.exit, dtype=np.int8) != Exit.NOT_OCCURRED  # candidate further incidents (repeats)
+        if not keep.all():
+            self.cases.compact(keep)
+            attributes = {name: column[keep] for name, column in attributes.items()}
         # copy=False: one block per column, viewing the case table's arrays (no copy is made).
-        frame = pd.DataFrame({**self.incidents.attributes, **self.cases.columns()}, copy=False)
-        did_not_occur = frame["exit"].to_numpy() == Exit.NOT_OCCURRED  # candidate further incidents (repeats)
-        if did_not_occur.any():
-            frame = frame[~did_not_occur].reset_index(drop=True)
+        frame = pd.DataFrame({**attributes, **self.cases.columns()}, copy=False)
         return ReplicationOutput(
             replication=self.replication,
             warmup=self.warmup,
             horizon=self.horizon,
             cases=frame,
             timeseries=self.monitor.frame(),
-            stage_data={name: stage.finish() for name, stage in self.stages.items()},
+            stage_data=stage_data,
         )
 
 
