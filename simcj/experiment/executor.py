@@ -116,8 +116,10 @@ class BranchTask:
 
     def _branch(self, world: World, option: Scenario, shared: float) -> ReplicationResult:
         read, write = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the option's process: never returns
+            _die_with_parent(parent)  # a fork does not inherit the worker's death signal
             os.close(read)
             try:
                 start = time.perf_counter() - shared
@@ -187,12 +189,22 @@ def _worker_init() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler (inherited by fork): a SIGTERM ends a worker at once
+    _die_with_parent(os.getppid())
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel for a SIGTERM when the parent process ends (Linux; elsewhere the parent still
+    stops its workers when interrupted), and end now if it already has."""
+    import signal
+
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: no orphans
     except (OSError, AttributeError):
-        pass  # not Linux: the parent still stops its workers when interrupted
+        return
+    if os.getppid() != parent:
+        os._exit(143)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
