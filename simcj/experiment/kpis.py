@@ -194,9 +194,9 @@ def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, class
     in the window: counts 0, rates and durations NaN (no denominator).
     """
     active = ~(cases["t_exit"] < start).to_numpy()
-    if scenario is not None and any(oc.repeat is not None for oc in scenario.offences.values()):
-        # cases reported in the year before the window are followed up for repeats inside it
-        active |= (cases["t_report"] >= start - 365.0).to_numpy()
+    lookback = max([stage.lookback_days for stage in pathway(scenario)], default=0.0) if scenario is not None else 0.0
+    if lookback > 0.0:  # a stage's indicators follow cases reported before the window (repeats)
+        active |= (cases["t_report"] >= start - lookback).to_numpy()
     ind = indicators(cases, start, end, scenario)[active]
     counts, rates = case_metrics(scenario)
     groups = _group_columns(cases)

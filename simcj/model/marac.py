@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.schema import Marac
-from .stage import Stage, register
+from .stage import Stage, register, stocks
 
 DAYS_PER_YEAR = 365.0
 
@@ -157,8 +157,6 @@ class Maracs(Stage):
     def kpis(cls, scenario, output, start: float, end: float):
         """MARAC cases a year per 10,000 women aged 16 and over (SafeLives recommends 40), for London
         and by borough; the wait from referral to hearing."""
-        from .stage import stocks
-
         cases, years = output.cases, (end - start) / DAYS_PER_YEAR
         heard = (cases["t_marac"] >= start) & (cases["t_marac"] < end)
         women = scenario.population.adult_women

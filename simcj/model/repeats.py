@@ -117,16 +117,17 @@ class Repeats(Stage):
     def take(self, i: int) -> None:
         """A recorded case: link it to her earlier ones and bring her history to it."""
         w = self.world
+        rp = w.offence(i).repeat
+        if rp is None:  # one case a victim: nothing to link, nothing to keep
+            return
         c, now = w.cases, w.env.now
-        v = c.victim[i]
-        history = self._cases.setdefault(v, [])
+        history = self._cases.setdefault(c.victim[i], [])
         if history:
             c.t_previous_report[i] = c.t_report[history[-1]]
             c.t_next_report[history[-1]] = c.t_report[i]
             c.priors_12m[i] = sum(1 for j in history if c.t_report[i] - c.t_report[j] <= YEAR)
-            rp = w.offence(i).repeat
             withdrew = any(c.exit[j] in (Exit.WITHDREW_PRE_CHARGE, Exit.RETRACTION_POST_CHARGE) for j in history)
-            if rp is not None and withdrew:
+            if withdrew:
                 w.clock.scale_hazard(i, now, rp.hr_withdrawal_withdrew_before)
         history.append(i)
 
@@ -174,6 +175,7 @@ class Repeats(Stage):
 
     # ------------------------------------------------------------------ after the run
 
+    lookback_days = YEAR  # victims_safe_12m follows cases reported up to a year before the window
     case_metrics = {
         "repeat_incidents": "repeat_any",
         "repeat_victim_share": ("repeat_12m", "recorded_repeat_class"),

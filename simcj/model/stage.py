@@ -138,6 +138,8 @@ class Stage:
     # own: ``{metric: indicator}`` for a count a year, ``{metric: (numerator, denominator)}`` for a
     # rate, over the 0/1 indicators :meth:`indicators` gives for the window.
     case_metrics: ClassVar[dict[str, object]] = {}
+    # How long before the window a case its indicators count may have been reported (and closed).
+    lookback_days: ClassVar[float] = 0.0
 
     @classmethod
     def indicators(cls, scenario, cases: pd.DataFrame, start: float, end: float) -> dict[str, object]:
