@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..model import women
 from ..model.stage import pathway
 from ..scenario.schema import Scenario
 
@@ -36,10 +37,24 @@ def is_cost_line(metric: str) -> bool:
     return metric.startswith("cost_") and metric not in RATIOS
 
 
+def women_cost_rows(kpis: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """``cost_delivery``, ``cost_consequence`` and ``cost_total`` of the women's pathway (offence
+    women_offenders), summed from its stages' cost lines: apart from the VAWG pathway's totals."""
+    mine = kpis[(kpis["offence"] == women.OFFENCE) & (kpis["group"] == "all") & kpis["metric"].isin(list(women.COST_KINDS))]
+    if mine.empty:
+        return []
+    by_kind = {kind: float(mine.loc[mine["metric"].map(women.COST_KINDS) == kind, "value"].sum()) for kind in KINDS}
+    rows = [(f"cost_{kind}", women.OFFENCE, value) for kind, value in by_kind.items()]
+    return rows + [("cost_total", women.OFFENCE, sum(by_kind.values()))]
+
+
 def cost_rows(scenario: Scenario, kpis: pd.DataFrame) -> pd.DataFrame:
-    """Cost KPIs (offence 'all') from one replication's KPIs; empty if the scenario has no costs."""
+    """Cost KPIs (offence 'all', and women_offenders for the women's pathway) from one replication's
+    KPIs; empty if the scenario has no costs."""
     if scenario.costs is None:
         return pd.DataFrame(columns=["metric", "offence", "value"])
+    if not any(stage.table == "victims" for stage in pathway(scenario)):
+        return pd.DataFrame(women_cost_rows(kpis), columns=["metric", "offence", "value"])
     allv = kpis[(kpis["offence"] == "all") & (kpis["group"] == "all")].set_index("metric")["value"]
 
     def get(metric: str) -> float:
@@ -56,4 +71,5 @@ def cost_rows(scenario: Scenario, kpis: pd.DataFrame) -> pd.DataFrame:
     rows.append(("cost_total", "all", total))
     rows.append(("cost_per_conviction", "all", total / get("convicted") if get("convicted") > 0 else np.nan))
     rows.append(("cost_per_victim_supported", "all", lines.get("cost_advocacy", ("", 0.0))[1] / supported if supported > 0 else np.nan))
+    rows += women_cost_rows(kpis)
     return pd.DataFrame(rows, columns=["metric", "offence", "value"])

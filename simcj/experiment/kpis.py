@@ -255,6 +255,8 @@ def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
     the cases still open at the horizon."""
     start, end = run.warmup, run.horizon
     rows = _stage_rows(run, scenario, start, end)
+    if not has_victims(scenario):
+        return pd.DataFrame(rows, columns=["metric", "offence", "value", "group"])[["metric", "offence", "group", "value"]]
     open_at_end = run.cases["exit"] == Exit.OPEN
     for name in scenario.offences:
         rows.append(("open_at_end", name, float((open_at_end & (run.cases["offence"] == name)).sum()), ALL))
@@ -285,6 +287,8 @@ def year_on_year(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
 
 def metric_names(scenario: Scenario) -> set[str]:
     """Every metric a replication of ``scenario`` can report."""
+    if not has_victims(scenario):
+        return set().union(*(stage.metric_names(scenario) for stage in pathway(scenario))) | {"cost_delivery", "cost_consequence", "cost_total"}
     counts, rates = case_metrics(scenario)
     names = set(counts) | set(rates) | set(DIFFERENCES) | costs.metric_names() | {"open_at_end"}
     whole_years = range(1, int(scenario.run.years + 1e-9) + 1)
@@ -318,9 +322,21 @@ def yearly_flows(cases: pd.DataFrame, start: float, end: float) -> list[tuple[st
     return rows
 
 
+def has_victims(scenario: Scenario) -> bool:
+    """Does the pathway have the victims' stages (the VAWG pathway), or only the women's?"""
+    return any(stage.table == "victims" for stage in pathway(scenario))
+
+
 def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
     """All KPIs of one replication in long format with the replication number."""
     years = (run.horizon - run.warmup) / 365.0
+    if not has_victims(scenario):  # the women's pathway alone: its stages' KPIs and costs
+        frame = system_kpis(run, scenario)
+        money = costs.cost_rows(scenario, frame)
+        money["group"] = ALL
+        frame = pd.concat([frame, money], ignore_index=True)
+        frame.insert(0, "replication", run.replication)
+        return frame
     used = pd.DataFrame(
         [row for stage in pathway(scenario) for row in stage.activity(scenario, run.cases, run.warmup, run.horizon, years)]
         + yearly_flows(run.cases, run.warmup, run.horizon),

@@ -174,9 +174,13 @@ def generate(sc: Scenario, stages: list[type[Stage]], streams: Streams, horizon:
     """
     cols, incidents, unreported = [], {}, {}
     cap = repeat_cap(sc, options)
-    for name, oc in sc.offences.items():
+    for name, oc in sc.offences.items() if stages else ():
         c, incidents[name], unreported[name] = _class_cases(sc, name, oc, stages, streams, horizon, options, cap)
         cols.append(c)
+    if not cols:  # a pathway without the victims' stages (the women's pathway alone): no victim cases
+        ints, floats = np.zeros(0, dtype=np.int64), np.zeros(0)
+        cols.append({"cls": ints, "t_incident": floats, "t_report": floats, "ethnicity": ints, "age_band": ints, "borough": ints,
+                     "risk": np.zeros(0, dtype=object), "e_withdraw": floats, "victim": ints, "repeat_incident": ints})
     for key in {k for c in cols for k in c if "@" in k}:  # an option may change one class's duration only
         for c in cols:
             c.setdefault(key, c[key.split("@")[0]])

@@ -16,6 +16,10 @@ A stage declares, as class attributes:
   a function of the scenario and the offence class giving the distribution (or None: zero);
 * ``columns`` — the case columns and time stamps it writes, ``{name: (typecode, initial)}``:
   typecode ``"d"`` a float, ``"b"``/``"h"`` a small integer, ``"?"`` a flag, None a text label;
+* ``table`` — the cases it works on: ``"victims"`` (the VAWG case table, one row a reported
+  incident, drawn by reporting) or ``"women"`` (women in contact with the criminal justice system,
+  one row an arrest, drawn by the arrests stage; see :mod:`simcj.model.women`). A women's stage
+  draws its inputs into the women's table, never into the victims';
 * ``victim_withdrawal`` — whether a victim's withdrawal clock runs while it works on a case
   (police, charging: yes). Classes without a ``withdrawal:`` section have no victim clock at all.
 
@@ -84,6 +88,7 @@ class Stage:
     keys: ClassVar[tuple[str, ...]] = ()
     columns: ClassVar[dict[str, tuple[Optional[str], object]]] = {}
     victim_withdrawal: ClassVar[bool] = False
+    table: ClassVar[str] = "victims"
 
     def __init__(self, world):
         self.world = world

@@ -70,9 +70,10 @@ class World:
         self.offences: list[OffenceClass] = [oc for _, oc in sc.offences.items()]
 
         kinds = pathway(sc)
-        options = tuple(branches) + ((self.option,) if self.option is not None else ())
-        self.incidents = reporting.generate(sc, kinds, self.streams, self.horizon, options=options)
-        self.cases = c = CaseTable(self.incidents.inputs, {k: v for kind in kinds for k, v in kind.columns.items()})
+        self.options = options = tuple(branches) + ((self.option,) if self.option is not None else ())
+        victims = [kind for kind in kinds if kind.table == "victims"]
+        self.incidents = reporting.generate(sc, victims, self.streams, self.horizon, options=options)
+        self.cases = c = CaseTable(self.incidents.inputs, {k: v for kind in victims for k, v in kind.columns.items()})
         shapes = [oc.withdrawal.weibull_shape if oc.withdrawal else 1.0 for oc in self.offences]
         scales = [oc.withdrawal.weibull_scale_days if oc.withdrawal else 1.0 for oc in self.offences]
         self.clock = WithdrawalClock(c.t_report, c.e_withdraw, c.cls, shapes, scales)

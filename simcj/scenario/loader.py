@@ -209,11 +209,12 @@ def _is_sourced(node: Any) -> bool:
 
 
 def _merge(base: dict, over: dict, origins: dict, file: str, prefix: str = "") -> None:
-    """Deep-merge ``over`` into ``base`` in place; a sourced value replaces as a whole."""
+    """Deep-merge ``over`` into ``base`` in place; a sourced value replaces as a whole, and so does an
+    empty mapping (``performance: {}`` clears the parent's indicators)."""
     for key, value in over.items():
         path = f"{prefix}{key}"
         old = base.get(key)
-        if isinstance(value, dict) and not _is_sourced(value) and isinstance(old, dict) and not _is_sourced(old):
+        if isinstance(value, dict) and value and not _is_sourced(value) and isinstance(old, dict) and not _is_sourced(old):
             _merge(old, value, origins, file, path + ".")
         else:
             base[key] = copy.deepcopy(value)
@@ -442,7 +443,8 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     scenario._sources = sources
     parent = read_yaml(Path(path)).get("extends")
     if isinstance(parent, str):
-        before = load_scenario((Path(path).parent / parent).resolve(), overrides)
+        parent_path = (Path(path).parent / parent).resolve()
+        before = load_scenario(parent_path, _overrides_for(parent_path, overrides))
         before._before = None  # before the date the parent runs as a whole, from the start
         fixed = fixed_changes(before, scenario)
         date = scenario.run.intervention_years
@@ -454,6 +456,21 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
             scenario._before = before
         # otherwise a variant of its parent's world from the start: it changes what makes the cases
     return scenario
+
+
+def _overrides_for(path: Path, overrides: Iterable[str]) -> list[str]:
+    """The ``--set`` assignments that apply to a parent scenario: those whose section it has (a
+    variant may add a section its parent lacks, such as the women's pathway)."""
+    tree, _ = resolve_tree(path)
+    out = []
+    for assignment in overrides:
+        parts = assignment.split("=", 1)[0].strip().split(".")
+        node = tree
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            out.append(assignment)
+    return out
 
 
 def _indicator_problems(scenario: Scenario) -> list[tuple[str, str]]:

@@ -504,6 +504,130 @@ class Courts(Strict):
     rasso: Optional[SpecialistCrownList] = Field(None, description="a specialist rape and serious sexual offences list")
 
 
+# --------------------------------------------------------------------------- women in contact with the CJS
+
+
+WOMEN_NEEDS = ("da_victim", "mental_health", "substance_use", "dependent_children", "housing", "first_offence")
+WOMEN_ROUTES = ("liaison_diversion", "conditional_caution", "community_order", "release")
+
+
+class CustodySuite(Strict):
+    """Police custody: liaison and diversion screening, then the disposal decision."""
+
+    p_ld_screened: Prob = Field(description="women in custody seen by the liaison and diversion service")
+    p_ld_referral: Prob = Field(description="screened women with at least one need referred to a women's service")
+    decision_time: Duration = Field(description="arrest to the disposal decision (released under investigation or on bail meanwhile), days")
+    p_nfa: Prob = Field(description="no further action")
+    p_out_of_court: Prob = Field(description="an out-of-court disposal (caution, community resolution) without a referral")
+    p_eligible_for_diversion: Prob = Field(
+        description="of women otherwise charged: low-level offence admitted, eligible for a conditional caution (the Met's diversion scheme)"
+    )
+    diversion_boroughs: list[str] = Field(default_factory=list, description="boroughs where the diversion scheme runs")
+    p_diversion_breached: Prob = Field(description="conditionally cautioned women who do not engage and are prosecuted for the original offence")
+    breach_days: PositiveFloat = Field(90.0, description="conditional caution to the prosecution of a woman who did not engage, days")
+
+    @model_validator(mode="after")
+    def _shares(self):
+        if self.p_nfa + self.p_out_of_court > 1.0 + 1e-9:
+            raise ValueError("p_nfa + p_out_of_court must not exceed 1 (the rest are charged)")
+        return self
+
+
+class ProblemSolvingCourt(Strict):
+    """A problem-solving court for women: the magistrates review her order, with support."""
+
+    boroughs: list[str] = Field(min_length=1, description="the boroughs whose women it sentences")
+    places: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)] = Field(
+        description="women under the court's review at once"
+    )
+    rr_custody: Annotated[float, Field(ge=0.0, le=1.0)] = Field(description="relative risk of immediate custody for a woman it sentences")
+    review_days: PositiveFloat = Field(description="how long the court reviews her order, days")
+
+
+class WomensCourts(Strict):
+    """Remand or bail, verdict and sentence of a woman charged."""
+
+    p_remanded: Prob = Field(description="remanded in custody at the first hearing")
+    time_to_sentence: Duration = Field(description="charge to verdict and sentence, days")
+    p_convicted: Prob = Field(description="convicted, of women charged")
+    p_custody_remanded: Prob = Field(description="immediate custody, of convicted women who were remanded")
+    p_custody_bailed: Prob = Field(description="immediate custody, of convicted women on bail")
+    p_suspended: Prob = Field(description="suspended sentence order, of convicted women not given immediate custody")
+    p_community_order: Prob = Field(description="community order, of the rest (the others: fine, discharge)")
+    custodial_days: Duration = Field(description="custodial sentence imposed, days")
+    order_days: Duration = Field(description="supervision of a community order or suspended sentence, days")
+    p_centre_requirement: Prob = Field(description="a community order or suspended sentence with a women's-centre requirement or referral")
+    custody_reduction: Prob = Field(
+        0.0, description="relative reduction in immediate custody: a woman on the cusp of custody it spares gets a community order with a women's-centre requirement"
+    )
+    problem_solving_court: Optional[ProblemSolvingCourt] = None
+
+
+class WomensProbation(Strict):
+    """Release, licence, post-sentence supervision and recall (Offender Rehabilitation Act 2014)."""
+
+    release_point: Prob = Field(0.5, description="share of the sentence served before release on licence (the halfway point)")
+    pss_until_days: NonNeg = Field(365.0, description="post-sentence supervision ends this many days after release (sentences under two years)")
+    recall_rate_per_year: NonNeg = Field(description="recalls a year while on licence or post-sentence supervision")
+    p_fixed_term: Prob = Field(description="a recall is a fixed-term recall (14 days under a 12-month sentence, else 28); else a standard recall")
+    p_release_referral: Prob = Field(description="a woman released from custody referred through the gate to a women's service")
+
+
+class Reoffending(Strict):
+    """New arrests of the same woman: a hazard while her offending goes on, none while she is inside."""
+
+    rate_per_year: PositiveFloat = Field(description="new arrests a year while her offending goes on, with nothing in force")
+    career_years: PositiveFloat = Field(description="mean length of her offending from her first arrest in the model, years (exponential)")
+    rate_cv: Annotated[float, Field(ge=0.0, le=5.0)] = Field(0.0, description="coefficient of variation of the rate between women (gamma frailty)")
+    hr_by_need: dict[str, HazardRatio] = Field(default_factory=dict, description="hazard ratio for each need she has (keys of needs)")
+    hr_supervised: HazardRatio = Field(1.0, description="hazard ratio while under probation supervision (order, licence, post-sentence supervision)")
+    centre_effect_pp: Annotated[float, Field(ge=0.0, le=50.0)] = Field(
+        description="percentage points off 12-month proven reoffending for a woman supported by a women's service"
+    )
+    effect_days: PositiveFloat = Field(365.0, description="how long women's-service support keeps its effect, from its start, days")
+
+    @model_validator(mode="after")
+    def _needs(self):
+        check_keys("hr_by_need", self.hr_by_need, WOMEN_NEEDS, "need(s)")
+        return self
+
+
+class WomensService(StaffedUnit):
+    """A women's service (a women's centre's key workers): key workers x caseload, for the boroughs it covers."""
+
+    boroughs: list[str] = Field(min_length=1, description="boroughs whose women it takes")
+    routes: list[str] = Field(min_length=1, description="referral routes it takes: " + ", ".join(WOMEN_ROUTES))
+    duration: Duration = Field(description="support from the first appointment, days")
+    p_engages: Prob = Field(description="referred women who engage (referrals from arrest and release reach centres less than expected)")
+    max_wait_days: Optional[PositiveFloat] = Field(None, description="a referral not given a key worker in this many days is lost")
+
+    @model_validator(mode="after")
+    def _routes(self):
+        check_keys("routes", self.routes, WOMEN_ROUTES, "route(s)")
+        return self
+
+
+class Women(Strict):
+    """Women in contact with the criminal justice system: arrest to the end of licence (the women's pathway stages)."""
+
+    arrests_per_year: Annotated[float, Field(gt=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        description="women arrested a year for the first time in the model (further arrests of the same women come from reoffending)"
+    )
+    borough: dict[str, NonNeg] = Field(default_factory=dict, description="weights by borough (default: population.borough)")
+    ethnicity: dict[str, NonNeg] = Field(default_factory=dict, description="weights by ethnic group (default: population.ethnicity)")
+    needs: dict[str, Prob] = Field(description="prevalence of each need among women arrested: " + ", ".join(WOMEN_NEEDS))
+    custody_suite: CustodySuite
+    courts: WomensCourts
+    probation: WomensProbation
+    reoffending: Reoffending
+    services: dict[str, WomensService] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _needs(self):
+        check_keys("needs", self.needs, WOMEN_NEEDS, "need(s)")
+        return self
+
+
 # --------------------------------------------------------------------------- costs
 
 
@@ -524,6 +648,11 @@ class UnitCosts(Strict):
     womens_centre_place_year: Money = Field(description="one woman supported by a women's centre for a year")
     marac_meeting: Money = Field(0.0, description="one MARAC meeting: the coordinator's and the agencies' time")
     programme_worker_year: dict[str, Money] = Field(default_factory=dict, description="one FTE of each perpetrator programme for a year")
+    womens_prison_place_year: Money = Field(0.0, description="a place in the women's estate for a year")
+    probation_woman_year: Money = Field(0.0, description="supervising one woman on an order, licence or post-sentence supervision for a year")
+    ld_assessment: Money = Field(0.0, description="one liaison and diversion assessment in police custody")
+    conditional_caution: Money = Field(0.0, description="administering one conditional caution with a referral")
+    problem_solving_court_place_year: Money = Field(0.0, description="one woman under a problem-solving court's review for a year (sittings, staff)")
 
 
 # --------------------------------------------------------------------------- the whole scenario
@@ -560,6 +689,7 @@ class Scenario(Strict):
     courts: Courts
     marac: Optional[Marac] = Field(None, description="MARACs (with the marac stage)")
     programmes: dict[str, PerpetratorProgramme] = Field(default_factory=dict, description="perpetrator programmes (with the programmes stage)")
+    women: Optional[Women] = Field(None, description="women in contact with the criminal justice system (with the women's pathway stages)")
     performance: dict[str, Indicator] = Field(
         default_factory=dict, description="indicators of the borough performance table (RAG), by the name it shows"
     )
@@ -631,6 +761,7 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
                 problems.append((f"programmes.{programme}.offences.{k}", f"'{name}' is not an offence class of this scenario (classes: {sorted(sc.offences)})"))
         if sc.costs is not None and programme not in sc.costs.programme_worker_year:
             problems.append((f"costs.programme_worker_year.{programme}", f"no unit cost for the declared programme '{programme}'"))
+    problems += _women_problems(sc)
     for name, ind in sc.performance.items():
         if ind.offence != "all" and ind.offence not in sc.offences:
             problems.append((f"performance.{name}.offence", f"'{ind.offence}' is not an offence class of this scenario or 'all'"))
@@ -638,4 +769,25 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
         for service in sc.support.services:
             if service not in sc.costs.advocate_year:
                 problems.append((f"costs.advocate_year.{service}", f"no unit cost for the declared advocacy service '{service}'"))
+    return problems
+
+
+def _women_problems(sc: Scenario) -> list[tuple[str, str]]:
+    """The women's pathway: its section is there when its stages are, and its boroughs are London's."""
+    from ..model.stage import known_stage, stage_class
+
+    women_stages = [n for n in sc.pathway if known_stage(n) and stage_class(n).table == "women"]
+    if sc.women is None:
+        return [("women", f"the pathway has the women's stages {women_stages}, which need a women: section")] if women_stages else []
+    boroughs = set(sc.population.borough)
+    named = [("women.borough", list(sc.women.borough)), ("women.custody_suite.diversion_boroughs", sc.women.custody_suite.diversion_boroughs)]
+    named += [(f"women.services.{n}.boroughs", s.boroughs) for n, s in sc.women.services.items()]
+    psc = sc.women.courts.problem_solving_court
+    if psc is not None:
+        named.append(("women.courts.problem_solving_court.boroughs", psc.boroughs))
+    problems = []
+    for key, names in named:
+        unknown = sorted(set(names) - boroughs)
+        if unknown:
+            problems.append((key, f"{', '.join(unknown)}: not a borough of population.borough"))
     return problems

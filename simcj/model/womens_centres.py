@@ -1,0 +1,170 @@
+"""Women's centres and women's services: key workers with caseloads, for the boroughs they cover.
+
+A woman is referred by one of four routes: liaison and diversion in police custody
+(``liaison_diversion``), a conditional caution whose condition is to engage
+(``conditional_caution``), a community order or suspended sentence with a requirement
+(``community_order``), or through the gate on release from custody (``release``). The first
+service declared under ``women.services`` that covers her borough and takes the route gets the
+referral; in a borough with none she gets no service (seven boroughs in 2018: seed 003 L299-300).
+Each woman is referred once an arrest.
+
+Referrals reach centres less than expected (seed 003 L332): a referred woman engages with
+``p_engages``. She then waits for a key worker's place (key workers x caseload; ``max_wait_days``),
+holds it for the support's ``duration``, and from its start the women's-service effect on her
+reoffending is in force (see :mod:`simcj.model.arrests`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scenario.schema import WomensService
+from .alarms import callbacks, set_alarm
+from .casework import slots as case_slots
+from .pools import Pool
+from .stage import Stage, register
+from .women import DAYS_PER_YEAR, OFFENCE, by_group
+
+ROUTES = {
+    "custody_suite.screened": "liaison_diversion",
+    "custody_suite.cautioned": "conditional_caution",
+    "womens_courts.ordered": "community_order",
+    "probation.released": "release",
+}
+
+
+def choose_service(services: list[tuple[str, WomensService]], borough: str, route: str):
+    """The first service that covers ``borough`` and takes ``route`` (or None)."""
+    for name, s in services:
+        if borough in s.boroughs and route in s.routes:
+            return name
+    return None
+
+
+class ServiceModel:
+    """One service's key-worker places and waiting list."""
+
+    def __init__(self, world, name: str, params: WomensService):
+        self.world = world
+        self.name = name
+        self.params = params
+        self.pool = Pool(world.env, case_slots(params), name, lapsed=self._lapsed)
+        self._end = callbacks(lambda alarm: self._finish(alarm.i))
+
+    def refer(self, i: int) -> None:
+        women, now = self.world.women, self.world.env.now
+        if women.u_engages[i] >= self.params.p_engages:
+            women.t_service_end[i] = now
+            women.log(now, i, "women's service", f"referred to {self.name}, did not engage")
+            return
+        self.pool.call_when_free(i, self._start)
+
+    def _lapsed(self, i: int, now: float) -> bool:
+        limit = self.params.max_wait_days
+        women = self.world.women
+        if limit is not None and now - women.t_service_referral[i] > limit:
+            women.t_service_end[i] = women.t_service_referral[i] + limit
+            return True
+        return False
+
+    def _start(self, i: int) -> None:
+        women, now = self.world.women, self.world.env.now
+        women.t_service_start[i] = now
+        self.world.stages["arrests"].supported(i, now)
+        length = float(self.params.duration.ppf(np.array([women.u_d_service[i]]))[0])
+        women.log(now, i, "women's service", f"key worker at {self.name} for {length:.0f} days")
+        set_alarm(self.world.env, length, self._end, i)
+
+    def _finish(self, i: int) -> None:
+        self.world.women.t_service_end[i] = self.world.env.now
+        self.pool.release()
+
+
+@register
+class WomensCentres(Stage):
+    """Referrals from custody, caution, court and release to the women's services."""
+
+    name = "womens_centres"
+    table = "women"
+    entries = tuple(ROUTES)
+
+    def __init__(self, world):
+        super().__init__(world)
+        self.services: dict[str, ServiceModel] = {}
+        self._tune()
+
+    def _tune(self) -> None:
+        sc = self.world.scenario
+        self._order = list(sc.women.services.items())
+        self._boroughs = list(sc.population.borough)
+        for name, params in self._order:
+            model = self.services.get(name)
+            if model is None:
+                self.services[name] = ServiceModel(self.world, name, params)
+            else:
+                model.params = params
+                model.pool.resize(case_slots(params))
+
+    def retune(self) -> None:
+        self._tune()
+
+    def handler(self, entry: str):
+        route = ROUTES[entry]
+        return lambda i: self.refer(i, route)
+
+    def refer(self, i: int, route: str) -> None:
+        women, now = self.world.women, self.world.env.now
+        if women.service[i]:
+            return
+        name = choose_service(self._order, self._boroughs[women.borough_code[i]], route)
+        if name is None:
+            women.log(now, i, "women's service", f"no service for her borough by the {route} route")
+            return
+        women.service[i] = name
+        women.service_route[i] = route
+        women.t_service_referral[i] = now
+        women.log(now, i, "women's service", f"referred to {name} ({route.replace('_', ' ')})")
+        self.services[name].refer(i)
+
+    def snapshot(self):
+        for name, model in self.services.items():
+            yield from model.pool.snapshot(name)
+
+    def clear(self) -> None:
+        for model in self.services.values():
+            model.pool.clear()
+
+    # ------------------------------------------------------------------ after the run
+
+    @classmethod
+    def metric_names(cls, scenario) -> set[str]:
+        names = {"womens_centre_referrals", "womens_centre_starts", "womens_centre_wait_days_mean", "womens_centre_not_engaged", "cost_womens_centres"}
+        services = scenario.women.services if scenario.women is not None else {}
+        return names | {f"{s}_{m}" for s in services for m in ("referrals", "starts", "wait_days_mean")}
+
+    @classmethod
+    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple]:
+        frame = output.stage_data["arrests"]["cases"]
+        years = (end - start) / DAYS_PER_YEAR
+        rows = []
+        referred = frame[(frame["t_service_referral"] >= start) & (frame["t_service_referral"] < end)]
+        started = frame[(frame["t_service_start"] >= start) & (frame["t_service_start"] < end)]
+        wait = started["t_service_start"] - started["t_service_referral"]
+        for group, part in by_group(referred):
+            rows.append(("womens_centre_referrals", OFFENCE, len(part) / years, group))
+            not_engaged = part["t_service_start"].isna() & (part["t_service_end"] == part["t_service_referral"])
+            rows.append(("womens_centre_not_engaged", OFFENCE, float(not_engaged.sum()) / years, group))
+        for group, part in by_group(started):
+            rows.append(("womens_centre_starts", OFFENCE, len(part) / years, group))
+            rows.append(("womens_centre_wait_days_mean", OFFENCE, float(wait[part.index].mean()) if len(part) else float("nan"), group))
+        for name in scenario.women.services:
+            mine = referred["service"].astype(str) == name
+            ok = started["service"].astype(str) == name
+            rows.append((f"{name}_referrals", OFFENCE, float(mine.sum()) / years, "all"))
+            rows.append((f"{name}_starts", OFFENCE, float(ok.sum()) / years, "all"))
+            rows.append((f"{name}_wait_days_mean", OFFENCE, float(wait[ok].mean()) if ok.any() else float("nan"), "all"))
+        uc = scenario.costs
+        if uc is not None:
+            places = sum(case_slots(s) for s in scenario.women.services.values())
+            rows.append(("cost_womens_centres", OFFENCE, places * uc.womens_centre_place_year, "all"))
+        return rows
