@@ -1,4 +1,4 @@
-"""Command line: ``simcj run``, ``compare``, ``report``, ``sensitivity``, ``check``, ``validate``, ``calibrate``, ``schema``.
+"""Command line: ``simcj run``, ``compare``, ``report``, ``trace``, ``sensitivity``, ``check``, ``validate``, ``calibrate``, ``schema``.
 
 Thin by design: parse, call the API, print. A bad scenario file, a bad ``--set`` or an unusable
 ``--out`` exits with code 2 and one line per problem, before anything is simulated or written.
@@ -226,6 +226,36 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, interven
     except OSError as exc:
         _writing_failed(out_path, exc)
     click.echo(f"\nResults written to {written} ({res.wall_seconds:.1f} s)")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--case", "case", type=click.IntRange(min=0), required=True, help="The case to follow: its row in cases.parquet (VAWG) or in the women's cases ('row').")
+@click.option("--replication", type=click.IntRange(min=0), default=0, show_default=True, help="Which replication to run.")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's run.seed).")
+@click.option("--years", type=FiniteRange(min=0, min_open=True, max=1000), help="Measured years after the warm-up.")
+@click.option("--warmup-years", type=FiniteRange(min=0, max=100), help="Simulated years discarded before measuring.")
+@click.option("--scale", type=FiniteRange(min=0, min_open=True, max=1000), default=1.0, show_default=True, help="Multiply every volume and capacity (0.1 for a quick run).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting (repeatable).")
+def trace(scenario, case, replication, seed, years, warmup_years, scale, overrides):
+    """Print one case's path through SCENARIO, event by event (one replication).
+
+    For a woman of the women's pathway, every arrest of the same woman is shown: her reoffending
+    comes back as new arrests.
+    """
+    from .report.trace import NoSuchCase, describe
+    from .report.trace import trace as follow
+    from .scenario.variants import scaled
+
+    sc = _design(_load(scenario, overrides), years=years, warmup_years=warmup_years)
+    if scale != 1.0:
+        sc = scaled(sc, scale)
+    try:
+        table = follow(sc, case, replication=replication, seed=seed)
+    except NoSuchCase as exc:
+        _fail([f"--case: {exc}"])
+    click.echo(f"{sc.name}, replication {replication}: case {case} (days from the start of the run; the warm-up ends on day {sc.run.warmup_years * 365:.0f})\n")
+    click.echo(describe(sc, table))
 
 
 @main.command()

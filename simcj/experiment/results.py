@@ -16,8 +16,10 @@ from typing import Optional
 
 import pandas as pd
 
+from ..model import women
 from ..scenario.schema import Scenario
 from .executor import EVERYTHING
+from .kpis import has_victims
 from .runner import RunSpec, assemble, resolve, run_replications
 
 # The headline table printed after a run: (metric, label, format).
@@ -42,6 +44,25 @@ SYSTEM_HEADLINE = (
     ("idva_wait_days_mean", "Mean IDVA wait, days", "{:,.1f}"),
     ("isva_utilisation", "ISVA utilisation", "{:.1%}"),
     ("isva_wait_days_mean", "Mean ISVA wait, days", "{:,.1f}"),
+)
+
+# The women's pathway's headline (offence women_offenders), printed when the pathway has its stages.
+WOMEN_HEADLINE = (
+    ("arrests", "Arrests of women a year", "{:,.0f}"),
+    ("diverted", "Diverted (conditional caution complied with)", "{:,.0f}"),
+    ("charged", "Charged a year", "{:,.0f}"),
+    ("remanded", "Remanded in custody a year", "{:,.0f}"),
+    ("remanded_not_custody_share", "Remanded, then not given custody", "{:.1%}"),
+    ("sentenced_custody", "Sentenced to immediate custody a year", "{:,.0f}"),
+    ("short_custody_share", "Custodial sentences under six months", "{:.1%}"),
+    ("community_orders", "Community orders a year", "{:,.0f}"),
+    ("recalls", "Recalls a year", "{:,.0f}"),
+    ("reoffending_12m", "Proven reoffending within 12 months", "{:.1%}"),
+    ("womens_centre_referrals", "Women's-service referrals a year", "{:,.0f}"),
+    ("womens_centre_wait_days_mean", "Mean wait for a key worker, days", "{:,.1f}"),
+    ("prison_places_used", "Prison places used (mean)", "{:,.0f}"),
+    ("cost_delivery", "Delivery cost a year, £", "{:,.0f}"),
+    ("cost_consequence", "Consequence cost a year (prison, probation), £", "{:,.0f}"),
 )
 
 
@@ -74,6 +95,9 @@ class Results:
     def headline(self) -> pd.DataFrame:
         """The summary table of the run: each headline KPI by offence class, 'mean [95% CI]' strings."""
         s = self.summary[self.summary["group"] == "all"].set_index(["metric", "offence"])
+        if not has_victims(self.scenario):  # the women's pathway alone
+            rows = {label: {women.OFFENCE: _cell(s, metric, women.OFFENCE, fmt)} for metric, label, fmt in WOMEN_HEADLINE}
+            return pd.DataFrame.from_dict(rows, orient="index", columns=[women.OFFENCE])
         offences = [*self.scenario.offences, "all"]
         rows = {}
         for metric, label, fmt in HEADLINE:

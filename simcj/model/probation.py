@@ -79,6 +79,7 @@ class Probation(Stage):
         super().__init__(world)
         self._release_alarm = callbacks(lambda alarm: self._release(alarm.i))
         self._recall_alarm = callbacks(lambda alarm: self._recall(alarm.i))
+        self._sentence_over = callbacks(lambda alarm: self.world.women.log(self.world.env.now, alarm.i, "released", "at the end of her sentence"))
 
     @property
     def p(self) -> WomensProbation:
@@ -135,6 +136,7 @@ class Probation(Stage):
             end = self._sentence_end[i]
             self._arrests.in_prison(i, now, end, "standard recall")
             women.log(now, i, "recalled", f"standard recall to the end of her sentence (day {end:.0f})")
+            set_alarm(self.world.env, end - now, self._sentence_over, i)
 
     # ------------------------------------------------------------------ after the run
 

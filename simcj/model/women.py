@@ -63,6 +63,14 @@ COLUMNS = {
     "t_service_start": ("d", NAN),
     "t_service_end": ("d", NAN),
 }
+# How a woman's case ends, in her pathway's words.
+EXIT_LABELS = {
+    Exit.NFA: "no further action",
+    Exit.OUT_OF_COURT: "out-of-court disposal",
+    Exit.DIVERTED: "diverted: conditional caution complied with",
+    Exit.ACQUITTED: "not convicted",
+    Exit.CONVICTED: "convicted and sentenced",
+}
 NEED_BIT = {need: 1 << k for k, need in enumerate(WOMEN_NEEDS)}
 # The women's pathway's cost lines (KPIs of offence women_offenders) and their kind: delivery is the
 # capacity funded (screening, cautions administered, women's services' places, a court's places);
