@@ -51,6 +51,19 @@ HEADLINE_DIFFERENCES = (
     ("cost_delivery", "all", "Delivery cost a year, £ (capacity funded)", "{:+,.0f}"),
     ("cost_consequence", "all", "Consequence cost a year, £ (prison)", "{:+,.0f}"),
     ("cost_total", "all", "Total cost a year, £", "{:+,.0f}"),
+    # the women's pathway
+    ("diverted", "women_offenders", "Women diverted a year", "{:+,.0f}"),
+    ("charged", "women_offenders", "Women charged a year", "{:+,.0f}"),
+    ("sentenced_custody", "women_offenders", "Women sentenced to custody a year", "{:+,.0f}"),
+    ("community_orders", "women_offenders", "Community orders a year", "{:+,.0f}"),
+    ("prison_places_used", "women_offenders", "Prison places used by women (mean)", "{:+,.0f}"),
+    ("womens_centre_starts", "women_offenders", "Women starting with a key worker a year", "{:+,.0f}"),
+    ("womens_centre_wait_days_mean", "women_offenders", "Mean wait for a key worker, days", "{:+,.1f}"),
+    ("reoffending_12m", "women_offenders", "Proven reoffending within 12 months (points)", "{:+.1%}"),
+    ("reoffenders_12m", "women_offenders", "Women proven to reoffend within 12 months, a year", "{:+,.0f}"),
+    ("cost_delivery", "women_offenders", "Women's pathway delivery cost a year, £", "{:+,.0f}"),
+    ("cost_consequence", "women_offenders", "Women's pathway consequence cost a year, £ (prison, probation)", "{:+,.0f}"),
+    ("cost_total", "women_offenders", "Women's pathway total cost a year, £", "{:+,.0f}"),
 )
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..model.stage import pathway
 from ..scenario.intervention import changed_settings
 from ..scenario.schema import Scenario
 from ..scenario.variants import has_setting, variant
@@ -38,7 +39,10 @@ from .compare import run_comparison
 
 LHS_SEED = 20261122
 # The KPIs whose dependence on each parameter is ranked: (metric, offence).
-RANKED_KPIS = (("convicted", "all"), ("rate_withdrawal_pre_charge", "all"), ("cost_delivery", "all"), ("cost_total", "all"))
+RANKED_KPIS = (
+    ("convicted", "all"), ("rate_withdrawal_pre_charge", "all"), ("cost_delivery", "all"), ("cost_total", "all"),
+    ("reoffenders_12m", "women_offenders"), ("sentenced_custody", "women_offenders"), ("cost_total", "women_offenders"),
+)
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,27 @@ def uncertain_parameters(scenarios: list[Scenario]) -> list[Uncertain]:
     for sc in scenarios:
         plain = sc.model_dump(by_alias=True)
         for path, src in sorted(sc.sources.items()):
-            if path in found or src.low is None or src.high is None or src.low == src.high:
+            if path in found or src.low is None or src.high is None or src.low == src.high or not used_by_pathway(sc, path):
                 continue
             node = plain
             for part in path.split("."):
                 node = node[part]
             found[path] = Uncertain(path, float(node), float(src.low), float(src.high), src.dist)
     return [found[p] for p in sorted(found)]
+
+
+# Unit costs of the women's pathway (the rest of costs: belong to the VAWG pathway's stages).
+WOMEN_COSTS = ("costs.womens_centre_place_year", "costs.womens_prison_place_year", "costs.probation_woman_year",
+               "costs.ld_assessment", "costs.conditional_caution", "costs.problem_solving_court_place_year")
+
+
+def used_by_pathway(sc: Scenario, path: str) -> bool:
+    """Can the parameter at ``path`` change anything in this scenario's pathway? A women's-pathway
+    scenario inherits the VAWG settings it does not run (and the other way round); varying them
+    would only dilute the hypercube."""
+    tables = {stage.table for stage in pathway(sc)}
+    women = path.startswith("women.") or path in WOMEN_COSTS
+    return ("women" in tables) if women else ("victims" in tables)
 
 
 def latin_hypercube(params: list[Uncertain], n: int, seed: int = LHS_SEED) -> pd.DataFrame:

@@ -185,7 +185,7 @@ class Arrests(Stage):
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        return {"arrests", "rearrests", "reoffending_12m", "reoffending_12m_supported", "reoffending_12m_not_supported"}
+        return {"arrests", "rearrests", "reoffending_12m", "reoffenders_12m", "reoffending_12m_supported", "reoffending_12m_not_supported"}
 
     @classmethod
     def kpis(cls, scenario, output, start: float, end: float) -> list[tuple]:
@@ -200,6 +200,7 @@ class Arrests(Stage):
         follow = follow.merge(frame[["row", "borough", "ethnicity", *need_columns(frame), "t_service_start"]], on="row")
         for group, part in by_group(follow):
             rows.append(("reoffending_12m", OFFENCE, share(part["reoffended"]), group))
+            rows.append(("reoffenders_12m", OFFENCE, float(part["reoffended"].sum()) / years, group))
         supported = follow["t_service_start"].notna()
         rows.append(("reoffending_12m_supported", OFFENCE, share(follow.loc[supported, "reoffended"]), "all"))
         rows.append(("reoffending_12m_not_supported", OFFENCE, share(follow.loc[~supported, "reoffended"]), "all"))

@@ -22,6 +22,7 @@ from ..scenario.schema import WomensService
 from .alarms import callbacks, set_alarm
 from .casework import slots as case_slots
 from .pools import Pool
+from .reporting import incident_times
 from .stage import Stage, register
 from .women import DAYS_PER_YEAR, OFFENCE, by_group
 
@@ -50,6 +51,32 @@ class ServiceModel:
         self.params = params
         self.pool = Pool(world.env, case_slots(params), name, lapsed=self._lapsed)
         self._end = callbacks(lambda alarm: self._finish(alarm.i))
+        self._other_arrives = callbacks(lambda alarm: self._other(alarm.i))
+        self._other_ends = callbacks(lambda alarm: self.pool.release())
+        self.other_started: list[float] = []
+        self._draw_others(world.env.now)
+
+    def _draw_others(self, now: float) -> None:
+        """Women referred from outside the pathway, from now to the horizon: their times, whether
+        they engage and how long they stay, drawn now from the service's own streams."""
+        w, p = self.world, self.params
+        rng = w.streams[f"{OFFENCE}/{self.name}/other_referrals"]
+        t = np.sort(incident_times(rng, p.other_referrals_per_year, 0.0, 0.0, now, w.horizon)) if p.other_referrals_per_year > 0 else np.zeros(0)
+        engages = rng.random(t.size) < p.p_engages
+        self._other_t = t[engages].tolist()
+        self._other_days = p.duration.ppf(rng.random(t.size))[engages].tolist()
+        if self._other_t:
+            set_alarm(w.env, self._other_t[0] - now, self._other_arrives, 0)
+
+    def _other(self, k: int) -> None:
+        days = self._other_days[k]
+        self.pool.call_when_free(None, lambda _item: self._other_start(days))
+        if k + 1 < len(self._other_t):
+            set_alarm(self.world.env, self._other_t[k + 1] - self.world.env.now, self._other_arrives, k + 1)
+
+    def _other_start(self, days: float) -> None:
+        self.other_started.append(self.world.env.now)
+        set_alarm(self.world.env, days, self._other_ends, 0)
 
     def refer(self, i: int) -> None:
         women, now = self.world.women, self.world.env.now
@@ -134,13 +161,16 @@ class WomensCentres(Stage):
         for model in self.services.values():
             model.pool.clear()
 
+    def finish(self) -> dict:
+        return {"other_started": {name: np.array(m.other_started) for name, m in self.services.items()}}
+
     # ------------------------------------------------------------------ after the run
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
         names = {"womens_centre_referrals", "womens_centre_starts", "womens_centre_wait_days_mean", "womens_centre_not_engaged", "cost_womens_centres"}
         services = scenario.women.services if scenario.women is not None else {}
-        return names | {f"{s}_{m}" for s in services for m in ("referrals", "starts", "wait_days_mean")}
+        return names | {f"{s}_{m}" for s in services for m in ("referrals", "starts", "wait_days_mean", "other_starts", "utilisation")}
 
     @classmethod
     def kpis(cls, scenario, output, start: float, end: float) -> list[tuple]:
@@ -157,7 +187,13 @@ class WomensCentres(Stage):
         for group, part in by_group(started):
             rows.append(("womens_centre_starts", OFFENCE, len(part) / years, group))
             rows.append(("womens_centre_wait_days_mean", OFFENCE, float(wait[part.index].mean()) if len(part) else float("nan"), group))
+        others = output.stage_data["womens_centres"]["other_started"]
+        series = output.timeseries
         for name in scenario.women.services:
+            t = others.get(name, np.zeros(0))
+            rows.append((f"{name}_other_starts", OFFENCE, float(((t >= start) & (t < end)).sum()) / years, "all"))
+            used = series[(series["series"] == f"{name}_utilisation") & (series["day"] >= start) & (series["day"] < end)]["value"]
+            rows.append((f"{name}_utilisation", OFFENCE, float(used.mean()) if len(used) else float("nan"), "all"))
             mine = referred["service"].astype(str) == name
             ok = started["service"].astype(str) == name
             rows.append((f"{name}_referrals", OFFENCE, float(mine.sum()) / years, "all"))

@@ -13,7 +13,8 @@ for these cases is not modelled: women are a small share of the magistrates' lis
   ``p_centre_requirement`` it comes with a women's-centre requirement (route ``community_order``).
 
 A problem-solving court for women (``problem_solving_court``), where one sits, sentences the women
-of its boroughs while it has places (women under review at once): custody is less likely
+of its boroughs who are at risk of custody or of a supervised order, while it has places (women
+under review at once): custody is less likely
 (``rr_custody``), and its orders always come with a women's-service referral, reviewed for
 ``review_days``. A woman it has no place for is sentenced as she would have been without it.
 """
@@ -120,10 +121,14 @@ class WomensCourtsStage(Stage):
             women.log(now, i, "verdict", "not convicted")
             women.close(i, Exit.ACQUITTED, now)
             return
-        psc = self._problem_solving_court_place(i)
+        draws = (bool(women.remanded[i]), women.u_custody[i], women.u_suspended[i], women.u_community[i])
+        remanded, u_custody, u_suspended, u_community = draws
+        kind = sentence(p, remanded, 1.0, u_custody, u_suspended, u_community)
+        # A problem-solving court takes women at risk of custody or of a supervised order.
+        psc = kind != OTHER and self._problem_solving_court_place(i)
         women.problem_solving_court[i] = int(psc)
-        rr = p.problem_solving_court.rr_custody if psc else 1.0
-        kind = sentence(p, bool(women.remanded[i]), rr, women.u_custody[i], women.u_suspended[i], women.u_community[i])
+        if psc:
+            kind = sentence(p, remanded, p.problem_solving_court.rr_custody, u_custody, u_suspended, u_community)
         women.sentence[i] = kind
         women.close(i, Exit.CONVICTED, now)
         if kind == CUSTODY:

@@ -242,6 +242,9 @@ def _points(x: float, signed: bool) -> str:
     return f"{x * 100:+.1f}" if signed else f"{x * 100:.1f}"
 
 
+WOMEN = "women_offenders"  # the women's pathway's KPIs (simcj.model.women.OFFENCE)
+
+
 def headline_sentences(folder: Folder) -> dict[str, str]:
     """One plain-English paragraph per alternative: what it is, what it changes, and at what cost."""
     d = folder.differences[folder.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
@@ -255,11 +258,20 @@ def headline_sentences(folder: Folder) -> dict[str, str]:
             ("convicted", "rape", "rape convictions a year", _count, ""),
             ("days_charge_to_completion_median", "all", "median days from charge to completion", _count, ""),
             ("crown_backlog_at_year_1", "all", "the Crown Court backlog one year after the date", _count, ""),
+            ("diverted", WOMEN, "women diverted a year", _count, ""),
+            ("sentenced_custody", WOMEN, "women sentenced to immediate custody a year", _count, ""),
+            ("prison_places_used", WOMEN, "prison places used by women", _count, ""),
+            ("womens_centre_starts", WOMEN, "women starting with a key worker a year", _count, ""),
+            ("reoffenders_12m", WOMEN, "women proven to reoffend within 12 months, a year", _count, ""),
         ):
             if (s, metric, offence) in d.index:
                 parts.append(_change(label, d.loc[(s, metric, offence)], fmt, unit))
         text = "; ".join(parts)
-        text = text[0].upper() + text[1:] + "."
+        text = (text[0].upper() + text[1:] + ".") if text else ""
+        if (s, "cost_delivery", WOMEN) in d.index:
+            dc, cc = d.loc[(s, "cost_delivery", WOMEN)], d.loc[(s, "cost_consequence", WOMEN)]
+            text += f" In the women's pathway it costs {_signed_money(dc['diff_mean'])} a year to deliver against the base"
+            text += f"; what follows from it (prison places, probation supervision) {_signed_money(cc['diff_mean'])} (95% CI {_money(cc['diff_ci_low'])} to {_money(cc['diff_ci_high'])})."
         if (s, "incremental_delivery_cost") in e.index:
             dc, cc = e.loc[(s, "incremental_delivery_cost")], e.loc[(s, "incremental_consequence_cost")]
             text += f" To deliver it costs {_signed_money(dc['mean'])} a year against the base"

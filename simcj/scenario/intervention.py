@@ -26,6 +26,9 @@ FIXED = (
     (r"^offences\.[^.]+$", "offence classes cannot appear or disappear at a date"),
     (r"^courts\.(crown|magistrates)\.(background_cases_per_year|background_sitting_days|initial_backlog)(\.|$)", "the background court load is drawn before the run"),
     (r"^support\.services\.[^.]+\.priority(\.|$)", "a waiting list's order is set when it is built"),
+    (r"^women\.(arrests_per_year|needs|borough|ethnicity)(\.|$)", "the women arrested and their needs are drawn before the run"),
+    (r"^women\.services\.[^.]+\.other_referrals_per_year$", "referrals from outside the pathway are drawn when the service opens"),
+    (r"^women\.reoffending\.(rate_per_year|career_years|rate_cv|hr_by_need)(\.|$)", "each woman's offending is drawn before the run"),
 )
 
 

@@ -600,6 +600,9 @@ class WomensService(StaffedUnit):
     duration: Duration = Field(description="support from the first appointment, days")
     p_engages: Prob = Field(description="referred women who engage (referrals from arrest and release reach centres less than expected)")
     max_wait_days: Optional[PositiveFloat] = Field(None, description="a referral not given a key worker in this many days is lost")
+    other_referrals_per_year: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        0.0, description="women referred from outside the pathway (at risk, self-referral, children's services) who take its places"
+    )
 
     @model_validator(mode="after")
     def _routes(self):
