@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from simcj.calibrate.targets import load_targets
 from simcj.experiment.kpis import metric_names
+from simcj.scenario import load_scenario
 
 from .conftest import ROOT
 from .regression import STORED
@@ -24,10 +26,16 @@ def test_targets_are_well_formed_and_sourced():
 
 
 def test_targets_name_kpis_the_model_produces(baseline):
-    names = metric_names(baseline)
+    """The VAWG targets name the baseline's KPIs; the women's pathway's (offence women_offenders)
+    name the women's baseline's."""
     t = pd.read_csv(TARGETS, keep_default_na=False)
-    assert set(t["offence"]) <= set(baseline.offences) | {"all"}
-    assert not set(t["metric"]) - names, set(t["metric"]) - names
+    women = load_scenario(ROOT / "scenarios" / "women" / "baseline.yaml")
+    for scenario, rows in ((baseline, t[t["offence"] != "women_offenders"]), (women, t[t["offence"] == "women_offenders"])):
+        names = metric_names(scenario)
+        assert len(rows) and set(rows["offence"]) <= set(scenario.offences) | {"all", "women_offenders"}
+        assert not set(rows["metric"]) - names, set(rows["metric"]) - names
+    assert len(load_targets(TARGETS, women)) == (t["offence"] == "women_offenders").sum()
+    assert len(load_targets(TARGETS, baseline)) == (t["offence"] != "women_offenders").sum()
 
 
 def test_metric_names_cover_what_a_run_reports(baseline):

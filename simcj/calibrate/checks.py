@@ -194,3 +194,73 @@ def conservation(out) -> Check:
         "; ".join(problems) if problems else f"{len(out.cases):,} cases: each has one exit or is open ({n_open:,} open at the horizon)",
         {"cases": len(out.cases), "open_at_end": n_open, "violations": problems},
     )
+
+
+# --------------------------------------------------------------------------- the women's pathway
+
+
+def women_littles_law(out, tolerance: float = 0.05) -> Check:
+    """Each women's service: the monitored time-average of busy key-worker places against the
+    support spells recorded (the pathway's women and the outside referrals) overlapping the window,
+    divided by its length (L = lambda W in its finite-window form)."""
+    start, end = out.warmup, out.horizon
+    cases = out.stage_data["arrests"]["cases"]
+    others = out.stage_data["womens_centres"]["other_spells"]
+    ts = out.timeseries
+    values, worst = {}, 0.0
+    for name, spells in others.items():
+        mine = cases[(cases["service"].astype(str) == name) & cases["t_service_start"].notna()]
+        began = np.concatenate([mine["t_service_start"].to_numpy(), spells[:, 0]])
+        ended = np.concatenate([mine["t_service_end"].fillna(end).to_numpy(), spells[:, 1]])
+        l_spells = float(np.clip(np.minimum(ended, end) - np.maximum(began, start), 0.0, None).sum() / (end - start))
+        busy = ts[(ts["series"] == f"{name}_busy") & (ts["day"] >= start) & (ts["day"] < end)]["value"]
+        l_monitored = float(busy.mean()) if len(busy) else float("nan")
+        values[name] = {"L_monitored": l_monitored, "L_from_spells": l_spells}
+        worst = max(worst, abs(l_monitored - l_spells) / max(l_spells, 1.0))
+    return Check(
+        "littles_law_womens_services",
+        worst <= tolerance,
+        "women's services, busy places monitored against support spells / days: "
+        + ", ".join(f"{n} {v['L_monitored']:,.1f} vs {v['L_from_spells']:,.1f}" for n, v in values.items()),
+        values,
+    )
+
+
+def women_conservation_violations(out) -> list[str]:
+    """What, if anything, breaks the women's case accounting and time rules in one replication."""
+    data = out.stage_data["arrests"]
+    cases, spells = data["cases"], data["spells"]
+    problems = []
+    allowed = {Exit.OPEN, Exit.NFA, Exit.OUT_OF_COURT, Exit.DIVERTED, Exit.ACQUITTED, Exit.CONVICTED}
+    if not set(cases["exit"].unique()) <= allowed:
+        problems.append("an arrest has an exit outside the women's pathway's")
+    is_open = cases["exit"] == Exit.OPEN
+    if cases.loc[is_open, "t_exit"].notna().any() or cases.loc[~is_open, "t_exit"].isna().any():
+        problems.append("an exit time does not match the exit")
+    if (cases.loc[~is_open, "t_exit"] < cases.loc[~is_open, "t_arrest"] - 1e-9).any():
+        problems.append("a case closed before the arrest")
+    court = cases["exit"].isin([Exit.ACQUITTED, Exit.CONVICTED])
+    if cases.loc[court, "t_charge"].isna().any() or not np.allclose(cases.loc[court, "t_sentence"], cases.loc[court, "t_exit"]):
+        problems.append("a court outcome without a charge, or not at the sentence")
+    released = cases["t_release"].notna()
+    if (cases.loc[released, "t_release"] < cases.loc[released, "t_sentence"] - 1e-9).any():
+        problems.append("a release before the sentence")
+    if (cases["recalls"] > 0).sum() and cases.loc[cases["recalls"] > 0, "t_release"].isna().any():
+        problems.append("a recall of a woman never released")
+    prison = spells[spells["spell"] == "prison"].merge(cases[["row", "woman"]], on="row")
+    both = prison.merge(cases[["woman", "t_arrest"]], on="woman")
+    if ((both["t_arrest"] > both["start"] + 1e-9) & (both["t_arrest"] < both["until"] - 1e-9)).any():
+        problems.append("a woman was arrested while in prison")
+    return problems
+
+
+def women_conservation(out) -> Check:
+    problems = women_conservation_violations(out)
+    cases = out.stage_data["arrests"]["cases"]
+    n_open = int((cases["exit"] == Exit.OPEN).sum())
+    return Check(
+        "conservation_women",
+        not problems,
+        "; ".join(problems) if problems else f"{len(cases):,} arrests: each has one exit or is open ({n_open:,} open at the horizon); no arrest in prison",
+        {"arrests": len(cases), "open_at_end": n_open, "violations": problems},
+    )

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..experiment.kpis import COUNTS, metric_names
+from ..model.stage import pathway
+from ..model.women import OFFENCE
 from ..scenario.loader import Problem, ScenarioError
 
 COLUMNS = ["id", "metric", "offence", "value", "low", "high", "period", "geography", "source", "notes", "use", "kind"]
@@ -20,6 +22,9 @@ KINDS = ("independent", "identity")
 
 # Metrics that are volumes: compared per unit of --scale.
 VOLUME_METRICS = frozenset(COUNTS) | {"incidents", "not_reported", "open_at_end", "crown_backlog", "crown_backlog_mean", "magistrates_backlog", "magistrates_backlog_mean"}
+# the women's pathway's volumes and stocks
+VOLUME_METRICS |= {"rearrests", "diverted", "conditional_cautions", "remanded", "sentenced_custody", "community_orders", "recalls",
+                   "released_from_custody", "prison_places_used", "probation_caseload", "reoffenders_12m"}
 
 
 def is_volume(metric: str) -> bool:
@@ -57,14 +62,21 @@ def read_table(path: str | Path, columns: list[str], what: str) -> pd.DataFrame:
 def load_targets(path: str | Path, scenario=None) -> pd.DataFrame:
     """Read and check a targets file; problems are reported like a bad scenario file (exit 2).
 
-    With ``scenario``, every target must name a metric the scenario reports and one of its offence
-    classes (or 'all'), so a mistyped target is refused before anything runs.
+    With ``scenario``, only the targets of its pathway are kept (those of offence women_offenders
+    belong to the women's pathway, the rest to the VAWG pathway), and every one must name a metric
+    the scenario reports and one of its offence classes (or 'all'), so a mistyped target is refused
+    before anything runs.
     """
     shown = str(path)
     t = read_table(path, COLUMNS, "target")
     problems = []
     known = metric_names(scenario) if scenario is not None else None
-    classes = {*scenario.offences, "all"} if scenario is not None else None
+    classes = None
+    if scenario is not None:  # the file holds both pathways' targets: keep those of the scenario's
+        tables = {stage.table for stage in pathway(scenario)}
+        womens = t["offence"] == OFFENCE
+        t = t[(womens & ("women" in tables)) | (~womens & ("victims" in tables))]  # rows keep their file numbers
+        classes = ({*scenario.offences, "all"} if "victims" in tables else set()) | ({OFFENCE} if "women" in tables else set())
     for row, r in t.iterrows():
         where = f"row {row + 2}"  # the header is line 1
         for col in ("value", "low", "high"):

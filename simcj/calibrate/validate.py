@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..experiment.kpis import has_victims
 from ..experiment.results import simulate
+from ..model.world import run_replication
 from ..scenario.schema import Scenario
-from .checks import Check, conservation, erlang_c, littles_law, tracked_replication
+from .checks import Check, conservation, erlang_c, littles_law, tracked_replication, women_conservation, women_littles_law
 from .fit import KPIS_ONLY
 from .targets import compare
 
@@ -63,6 +65,9 @@ def validate(scenario: Scenario, targets: pd.DataFrame, reps: int, seed: int, sc
     """Run the scenario, compare it with the targets, and run the model checks."""
     res = simulate(scenario, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=progress, want=KPIS_ONLY)
     table = compare(res.summary, targets, scale)
+    if not has_victims(res.scenario):  # the women's pathway alone: its own accounting and queues
+        out = run_replication(res.scenario, 0, seed)
+        return Validation(scenario.name, table, [women_littles_law(out), women_conservation(out)])
     out = tracked_replication(res.scenario, seed)
     checks = [erlang_c(res.scenario, seed), littles_law(out), conservation(out)]
     return Validation(scenario.name, table, checks)

@@ -142,7 +142,7 @@ class Probation(Stage):
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        return {"recalls", "released_from_custody", "prison_places_used", "probation_caseload", "probation_caseload_in_custody_share",
+        return {"recalls", "released_from_custody", "prison_places_used", "recall_share_of_prison_population", "probation_caseload", "probation_caseload_in_custody_share",
                 "cost_prison_women", "cost_probation_women"}
 
     @classmethod
@@ -165,6 +165,8 @@ class Probation(Stage):
         places = float(spells.loc[in_prison, "days"].sum()) / window
         caseload = float(spells.loc[sentenced | ~in_prison, "days"].sum()) / window
         rows.append(("prison_places_used", OFFENCE, places, "all"))
+        recalled = in_prison & spells["why"].str.endswith("recall")
+        rows.append(("recall_share_of_prison_population", OFFENCE, float(spells.loc[recalled, "days"].sum()) / window / places if places else float("nan"), "all"))
         rows.append(("probation_caseload", OFFENCE, caseload, "all"))
         rows.append(("probation_caseload_in_custody_share", OFFENCE, float(spells.loc[sentenced, "days"].sum()) / window / caseload if caseload else float("nan"), "all"))
         uc = scenario.costs

@@ -53,7 +53,7 @@ class ServiceModel:
         self._end = callbacks(lambda alarm: self._finish(alarm.i))
         self._other_arrives = callbacks(lambda alarm: self._other(alarm.i))
         self._other_ends = callbacks(lambda alarm: self.pool.release())
-        self.other_started: list[float] = []
+        self.other_spells: list[tuple[float, float]] = []  # (start, end) of each outside referral's support
         self._draw_others(world.env.now)
 
     def _draw_others(self, now: float) -> None:
@@ -75,7 +75,8 @@ class ServiceModel:
             set_alarm(self.world.env, self._other_t[k + 1] - self.world.env.now, self._other_arrives, k + 1)
 
     def _other_start(self, days: float) -> None:
-        self.other_started.append(self.world.env.now)
+        now = self.world.env.now
+        self.other_spells.append((now, now + days))
         set_alarm(self.world.env, days, self._other_ends, 0)
 
     def refer(self, i: int) -> None:
@@ -162,7 +163,7 @@ class WomensCentres(Stage):
             model.pool.clear()
 
     def finish(self) -> dict:
-        return {"other_started": {name: np.array(m.other_started) for name, m in self.services.items()}}
+        return {"other_spells": {name: np.array(m.other_spells, dtype=float).reshape(-1, 2) for name, m in self.services.items()}}
 
     # ------------------------------------------------------------------ after the run
 
@@ -187,10 +188,10 @@ class WomensCentres(Stage):
         for group, part in by_group(started):
             rows.append(("womens_centre_starts", OFFENCE, len(part) / years, group))
             rows.append(("womens_centre_wait_days_mean", OFFENCE, float(wait[part.index].mean()) if len(part) else float("nan"), group))
-        others = output.stage_data["womens_centres"]["other_started"]
+        others = output.stage_data["womens_centres"]["other_spells"]
         series = output.timeseries
         for name in scenario.women.services:
-            t = others.get(name, np.zeros(0))
+            t = others.get(name, np.zeros((0, 2)))[:, 0]
             rows.append((f"{name}_other_starts", OFFENCE, float(((t >= start) & (t < end)).sum()) / years, "all"))
             used = series[(series["series"] == f"{name}_utilisation") & (series["day"] >= start) & (series["day"] < end)]["value"]
             rows.append((f"{name}_utilisation", OFFENCE, float(used.mean()) if len(used) else float("nan"), "all"))
