@@ -61,6 +61,7 @@ HEADLINE_DIFFERENCES = (
     ("womens_centre_wait_days_mean", "women_offenders", "Mean wait for a key worker, days", "{:+,.1f}"),
     ("reoffending_12m", "women_offenders", "Proven reoffending within 12 months (points)", "{:+.1%}"),
     ("reoffenders_12m", "women_offenders", "Women proven to reoffend within 12 months, a year", "{:+,.0f}"),
+    ("rearrests", "women_offenders", "Re-arrests of the same women a year", "{:+,.0f}"),
     ("cost_delivery", "women_offenders", "Women's pathway delivery cost a year, £", "{:+,.0f}"),
     ("cost_consequence", "women_offenders", "Women's pathway consequence cost a year, £ (prison, probation)", "{:+,.0f}"),
     ("cost_total", "women_offenders", "Women's pathway total cost a year, £", "{:+,.0f}"),

@@ -128,6 +128,8 @@ class Arrests(Stage):
     def bound(self) -> None:
         self._arrested = self.onward["arrested"]
         self._next = callbacks(lambda alarm: self._arrive(alarm.i))
+        self._stock = {"prison": 0, "supervised": 0}
+        self._leaves = callbacks(lambda alarm: self._stock.__setitem__(alarm.end, self._stock[alarm.end] - 1))
 
     def start(self) -> None:
         women = self.women
@@ -137,14 +139,24 @@ class Arrests(Stage):
     # ------------------------------------------------------------------ what other stages tell it
 
     def in_prison(self, i: int, start: float, until: float, why: str) -> None:
-        """The woman of row ``i`` is in prison from ``start`` until ``until`` (remand, sentence, recall)."""
+        """The woman of row ``i`` is in prison from now (``start``) until ``until`` (remand, sentence, recall)."""
         self._prison.setdefault(self.women.woman[i], []).append((start, until))
         self._spells.append((i, "prison", why, start, until))
+        self._count("prison", until - start)
 
     def supervised(self, i: int, start: float, until: float, why: str) -> None:
-        """Probation supervises the woman of row ``i`` from ``start`` until ``until`` (an order, licence)."""
+        """Probation supervises the woman of row ``i`` from now (``start``) until ``until`` (an order, licence)."""
         self._supervised.setdefault(self.women.woman[i], []).append((start, until))
         self._spells.append((i, "supervised", why, start, until))
+        self._count("supervised", until - start)
+
+    def _count(self, stock: str, days: float) -> None:
+        """The monitored stocks: one more woman now, one fewer ``days`` from now."""
+        self._stock[stock] += 1
+        set_alarm(self.world.env, days, self._leaves, 0, stock)
+
+    def snapshot(self):
+        return (("women_in_prison", self._stock["prison"]), ("women_supervised", self._stock["supervised"]))
 
     def supported(self, i: int, start: float) -> None:
         self._supported.setdefault(self.women.woman[i], []).append(start)
@@ -196,11 +208,14 @@ class Arrests(Stage):
         for group, part in by_group(arrested):
             rows.append(("arrests", OFFENCE, len(part) / years, group))
             rows.append(("rearrests", OFFENCE, float(part["rearrest"].sum()) / years, group))
-        follow = proven_reoffending(frame, start - DAYS_PER_YEAR, end - DAYS_PER_YEAR)
+        # The cohort starts its 12 months in the measured period and ends them inside the run (after an
+        # option's date, its own): with less than two measured years there is none, and the rate is NaN.
+        follow = proven_reoffending(frame, start, end - DAYS_PER_YEAR)
+        cohort_years = (end - DAYS_PER_YEAR - start) / DAYS_PER_YEAR
         follow = follow.merge(frame[["row", "borough", "ethnicity", *need_columns(frame), "t_service_start"]], on="row")
         for group, part in by_group(follow):
             rows.append(("reoffending_12m", OFFENCE, share(part["reoffended"]), group))
-            rows.append(("reoffenders_12m", OFFENCE, float(part["reoffended"].sum()) / years, group))
+            rows.append(("reoffenders_12m", OFFENCE, float(part["reoffended"].sum()) / cohort_years if cohort_years > 0 else float("nan"), group))
         supported = follow["t_service_start"].notna()
         rows.append(("reoffending_12m_supported", OFFENCE, share(follow.loc[supported, "reoffended"]), "all"))
         rows.append(("reoffending_12m_not_supported", OFFENCE, share(follow.loc[~supported, "reoffended"]), "all"))

@@ -66,6 +66,26 @@ def next_recall_delay(p: WomensProbation, key: int, k: int) -> float:
     return -math.log1p(-case_uniform(key, 2 * k)) / p.recall_rate_per_year * DAYS_PER_YEAR
 
 
+HOUSING_BENEFIT_DAYS = 13 * 7  # housing benefit is paid for 13 weeks in custody (seed 003 L404)
+UNIVERSAL_CREDIT_DAYS = 182.5  # the Universal Credit housing element for six months (L404)
+
+
+def custody_consequences(frame, start: float, end: float, years: float) -> list[tuple]:
+    """What custody does to her home and her children, as the Blueprint counts it (seed 003 §3.5):
+    reported outcomes of the custody simulated, not effects fed back into the model. For each woman
+    released in the window: her first continuous spell inside (remand and sentence) against the
+    housing benefit and Universal Credit limits; and the mothers among the women sent to custody."""
+    released = frame[(frame["t_release"] >= start) & (frame["t_release"] < end)]
+    began = np.where(released["remanded"] == 1, released["t_charge"], released["t_sentence"])
+    inside = released["t_release"].to_numpy() - began
+    sentenced = frame[(frame["t_sentence"] >= start) & (frame["t_sentence"] < end) & (frame["sentence"].astype(str) == CUSTODY)]
+    return [
+        ("released_after_housing_benefit_ended", OFFENCE, float((inside > HOUSING_BENEFIT_DAYS).sum()) / years, "all"),
+        ("released_after_universal_credit_housing_ended", OFFENCE, float((inside > UNIVERSAL_CREDIT_DAYS).sum()) / years, "all"),
+        ("mothers_sent_to_custody", OFFENCE, float(sentenced["need_dependent_children"].sum()) / years, "all"),
+    ]
+
+
 @register
 class Probation(Stage):
     """Custody, licence, recall and community supervision of sentenced women."""
@@ -142,7 +162,8 @@ class Probation(Stage):
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:
-        return {"recalls", "released_from_custody", "prison_places_used", "recall_share_of_prison_population", "probation_caseload", "probation_caseload_in_custody_share",
+        return {"recalls", "released_from_custody", "prison_places_used", "recall_share_of_prison_population",
+                "released_after_housing_benefit_ended", "released_after_universal_credit_housing_ended", "mothers_sent_to_custody", "probation_caseload", "probation_caseload_in_custody_share",
                 "cost_prison_women", "cost_probation_women"}
 
     @classmethod
@@ -156,6 +177,7 @@ class Probation(Stage):
         rows.append(("recalls", OFFENCE, len(recalls) / years, "all"))
         for group, part in by_group(released):
             rows.append(("released_from_custody", OFFENCE, len(part) / years, group))
+        rows += custody_consequences(frame, start, end, years)
         # Stocks: the mean number over the window, from the spells (women-days / days).
         overlap = (np.minimum(spells["until"], end) - np.maximum(spells["start"], start)).clip(lower=0.0)
         spells = spells.assign(days=overlap)

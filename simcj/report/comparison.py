@@ -29,6 +29,7 @@ import pandas as pd
 from .. import __version__
 from ..experiment.compare import HEADLINE_DIFFERENCES, Comparison, headline_table
 from ..files import atomic_folder, write_text_atomic
+from ..model.women import OFFENCE as WOMEN  # the women's pathway's KPIs
 from . import comparison_figures as cf
 from .export import git_commit, write_results
 
@@ -242,9 +243,6 @@ def _points(x: float, signed: bool) -> str:
     return f"{x * 100:+.1f}" if signed else f"{x * 100:.1f}"
 
 
-WOMEN = "women_offenders"  # the women's pathway's KPIs (simcj.model.women.OFFENCE)
-
-
 def headline_sentences(folder: Folder) -> dict[str, str]:
     """One plain-English paragraph per alternative: what it is, what it changes, and at what cost."""
     d = folder.differences[folder.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
@@ -263,6 +261,7 @@ def headline_sentences(folder: Folder) -> dict[str, str]:
             ("prison_places_used", WOMEN, "prison places used by women", _count, ""),
             ("womens_centre_starts", WOMEN, "women starting with a key worker a year", _count, ""),
             ("reoffenders_12m", WOMEN, "women proven to reoffend within 12 months, a year", _count, ""),
+            ("rearrests", WOMEN, "re-arrests of the same women a year", _count, ""),
         ):
             if (s, metric, offence) in d.index:
                 parts.append(_change(label, d.loc[(s, metric, offence)], fmt, unit))
@@ -377,6 +376,26 @@ def _img(fig, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def womens_table(folder: Folder) -> pd.DataFrame:
+    """The women's pathway's headline KPIs for each scenario of the folder: 'mean [95% CI]'."""
+    from ..experiment.results import WOMEN_HEADLINE
+
+    rows = []
+    extra = (
+        ("released_after_housing_benefit_ended", "Released after housing benefit ended (13 weeks inside)", "{:,.0f}"),
+        ("mothers_sent_to_custody", "Mothers of dependent children sent to custody", "{:,.0f}"),
+    )
+    for metric, label, fmt in (*WOMEN_HEADLINE, *extra):
+        row = {"KPI": label}
+        for name, summary in folder.summaries.items():
+            s = summary[(summary["metric"] == metric) & (summary["offence"] == WOMEN) & (summary["group"] == "all")]
+            if len(s):
+                r = s.iloc[0]
+                row[name] = fmt.format(r["mean"]) + (f" [{fmt.format(r['ci_low'])}, {fmt.format(r['ci_high'])}]" if np.isfinite(r["ci_low"]) else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _table(frame: pd.DataFrame, float_format="{:,.3g}") -> str:
     def fmt(v):
         if isinstance(v, float):
@@ -433,13 +452,27 @@ def build_report(path: Path) -> tuple[Path, Path]:
             sections.append((f"<h3>{html.escape(name)}</h3>" if len(f.names) > 1 else "") + _table(table))
             sheets[f"Performance {name}"[:31]] = table
     offences = f.offences()
-    sections.append("<h2>Attrition funnel</h2>" + _img(cf.funnel_comparison(f.summaries, offences + ["all"]), "funnel comparison"))
+    has_women = any((s["offence"] == WOMEN).any() for s in f.summaries.values())
+    has_victims = any((s["offence"] != WOMEN).any() for s in f.summaries.values())
+    if has_victims:
+        sections.append("<h2>Attrition funnel</h2>" + _img(cf.funnel_comparison(f.summaries, offences + ["all"]), "funnel comparison"))
+    if has_women:
+        table = womens_table(f)
+        sections.append(
+            "<h2>Women in contact with the criminal justice system</h2><p class=note>The women's pathway, per year of the measured period "
+            "(mean [95% CI]). Proven reoffending follows each caution, conviction without custody and release for 12 months, as the MoJ "
+            "counts it. The housing and children rows are outcomes of the custody simulated (seed 003 §3.5), not effects fed back.</p>"
+            + _table(table)
+            + _img(cf.backlog_trajectories(f.timeseries, f.warmup_days(), f.intervention_days(), "women_in_prison", "Women in prison", "women at a time"), "women in prison over time")
+        )
+        sheets["Women's pathway"] = table
     if f.is_comparison:
         sections.append(
             "<h2>Differences from the base</h2><p class=note>Each option minus the base, replication by replication on common random numbers.</p>"
             + _img(cf.forest(f.differences, HEADLINE_DIFFERENCES, f.alternatives), "forest plot of differences")
         )
-    sections.append("<h2>Backlog trajectories</h2>" + _img(cf.backlog_trajectories(f.timeseries, f.warmup_days(), f.intervention_days()), "Crown Court backlog over time"))
+    if has_victims:
+        sections.append("<h2>Backlog trajectories</h2>" + _img(cf.backlog_trajectories(f.timeseries, f.warmup_days(), f.intervention_days()), "Crown Court backlog over time"))
     if f.is_comparison and not f.economics.empty:
         econ = f.economics.assign(measure=f.economics["measure"].map(lambda x: MEASURE_LABELS.get(x, x)))
         sections.append(

@@ -24,6 +24,8 @@ WARMUP_SERIES = (
     ("investigators_sexual_offences_waiting", "Sexual-offence investigations waiting"),
     ("cps_rasso_waiting", "CPS RASSO files waiting"),
     ("idva_waiting", "IDVA waiting list"),
+    ("women_in_prison", "Women in prison"),
+    ("women_supervised", "Women supervised by probation"),
 )
 
 
@@ -83,7 +85,8 @@ def forest(differences: pd.DataFrame, rows: tuple, scenarios: list[str]):
     return fig
 
 
-def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, intervention_days=None, name: str = "crown_backlog", label: str = "Crown Court backlog"):
+def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, intervention_days=None, name: str = "crown_backlog", label: str = "Crown Court backlog",
+                         unit: str = "cases waiting or in trial"):
     """Mean of a time series over replications, one line per scenario, warm-up shaded, the options' date marked."""
     colours = _colours(list(series))
     fig, ax = plt.subplots(figsize=(9, 4.2))
@@ -95,7 +98,7 @@ def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, in
     if intervention_days is not None:
         ax.axvline(intervention_days / 365.0, color="black", linestyle="--", linewidth=0.9, label="options take effect")
     ax.set_xlabel("simulated years")
-    ax.set_ylabel("cases waiting or in trial")
+    ax.set_ylabel(unit)
     ax.set_title(f"{label} over time (mean of replications)")
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)

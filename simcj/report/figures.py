@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..model.stage import pathway  # noqa: E402
+
 FUNNEL = (
     ("incidents", "Incidents"),
     ("reported", "Reported"),
@@ -128,10 +130,76 @@ def time_to_outcome(results):
     return fig
 
 
+WOMEN_FUNNEL = (
+    ("arrests", "Arrests"),
+    ("no_further_action", "NFA"),
+    ("out_of_court_disposals", "Out of court"),
+    ("conditional_cautions", "Conditional\ncaution"),
+    ("charged", "Charged"),
+    ("convicted", "Convicted"),
+    ("community_orders", "Community\norder"),
+    ("sentenced_custody", "Immediate\ncustody"),
+    ("recalls", "Recalls"),
+)
+
+
+def womens_pathway(results):
+    """The women's pathway: women a year at each decision (mean, 95% CI), log scale."""
+    s = results.summary[(results.summary["group"] == "all") & (results.summary["offence"] == "women_offenders")].set_index("metric")
+    fig, a = plt.subplots(figsize=(9, 4.2))
+    means = np.array([s.loc[m, "mean"] if m in s.index else np.nan for m, _ in WOMEN_FUNNEL])
+    err = np.vstack([np.nan_to_num(means - np.array([s.loc[m, "ci_low"] if m in s.index else np.nan for m, _ in WOMEN_FUNNEL])),
+                     np.nan_to_num(np.array([s.loc[m, "ci_high"] if m in s.index else np.nan for m, _ in WOMEN_FUNNEL]) - means)])  # fmt: skip
+    x = np.arange(len(WOMEN_FUNNEL))
+    a.bar(x, means, color="#6a4c93", yerr=err, capsize=3)
+    for xi, m in zip(x, means):
+        if np.isfinite(m):
+            a.annotate(f"{m:,.0f}", (xi, m), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+    a.set_yscale("log")
+    a.set_xticks(x, [label for _, label in WOMEN_FUNNEL], fontsize=8)
+    a.set_ylabel("women a year (log scale)")
+    a.grid(axis="y", alpha=0.3)
+    a.set_title("Women in contact with the criminal justice system: a year at each decision (mean, 95% CI)")
+    fig.text(0.01, 0.01, _caption(results), fontsize=7, color="grey")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def womens_stocks(results):
+    """Women in prison, under probation supervision, and with a key worker, over simulated time."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    ts = results.timeseries
+    services = list(results.scenario.women.services) if results.scenario.women is not None else []
+    lines = [("women_in_prison", "In prison", "#a83232"), ("women_supervised", "Supervised by probation", "#1f5f8b")]
+    lines += [(f"{n}_busy", f"Key workers' women: {n.replace('_', ' ')}", _PALETTE[(k + 2) % len(_PALETTE)]) for k, n in enumerate(services)]
+    for series, label, colour in lines:
+        data = ts[ts["series"] == series].pivot_table(index="day", columns="replication", values="value")
+        if data.empty:
+            continue
+        years = data.index.to_numpy() / 365.0
+        ax.plot(years, data.median(axis=1), color=colour, label=label)
+        ax.fill_between(years, data.quantile(0.05, axis=1), data.quantile(0.95, axis=1), color=colour, alpha=0.2)
+    ax.axvspan(0, results.warmup_days / 365.0, color="grey", alpha=0.12, label="warm-up (not measured)")
+    ax.set_xlabel("simulated years")
+    ax.set_ylabel("women at a time")
+    ax.set_yscale("log")
+    ax.set_title("Women in prison, supervised and supported over time (shaded: 5-95% of replications)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.text(0.01, 0.01, _caption(results), fontsize=7, color="grey")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
 def save_all(results, folder) -> list[str]:
     """Write every figure as PNG into ``folder``; returns the file names."""
-    made = {"funnel.png": funnel(results), "backlog.png": backlog(results)}
-    if len(results.cases):  # a comparison keeps no case records
+    tables = {stage.table for stage in pathway(results.scenario)}
+    made = {}
+    if "victims" in tables:
+        made = {"funnel.png": funnel(results), "backlog.png": backlog(results)}
+    if "women" in tables:
+        made.update({"womens_pathway.png": womens_pathway(results), "womens_stocks.png": womens_stocks(results)})
+    if len(results.cases) and "victims" in tables:  # a comparison keeps no case records
         made["time_to_outcome.png"] = time_to_outcome(results)
     for name, fig in made.items():
         fig.savefig(folder / name, dpi=150)
