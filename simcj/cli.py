@@ -588,14 +588,17 @@ def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only
             import matplotlib.pyplot as plt
 
             for metric, offence, label in SENSITIVITY_KPIS:
+                if not ((table["metric"] == metric) & (table["offence"] == offence)).any():
+                    continue  # a KPI of the other pathway
                 fig = tornado(table, metric, offence, label)
-                fig.savefig(tmp / f"tornado_{metric}.png", dpi=130)
+                fig.savefig(tmp / f"tornado_{metric}{'' if offence == 'all' else '_' + offence}.png", dpi=130)
                 plt.close(fig)
     except OSError as exc:
         _writing_failed(out_path, exc)
-    view = table[table["metric"] == "convicted"].pivot_table(index="parameter", columns="end", values="diff_mean")
+    metric, what = ("convicted", "convictions a year") if (table["offence"] == "all").any() else ("rearrests", "re-arrests of the same women a year")
+    view = table[table["metric"] == metric].pivot_table(index="parameter", columns="end", values="diff_mean")
     with pd.option_context("display.width", 200, "display.float_format", "{:+,.1f}".format):
-        click.echo(f"\nChange in convictions a year against {sc.name} (paired, {base.spec.reps} replications), parameter at each end of its range:\n")
+        click.echo(f"\nChange in {what} against {sc.name} (paired, {base.spec.reps} replications), parameter at each end of its range:\n")
         click.echo(view.reindex(view.abs().max(axis=1).sort_values(ascending=False).index).to_string())
     click.echo(f"\nsensitivity.csv and tornado plots written to {out_path}")
 

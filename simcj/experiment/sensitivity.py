@@ -22,6 +22,7 @@ from .compare import paired_differences
 from .costs import cost_rows
 from .executor import TABLES, executor_for
 from .results import Results, simulate
+from .uncertainty import WOMEN_COSTS, used_by_pathway
 
 # The KPIs the sensitivity table and the tornado plots report: (metric, offence, label).
 SENSITIVITY_KPIS = (
@@ -29,6 +30,10 @@ SENSITIVITY_KPIS = (
     ("rate_withdrawal_pre_charge", "all", "Pre-charge withdrawal rate"),
     ("rate_conviction", "all", "Conviction rate"),
     ("cost_total", "all", "Total cost a year, £"),
+    ("reoffenders_12m", "women_offenders", "Women proven to reoffend within 12 months, a year"),
+    ("rearrests", "women_offenders", "Re-arrests of the same women a year"),
+    ("prison_places_used", "women_offenders", "Prison places used by women"),
+    ("cost_total", "women_offenders", "Women's pathway total cost a year, £"),
 )
 COLUMNS = ["parameter", "end", "value", "base_value", "metric", "offence", "base_mean", "diff_mean", "diff_ci_low", "diff_ci_high"]
 
@@ -38,13 +43,19 @@ def ranged_parameters(scenario: Scenario) -> list[tuple[str, float, float, float
     out = []
     plain = scenario.model_dump(by_alias=True)
     for path, src in sorted(scenario.sources.items()):
-        if src.low is None or src.high is None or src.low == src.high:
+        if src.low is None or src.high is None or src.low == src.high or not used_by_pathway(scenario, path):
             continue
         node = plain
         for part in path.split("."):
             node = node[part]
         out.append((path, float(node), float(src.low), float(src.high)))
     return out
+
+
+def repriced(path: str) -> bool:
+    """A unit cost of the VAWG pathway is applied after the run (its KPIs repriced, nothing
+    simulated again); the women's pathway prices its cost lines in its stages, so it is rerun."""
+    return path.startswith("costs.") and path not in WOMEN_COSTS
 
 
 def _reprice(scenario: Scenario, base: Results, path: str, value: float) -> pd.DataFrame:
@@ -71,7 +82,7 @@ def run_sensitivity(
 ) -> tuple[Results, pd.DataFrame]:
     """Run the scenario and each ranged parameter at its two ends; the table of paired differences."""
     params = [p for p in ranged_parameters(scenario) if not only or p[0] in only]
-    simulated = [p for p in params if not p[0].startswith("costs.")]
+    simulated = [p for p in params if not repriced(p[0])]
     total = 1 + 2 * len(simulated)
     done = [0]
 
@@ -85,7 +96,7 @@ def run_sensitivity(
     rows = []
     for path, value, low, high in params:
         for end, v in (("low", low), ("high", high)):
-            if path.startswith("costs."):
+            if repriced(path):
                 kpis = _reprice(base.scenario, base, path, v)
             else:
                 run = simulate(variant(scenario, {path: v}), reps=base.spec.reps, seed=base.spec.seed, scale=scale, jobs=jobs, progress=tick, want=TABLES)
