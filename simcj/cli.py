@@ -250,8 +250,10 @@ def trace(scenario, case, replication, seed, years, warmup_years, scale, overrid
     sc = _design(_load(scenario, overrides), years=years, warmup_years=warmup_years)
     if scale != 1.0:
         sc = scaled(sc, scale)
+    bar, tick = _progress(f"{sc.name}: replication {replication}")
     try:
-        table = follow(sc, case, replication=replication, seed=seed)
+        with bar:
+            table = follow(sc, case, replication=replication, seed=seed, progress=tick)
     except NoSuchCase as exc:
         _fail([f"--case: {exc}"])
     click.echo(f"{sc.name}, replication {replication}: case {case} (days from the start of the run; the warm-up ends on day {sc.run.warmup_years * 365:.0f})\n")

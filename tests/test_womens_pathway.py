@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simcj.cli import main
 from simcj.experiment.kpis import replication_kpis
@@ -335,3 +339,40 @@ def test_the_womens_checks_fail_on_broken_accounting(run):
     busy = ts["series"] == "wraparound_busy"
     ts.loc[busy, "value"] = ts.loc[busy, "value"] * 1.5
     assert not women_littles_law(type(run)(**{**run.__dict__, "timeseries": ts})).passed
+
+
+def _women_leaves(node, prefix=()):
+    if isinstance(node, dict) and not ("value" in node and "source" in node):
+        for k, v in node.items():
+            yield from _women_leaves(v, (*prefix, k))
+    else:
+        yield prefix
+
+
+RAW_WOMEN = yaml.safe_load((WOMEN / "baseline.yaml").read_text())
+WOMEN_LEAVES = [p for p in _women_leaves(RAW_WOMEN["women"], ("women",))]
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=5), st.lists(st.text(max_size=4), max_size=2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(WOMEN_LEAVES), JUNK)
+def test_any_corrupted_womens_setting_gives_a_clear_error_or_a_valid_scenario(tmp_path_factory, path, junk):
+    """Hypothesis: whatever one setting of the women's pathway becomes, loading ends in a valid
+    scenario or a ScenarioError naming the file (never another exception)."""
+    data = copy.deepcopy(RAW_WOMEN)
+    data["extends"] = str(ROOT / "scenarios" / "baseline.yaml")
+    node = data
+    for k in path[:-1]:
+        node = node[k]
+    target = node[path[-1]]
+    if isinstance(target, dict) and "value" in target:
+        target["value"] = junk
+    else:
+        node[path[-1]] = junk
+    f = tmp_path_factory.mktemp("w") / "women.yaml"
+    f.write_text(yaml.safe_dump(data))
+    try:
+        load_scenario(f)
+    except ScenarioError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        assert any(p.file == str(f) for p in exc.problems)

@@ -48,9 +48,9 @@ def trace_output(scenario: Scenario, output: ReplicationOutput, case: int) -> pd
     return _victim_case(output.cases, case)
 
 
-def trace(scenario: Scenario, case: int, replication: int = 0, seed: int | None = None) -> pd.DataFrame:
-    """Run one replication and trace ``case`` in it."""
-    output = run_replication(scenario, replication, scenario.run.seed if seed is None else seed)
+def trace(scenario: Scenario, case: int, replication: int = 0, seed: int | None = None, progress=None) -> pd.DataFrame:
+    """Run one replication and trace ``case`` in it (``progress`` is told the fraction simulated)."""
+    output = run_replication(scenario, replication, scenario.run.seed if seed is None else seed, progress)
     return trace_output(scenario, output, case)
 
 
