@@ -30,7 +30,20 @@ from .alarms import callbacks, set_alarm
 from .reporting import categorical, incident_times
 from .stage import Stage, register
 from .streams import Streams
-from .women import DAYS_PER_YEAR, KEYS, OFFENCE, UNIFORMS, WomenCases, by_group, hr_from_pp, need_columns, needs_mask, proven_reoffending, share
+from .women import (
+    DAYS_PER_YEAR,
+    KEYS,
+    OFFENCE,
+    UNIFORMS,
+    WomenCases,
+    by_group,
+    hr_from_pp,
+    need_columns,
+    needs_mask,
+    proven_reoffending,
+    reoffending_cohort,
+    share,
+)
 
 LOOKBACK_CAREERS = 3.0  # women first arrested up to three mean careers before the run
 COMPARISON_RATE_12M = 0.28  # the matched comparison group's 12-month proven reoffending (see hr_from_pp)
@@ -44,8 +57,17 @@ class _Career:
 
 
 def reoffending_cap(scenarios) -> float:
-    """The highest hazard ratio in force at any time, over a scenario and its options."""
-    return max([1.0] + [sc.women.reoffending.hr_supervised for sc in scenarios if sc.women is not None])
+    """The highest hazard ratio in force at any time, over a scenario and its options, and over the
+    range written for ``hr_supervised``: so that sensitivity and uncertainty runs, which move it
+    within its range, draw the same candidate re-arrests as the scenario (common random numbers)."""
+    caps = [1.0]
+    for sc in scenarios:
+        if sc.women is not None:
+            caps.append(sc.women.reoffending.hr_supervised)
+            source = sc.sources.get("women.reoffending.hr_supervised")
+            if source is not None and source.high is not None:
+                caps.append(float(source.high))
+    return max(caps)
 
 
 def generate(sc: Scenario, streams: Streams, horizon: float, cap: float) -> WomenCases:
@@ -161,9 +183,13 @@ class Arrests(Stage):
     def supported(self, i: int, start: float) -> None:
         self._supported.setdefault(self.women.woman[i], []).append(start)
 
+    def inside(self, woman: int, now: float) -> bool:
+        """Is ``woman`` in prison at ``now`` (on remand, serving a sentence or recalled)?"""
+        return any(a <= now < b for a, b in self._prison.get(woman, ()))
+
     def hazard_ratio(self, woman: int, now: float) -> float:
         """The product of the hazard ratios in force for ``woman`` at ``now``."""
-        if any(a <= now < b for a, b in self._prison.get(woman, ())):
+        if self.inside(woman, now):
             return 0.0
         hr = 1.0
         if any(a <= now < b for a, b in self._supervised.get(woman, ())):
@@ -208,10 +234,12 @@ class Arrests(Stage):
         for group, part in by_group(arrested):
             rows.append(("arrests", OFFENCE, len(part) / years, group))
             rows.append(("rearrests", OFFENCE, float(part["rearrest"].sum()) / years, group))
-        # The cohort starts its 12 months in the measured period and ends them inside the run (after an
-        # option's date, its own): with less than two measured years there is none, and the rate is NaN.
-        follow = proven_reoffending(frame, start, end - DAYS_PER_YEAR)
-        cohort_years = (end - DAYS_PER_YEAR - start) / DAYS_PER_YEAR
+        # The cohort starts its 12 months in the measured period (after an option's date, its own) and
+        # ends them, and the six months to prove an offence, inside the run: with less than 18 months
+        # measured there is none, and the rate is NaN.
+        first, last = reoffending_cohort(start, end)
+        follow = proven_reoffending(frame, first, last)
+        cohort_years = (last - first) / DAYS_PER_YEAR
         follow = follow.merge(frame[["row", "borough", "ethnicity", *need_columns(frame), "t_service_start"]], on="row")
         for group, part in by_group(follow):
             rows.append(("reoffending_12m", OFFENCE, share(part["reoffended"]), group))

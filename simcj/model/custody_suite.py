@@ -2,7 +2,7 @@
 
 In the custody suite the liaison and diversion (L&D) service sees a share of the women brought in
 (``p_ld_screened``); a woman it sees who has a need (mental health, substance use, domestic abuse,
-housing...) is referred to a women's service (``p_ld_referral``; route ``liaison_diversion``, seed
+housing) is referred to a women's service (``p_ld_referral``; route ``liaison_diversion``, seed
 003 L251-255). The police then decide, after ``decision_time`` (released under investigation or
 on bail meanwhile):
 
@@ -11,8 +11,10 @@ on bail meanwhile):
 * otherwise a charge, except where the Met's diversion scheme runs (``diversion_boroughs``): a woman
   eligible for it (low-level offence, admitted; ``p_eligible_for_diversion``) is given a conditional
   caution whose condition is to engage with a women's service (route ``conditional_caution``, seed
-  003 L214). A woman who does not engage (``p_diversion_breached``) is prosecuted for the original
-  offence ``breach_days`` later.
+  003 L214). A woman who does not engage with it (the service's ``p_engages``), or whom no service
+  takes, is prosecuted for the original offence ``breach_days`` later. (She is referred once an
+  arrest: a woman liaison and diversion has already referred keeps that referral, and complies if
+  she engaged with it.)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..scenario.schema import CustodySuite
 from .alarms import callbacks, set_alarm
 from .entities import Exit
 from .stage import Stage, register
-from .women import DAYS_PER_YEAR, OFFENCE, by_group
+from .women import DAYS_PER_YEAR, OFFENCE, SUPPORT_NEEDS, by_group
 
 NFA, OUT_OF_COURT, CONDITIONAL_CAUTION, CHARGE = "NFA", "out-of-court disposal", "conditional caution", "charge"
 
@@ -72,7 +74,7 @@ class CustodySuiteStage(Stage):
         if women.u_ld_screened[i] < p.p_ld_screened:
             women.ld_screened[i] = 1
             women.log(now, i, "liaison and diversion", "screened in custody")
-            if women.needs[i] and women.u_ld_referral[i] < p.p_ld_referral:
+            if women.needs[i] & SUPPORT_NEEDS and women.u_ld_referral[i] < p.p_ld_referral:
                 self._screened(i)
         delay = float(p.decision_time.ppf(np.array([women.u_d_decision[i]]))[0])
         set_alarm(self.world.env, delay, self._decide_alarm, i)
@@ -88,11 +90,11 @@ class CustodySuiteStage(Stage):
         elif choice == OUT_OF_COURT:
             women.close(i, Exit.OUT_OF_COURT, now)
         elif choice == CONDITIONAL_CAUTION:
-            self._cautioned(i)
-            if women.u_breach[i] < self.p.p_diversion_breached:
-                set_alarm(self.world.env, self.p.breach_days, self._breach_alarm, i)
-            else:
+            self._cautioned(i)  # the women's services take the referral now, and she engages or not
+            if women.engaged[i]:
                 women.close(i, Exit.DIVERTED, now)
+            else:  # she did not engage (or no service took her): the condition is not complied with
+                set_alarm(self.world.env, self.p.breach_days, self._breach_alarm, i)
         else:
             self._charge(i)
 

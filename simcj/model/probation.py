@@ -66,6 +66,20 @@ def next_recall_delay(p: WomensProbation, key: int, k: int) -> float:
     return -math.log1p(-case_uniform(key, 2 * k)) / p.recall_rate_per_year * DAYS_PER_YEAR
 
 
+def woman_days(spells, start: float, end: float) -> float:
+    """Days in [start, end) covered by the spells, each woman's overlapping spells counted once."""
+    total = 0.0
+    for _woman, group in spells.groupby("woman", sort=False):
+        intervals = sorted(zip(np.maximum(group["start"].to_numpy(), start), np.minimum(group["until"].to_numpy(), end)))
+        reach = start
+        for a, b in intervals:
+            a = max(a, reach)
+            if b > a:
+                total += b - a
+                reach = b
+    return total
+
+
 HOUSING_BENEFIT_DAYS = 13 * 7  # housing benefit is paid for 13 weeks in custody (seed 003 L404)
 UNIVERSAL_CREDIT_DAYS = 182.5  # the Universal Credit housing element for six months (L404)
 
@@ -133,7 +147,9 @@ class Probation(Stage):
             women.t_supervision_end[i] = end
             self._arrests.supervised(i, now, end, "licence and post-sentence supervision")
             women.log(now, i, "released", f"on licence to day {self._sentence_end[i]:.0f}, supervised to day {end:.0f}")
-            if women.u_release_referral[i] < p.p_release_referral:
+            if self._arrests.inside(women.woman[i], now):
+                women.log(now, i, "still in prison", "held on another case: no referral through the gate")
+            elif women.u_release_referral[i] < p.p_release_referral:
                 self._released(i)
         else:
             women.log(now, i, "released", "after a fixed-term recall")
@@ -148,7 +164,7 @@ class Probation(Stage):
         if k == 0:
             women.t_first_recall[i] = now
         if case_uniform(women.k_recall[i], 2 * k + 1) < p.p_fixed_term:
-            back = now + fixed_term_days(women.custodial_days[i])
+            back = min(now + fixed_term_days(women.custodial_days[i]), self._sentence_end[i])  # no recall outlasts the sentence
             self._arrests.in_prison(i, now, back, "fixed-term recall")
             women.log(now, i, "recalled", f"fixed-term, {back - now:.0f} days")
             set_alarm(self.world.env, back - now, self._release_alarm, i)
@@ -178,21 +194,26 @@ class Probation(Stage):
         for group, part in by_group(released):
             rows.append(("released_from_custody", OFFENCE, len(part) / years, group))
         rows += custody_consequences(frame, start, end, years)
-        # Stocks: the mean number over the window, from the spells (women-days / days).
-        overlap = (np.minimum(spells["until"], end) - np.maximum(spells["start"], start)).clip(lower=0.0)
-        spells = spells.assign(days=overlap)
+        # Stocks: the mean number of women over the window (women-days / days), each woman counted
+        # once however many of her spells overlap (an order from one case while on licence for another).
+        spells = spells.merge(frame[["row", "woman"]], on="row")
         in_prison = spells["spell"] == "prison"
         sentenced = in_prison & (spells["why"] == "sentence")  # recall days are already in her licence
         window = end - start
-        places = float(spells.loc[in_prison, "days"].sum()) / window
-        caseload = float(spells.loc[sentenced | ~in_prison, "days"].sum()) / window
+
+        def women(mask) -> float:
+            return woman_days(spells[mask], start, end) / window
+
+        places = women(in_prison)
+        caseload = women(sentenced | ~in_prison)
+        custody = women(sentenced)
         rows.append(("prison_places_used", OFFENCE, places, "all"))
         recalled = in_prison & spells["why"].str.endswith("recall")
-        rows.append(("recall_share_of_prison_population", OFFENCE, float(spells.loc[recalled, "days"].sum()) / window / places if places else float("nan"), "all"))
+        rows.append(("recall_share_of_prison_population", OFFENCE, women(recalled) / places if places else float("nan"), "all"))
         rows.append(("probation_caseload", OFFENCE, caseload, "all"))
-        rows.append(("probation_caseload_in_custody_share", OFFENCE, float(spells.loc[sentenced, "days"].sum()) / window / caseload if caseload else float("nan"), "all"))
+        rows.append(("probation_caseload_in_custody_share", OFFENCE, custody / caseload if caseload else float("nan"), "all"))
         uc = scenario.costs
         if uc is not None:
             rows.append(("cost_prison_women", OFFENCE, places * uc.womens_prison_place_year, "all"))
-            rows.append(("cost_probation_women", OFFENCE, float(spells.loc[~in_prison, "days"].sum()) / window * uc.probation_woman_year, "all"))
+            rows.append(("cost_probation_women", OFFENCE, women(~in_prison) * uc.probation_woman_year, "all"))
         return rows

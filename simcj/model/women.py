@@ -32,7 +32,7 @@ DAYS_PER_YEAR = 365.0
 
 # Per-row uniforms, each its own stream (names are the columns).
 UNIFORMS = (
-    "u_occurs", "u_ld_screened", "u_ld_referral", "u_disposal", "u_eligible", "u_breach", "u_remanded",
+    "u_occurs", "u_ld_screened", "u_ld_referral", "u_disposal", "u_eligible", "u_remanded",
     "u_convicted", "u_custody", "u_suspended", "u_community", "u_requirement", "u_release_referral",
     "u_engages", "u_d_decision", "u_d_sentence", "u_d_custodial", "u_d_order", "u_d_service",
 )
@@ -58,6 +58,7 @@ COLUMNS = {
     "recalls": ("h", 0),
     "t_first_recall": ("d", NAN),
     "service": (None, ""),
+    "engaged": ("b", 0),
     "service_route": (None, ""),
     "t_service_referral": ("d", NAN),
     "t_service_start": ("d", NAN),
@@ -72,6 +73,8 @@ EXIT_LABELS = {
     Exit.CONVICTED: "convicted and sentenced",
 }
 NEED_BIT = {need: 1 << k for k, need in enumerate(WOMEN_NEEDS)}
+# The needs a women's service supports (a first offence and children are circumstances, not needs).
+SUPPORT_NEEDS = NEED_BIT["da_victim"] | NEED_BIT["mental_health"] | NEED_BIT["substance_use"] | NEED_BIT["housing"]
 # The women's pathway's cost lines (KPIs of offence women_offenders) and their kind: delivery is the
 # capacity funded (screening, cautions administered, women's services' places, a court's places);
 # consequence is what follows from the cases (prison places, probation supervision).
@@ -161,15 +164,27 @@ def index_events(frame: pd.DataFrame) -> pd.DataFrame:
     return out[np.isfinite(out["t_index"])]
 
 
+PROVING_DAYS = 182.5  # an offence in the 12 months counts if proven within a further six months (MoJ)
+
+
+def reoffending_cohort(start: float, horizon: float) -> tuple[float, float]:
+    """The proven-reoffending cohort: index events from ``start`` to 18 months before the horizon,
+    so that every woman's 12 months and the six months to prove an offence end inside the run."""
+    return start, horizon - DAYS_PER_YEAR - PROVING_DAYS
+
+
 def proven_reoffending(frame: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
-    """For each follow-up starting in [start, end): did she commit an offence within 12 months
-    (an arrest in the run) that was proven (caution, conditional caution or conviction)?"""
+    """The MoJ's proven reoffending for the cohort of women with an index event in [start, end):
+    each woman once, from her first index event in the period; did she commit an offence (an
+    arrest) within 12 months that was proven (caution, conditional caution or conviction) within
+    six months more?"""
     index = index_events(frame)
-    index = index[(index["t_index"] >= start) & (index["t_index"] < end)]
-    proven = frame[frame["exit"].isin([Exit.OUT_OF_COURT, Exit.DIVERTED, Exit.CONVICTED])][["woman", "t_arrest"]]
+    index = index[(index["t_index"] >= start) & (index["t_index"] < end)].sort_values("t_index", kind="stable")
+    index = index.drop_duplicates("woman", keep="first")
+    proven = frame[frame["exit"].isin([Exit.OUT_OF_COURT, Exit.DIVERTED, Exit.CONVICTED])][["woman", "t_arrest", "t_exit"]]
     pairs = index.merge(proven, on="woman", how="left")
-    within = (pairs["t_arrest"] > pairs["t_index"]) & (pairs["t_arrest"] <= pairs["t_index"] + DAYS_PER_YEAR)
-    pairs["reoffended"] = within
+    offended = (pairs["t_arrest"] > pairs["t_index"]) & (pairs["t_arrest"] <= pairs["t_index"] + DAYS_PER_YEAR)
+    pairs["reoffended"] = offended & (pairs["t_exit"] <= pairs["t_index"] + DAYS_PER_YEAR + PROVING_DAYS)
     return pairs.groupby(["row", "woman", "t_index"], as_index=False)["reoffended"].any()
 
 

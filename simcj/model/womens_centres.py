@@ -85,6 +85,7 @@ class ServiceModel:
             women.t_service_end[i] = now
             women.log(now, i, "women's service", f"referred to {self.name}, did not engage")
             return
+        women.engaged[i] = 1
         self.pool.call_when_free(i, self._start)
 
     def _lapsed(self, i: int, now: float) -> bool:

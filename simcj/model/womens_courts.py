@@ -104,14 +104,15 @@ class WomensCourtsStage(Stage):
         set_alarm(self.world.env, delay, self._sentence_alarm, i)
 
     def _problem_solving_court_place(self, i: int) -> bool:
-        """Does a problem-solving court take her (it sits for her borough and has a place)?"""
+        """Does a problem-solving court sentence her (it sits for her borough and has a place)?"""
         if self.psc is None or self.world.women.borough_code[i] not in self._psc_boroughs:
             return False
-        if self.psc.busy >= self.psc.capacity:
-            return False
+        return self.psc.busy < self.psc.capacity
+
+    def _under_review(self, i: int) -> None:
+        """A woman the problem-solving court gave an order holds a place for its reviews."""
         self.psc.busy += 1
         set_alarm(self.world.env, self.p.problem_solving_court.review_days, self._review_over, i)
-        return True
 
     def _sentence(self, i: int) -> None:
         women, now, p = self.world.women, self.world.env.now, self.p
@@ -131,6 +132,8 @@ class WomensCourtsStage(Stage):
             kind = sentence(p, remanded, p.problem_solving_court.rr_custody, u_custody, u_suspended, u_community)
         women.sentence[i] = kind
         women.close(i, Exit.CONVICTED, now)
+        if psc and kind != CUSTODY:  # a woman it still sends to prison is not under its review
+            self._under_review(i)
         if kind == CUSTODY:
             women.custodial_days[i] = days(p.custodial_days, women.u_d_custodial[i])
             women.log(now, i, "sentence", f"immediate custody, {women.custodial_days[i]:.0f} days" + (" (problem-solving court)" if psc else ""))
@@ -163,7 +166,6 @@ class WomensCourtsStage(Stage):
             custody = kind == CUSTODY
             remanded = part["remanded"] == 1
             rows += [
-                ("remanded", OFFENCE, float(remanded.sum()) / years, group),
                 ("remanded_not_custody_share", OFFENCE, share(~custody[remanded]), group),
                 ("convicted", OFFENCE, float(convicted.sum()) / years, group),
                 ("sentenced_custody", OFFENCE, float(custody.sum()) / years, group),
@@ -174,6 +176,9 @@ class WomensCourtsStage(Stage):
                 ("custody_share_of_sentences", OFFENCE, share(custody[convicted]), group),
                 ("problem_solving_court_orders", OFFENCE, float(((part["problem_solving_court"] == 1) & ~custody & convicted).sum()) / years, group),
             ]
+        first_hearing = frame[(frame["t_charge"] >= start) & (frame["t_charge"] < end)]  # charge and first hearing are one day
+        for group, part in by_group(first_hearing):
+            rows.append(("remanded", OFFENCE, float((part["remanded"] == 1).sum()) / years, group))
         custody = done[done["sentence"].astype(str) == CUSTODY]
         white = custody["ethnicity"].astype(str) == "White"
         rows.append(("bame_share_of_custody", OFFENCE, share(~white), "all"))

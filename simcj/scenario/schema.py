@@ -523,8 +523,7 @@ class CustodySuite(Strict):
         description="of women otherwise charged: low-level offence admitted, eligible for a conditional caution (the Met's diversion scheme)"
     )
     diversion_boroughs: list[str] = Field(default_factory=list, description="boroughs where the diversion scheme runs")
-    p_diversion_breached: Prob = Field(description="conditionally cautioned women who do not engage and are prosecuted for the original offence")
-    breach_days: PositiveFloat = Field(90.0, description="conditional caution to the prosecution of a woman who did not engage, days")
+    breach_days: PositiveFloat = Field(90.0, description="conditional caution to the prosecution of a woman who did not engage with a women's service, days")
 
     @model_validator(mode="after")
     def _shares(self):
@@ -568,7 +567,7 @@ class WomensProbation(Strict):
 
     release_point: Prob = Field(0.5, description="share of the sentence served before release on licence (the halfway point)")
     pss_until_days: NonNeg = Field(365.0, description="post-sentence supervision ends this many days after release (sentences under two years)")
-    recall_rate_per_year: NonNeg = Field(description="recalls a year while on licence or post-sentence supervision")
+    recall_rate_per_year: NonNeg = Field(description="recalls a year while on licence (a breach of post-sentence supervision goes to court: not modelled)")
     p_fixed_term: Prob = Field(description="a recall is a fixed-term recall (14 days under a 12-month sentence, else 28); else a standard recall")
     p_release_referral: Prob = Field(description="a woman released from custody referred through the gate to a women's service")
 
