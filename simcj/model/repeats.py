@@ -188,7 +188,10 @@ class Repeats(Stage):
         """Repeats among the recorded cases of classes with ``repeat:``: in the measured window, a case
         whose victim had another recorded case in the 12 months before (the Met's repeat victim); and
         over the cases recorded in the year before the window's last 12 months, those with no further
-        recorded case within 12 months (followed up inside the run)."""
+        recorded case within 12 months (followed up inside the run): each victim once, from her first
+        recorded case in that year, as the published follow-ups count victims or couples (Barnham,
+        Barnes & Sherman 2017; Bland & Ariel 2015), not cases (a case-weighted share counts the most
+        abused victims many times and is about 1 - repeat_victim_share)."""
         classes = [name for name, oc in scenario.offences.items() if oc.repeat is not None]
         recorded = cases["offence"].isin(classes).to_numpy() & (cases["exit"] != Exit.NOT_RECORDED).to_numpy()
         t = cases["t_report"].to_numpy()
@@ -196,7 +199,13 @@ class Repeats(Stage):
         until_next = cases["t_next_report"].to_numpy() - t
         inside = recorded & (t >= start) & (t < end)
         repeat_12m = inside & (since_previous <= YEAR)
-        followed = recorded & (t >= start - YEAR) & (t < end - YEAR)
+        in_year = np.flatnonzero(recorded & (t >= start - YEAR) & (t < end - YEAR))
+        victim = cases["victim"].to_numpy()[in_year]
+        order = np.lexsort((t[in_year], victim))  # by victim, then report time
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = victim[order][1:] != victim[order][:-1]
+        followed = np.zeros(len(cases), dtype=bool)
+        followed[in_year[order[first]]] = True
         return {
             "recorded_repeat_class": inside,
             "repeat_any": inside & (cases["repeat_incident"].to_numpy() == 1),
