@@ -250,3 +250,16 @@ def test_a_run_writes_the_borough_performance_table_and_the_report_shows_it(tmp_
 
 
 
+
+
+def test_each_class_draws_its_victims_age_and_ethnicity_by_its_own_weights(world, baseline):
+    """Rape and other sexual offences have their own (published) age mix, DA its own ethnic mix; the
+    classes without one use the population's."""
+    _w, out = world
+    cases = out.cases
+    for offence, group, label in (("rape", "age_band", "under 18"), ("other_sexual", "age_band", "under 18"),
+                                  ("domestic_abuse", "ethnicity", "White"), ("stalking_harassment", "age_band", "under 18")):  # fmt: skip
+        weights = getattr(baseline.offences[offence].reporting, group) or getattr(baseline.population, group)
+        share = (cases.loc[cases["offence"] == offence, group] == label).mean()
+        assert share == pytest.approx(weights[label] / sum(weights.values()), abs=0.04), (offence, group)
+    assert baseline.offences["rape"].reporting.age_band["under 18"] > 4 * baseline.population.age_band["under 18"]

@@ -123,9 +123,9 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
         "cls": np.full(n, list(sc.offences).index(name)),
         "t_incident": t_incident,
         "t_report": t_report,
-        "ethnicity": attribute("ethnicity", sc.population.ethnicity),
-        "age_band": attribute("age_band", sc.population.age_band),
-        "borough": attribute("borough", borough_weights(sc, oc)),
+        "ethnicity": attribute("ethnicity", group_weights(sc, oc, "ethnicity")),
+        "age_band": attribute("age_band", group_weights(sc, oc, "age_band")),
+        "borough": attribute("borough", group_weights(sc, oc, "borough")),
         "risk": np.array(risk_levels + [""], dtype=object)[risk_index],
         "e_withdraw": e_withdraw,
         "victim": (list(sc.offences).index(name) << VICTIM_BITS) + victim,
@@ -150,10 +150,11 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
     return cols, t_inc[in_run], t_inc[unreported]
 
 
-def borough_weights(sc: Scenario, oc: OffenceClass) -> dict[str, float]:
-    """The class's weights by borough, in the order of ``population.borough`` (its own if it has them)."""
-    own = oc.reporting.borough
-    return {b: own.get(b, 0.0) for b in sc.population.borough} if own else sc.population.borough
+def group_weights(sc: Scenario, oc: OffenceClass, group: str) -> dict[str, float]:
+    """The class's weights by ``group`` (borough, age_band, ethnicity), in the order of the
+    population's (its own if it has them: a group it does not list has weight 0)."""
+    own, population = getattr(oc.reporting, group), getattr(sc.population, group)
+    return {g: own.get(g, 0.0) for g in population} if own else population
 
 
 def repeat_cap(sc: Scenario, options=()) -> float:

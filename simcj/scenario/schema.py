@@ -117,6 +117,12 @@ class Reporting(Strict):
     borough: dict[str, NonNeg] = Field(
         default_factory=dict, description="this class's weights by borough (keys of population.borough, a borough not listed: 0); none: population.borough"
     )
+    age_band: dict[str, NonNeg] = Field(
+        default_factory=dict, description="this class's victims' weights by age band (keys of population.age_band); none: population.age_band"
+    )
+    ethnicity: dict[str, NonNeg] = Field(
+        default_factory=dict, description="this class's victims' weights by ethnic group (keys of population.ethnicity); none: population.ethnicity"
+    )
 
     @model_validator(mode="after")
     def _risk_levels(self):
@@ -738,11 +744,13 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
             if name not in sc.offences:
                 problems.append((f"courts.rasso.offences.{k}", f"'{name}' is not an offence class of this scenario (classes: {sorted(sc.offences)})"))
     for name, oc in sc.offences.items():
-        unknown = sorted(set(oc.reporting.borough) - set(sc.population.borough))
-        if unknown:
-            problems.append((f"offences.{name}.reporting.borough", f"{', '.join(unknown)}: not a borough of population.borough"))
-        elif oc.reporting.borough and sum(oc.reporting.borough.values()) <= 0:
-            problems.append((f"offences.{name}.reporting.borough", "weights must not all be zero"))
+        for group in ("borough", "age_band", "ethnicity"):
+            own, labels = getattr(oc.reporting, group), getattr(sc.population, group)
+            unknown = sorted(set(own) - set(labels))
+            if unknown:
+                problems.append((f"offences.{name}.reporting.{group}", f"{', '.join(unknown)}: not a group of population.{group}"))
+            elif own and sum(own.values()) <= 0:
+                problems.append((f"offences.{name}.reporting.{group}", "weights must not all be zero"))
         checks = (
             ("police.unit", oc.police.unit, sc.police.units, "police.units"),
             ("charging.unit", oc.charging.unit, sc.cps.units, "cps.units"),
