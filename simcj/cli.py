@@ -539,7 +539,10 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
         _close(executor)
     failures = pd.read_csv(out_path / "failures.csv")
     summary = pd.read_csv(out_path / "summary.csv")
-    view = summary[(summary["offence"] == "all") & summary["metric"].isin(["convicted", "charged", "rate_withdrawal_pre_charge", "cost_total"])]
+    shown = (("all", ["convicted", "charged", "rate_withdrawal_pre_charge", "cost_total"]),
+             ("women_offenders", ["rearrests", "reoffending_12m", "sentenced_custody", "cost_total"]))  # fmt: skip
+    offence, metrics = next(((o, m) for o, m in shown if (summary["offence"] == o).any()), shown[0])
+    view = summary[(summary["offence"] == offence) & summary["metric"].isin(metrics)]
     names = [f.path for f in spec.factors]
     with pd.option_context("display.width", 200, "display.max_rows", 60):
         click.echo(view.pivot_table(index=["point", *names], columns="metric", values="mean").to_string())

@@ -427,3 +427,15 @@ def test_every_borough_named_by_the_blueprint_has_its_services(women_baseline):
     none = ["Barnet", "Bexley", "Bromley", "Kingston upon Thames", "Merton", "Richmond upon Thames", "Tower Hamlets"]
     for borough in women_baseline.population.borough:
         assert (choose_service(services, borough, "release") is None) == (borough in none), borough
+
+
+def test_a_sweep_of_the_womens_pathway_reports_its_own_kpis(tmp_path):
+    out = tmp_path / "sweep"
+    args = ["sweep", str(WOMEN / "baseline.yaml"), "--vary", "women.reoffending.centre_effect_pp=1:9:2", "--reps", "2", "--scale", "0.1",
+            "--warmup-years", "1", "--years", "2", "--jobs", "1", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "rearrests" in result.output and "reoffending_12m" in result.output
+    summary = pd.read_csv(out / "summary.csv")
+    rearrests = summary[(summary["metric"] == "rearrests") & (summary["group"] == "all")].sort_values("point")["mean"].to_numpy()
+    assert len(rearrests) == 2 and rearrests[1] <= rearrests[0]  # a larger centre effect never adds arrests on the same draws
