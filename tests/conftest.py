@@ -49,3 +49,24 @@ def baseline_copy(folder: Path, name: str = "baseline.yaml", extra: str = "") ->
     path = folder / name
     path.write_text(yaml.safe_dump(raw_baseline(), sort_keys=False, allow_unicode=True) + extra)
     return path
+
+
+def setting_paths(node, prefix=()):
+    """Key paths (tuples) of every setting in a raw scenario tree: a bare value or ``{value, source}``."""
+    if isinstance(node, dict) and not ("value" in node and "source" in node):
+        for k, v in node.items():
+            yield from setting_paths(v, (*prefix, k))
+    else:
+        yield prefix
+
+
+def replace_setting(data: dict, path: tuple, value) -> None:
+    """Set the setting at ``path`` of a raw scenario tree to ``value`` (its ``value`` if it is sourced)."""
+    node = data
+    for k in path[:-1]:
+        node = node[k]
+    target = node[path[-1]]
+    if isinstance(target, dict) and "value" in target:
+        target["value"] = value
+    else:
+        node[path[-1]] = value

@@ -16,7 +16,7 @@ from simcj.cli import main
 from simcj.scenario import ScenarioError, json_schema, load_scenario, scaled
 from simcj.scenario.loader import OVERRIDE_SOURCE
 
-from .conftest import BASELINE, ROOT, baseline_copy, raw_baseline
+from .conftest import BASELINE, ROOT, baseline_copy, raw_baseline, replace_setting, setting_paths
 
 RAW_BASELINE = raw_baseline()
 
@@ -225,18 +225,7 @@ def test_scale_multiplies_volumes_and_capacities_only(baseline):
     assert s.offences["rape"].police.investigation_time == baseline.offences["rape"].police.investigation_time
 
 
-def _leaves(node, prefix=()):
-    if isinstance(node, dict):
-        if "value" in node and "source" in node:
-            yield prefix
-            return
-        for k, v in node.items():
-            yield from _leaves(v, prefix + (k,))
-    else:
-        yield prefix
-
-
-LEAVES = [p for p in _leaves(RAW_BASELINE) if p]
+LEAVES = [p for p in setting_paths(RAW_BASELINE) if p]
 JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=5), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 
 
@@ -245,14 +234,7 @@ JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats
 def test_any_corrupted_value_gives_scenario_error_or_valid_scenario(tmp_path_factory, path, junk):
     """Hypothesis: whatever one setting is replaced by, loading never fails with anything but ScenarioError."""
     data = copy.deepcopy(RAW_BASELINE)
-    node = data
-    for k in path[:-1]:
-        node = node[k]
-    target = node[path[-1]]
-    if isinstance(target, dict) and "value" in target:
-        target["value"] = junk
-    else:
-        node[path[-1]] = junk
+    replace_setting(data, path, junk)
     f = tmp_path_factory.mktemp("h") / "s.yaml"
     f.write_text(yaml.safe_dump(data))
     try:

@@ -25,7 +25,7 @@ from simcj.report.trace import trace_output
 from simcj.scenario import ScenarioError, load_scenario, scaled
 from simcj.scenario.variants import variant, with_run
 
-from .conftest import ROOT
+from .conftest import ROOT, replace_setting, setting_paths
 
 WOMEN = ROOT / "scenarios" / "women"
 SHIPPED = sorted(WOMEN.glob("*.yaml"))
@@ -345,16 +345,8 @@ def test_the_womens_checks_fail_on_broken_accounting(run):
     assert not women_littles_law(type(run)(**{**run.__dict__, "timeseries": ts})).passed
 
 
-def _women_leaves(node, prefix=()):
-    if isinstance(node, dict) and not ("value" in node and "source" in node):
-        for k, v in node.items():
-            yield from _women_leaves(v, (*prefix, k))
-    else:
-        yield prefix
-
-
 RAW_WOMEN = yaml.safe_load((WOMEN / "baseline.yaml").read_text())
-WOMEN_LEAVES = [p for p in _women_leaves(RAW_WOMEN["women"], ("women",))]
+WOMEN_LEAVES = list(setting_paths(RAW_WOMEN["women"], ("women",)))
 JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=5), st.lists(st.text(max_size=4), max_size=2))
 
 
@@ -365,14 +357,7 @@ def test_any_corrupted_womens_setting_gives_a_clear_error_or_a_valid_scenario(tm
     scenario or a ScenarioError naming the file (never another exception)."""
     data = copy.deepcopy(RAW_WOMEN)
     data["extends"] = str(ROOT / "scenarios" / "baseline.yaml")
-    node = data
-    for k in path[:-1]:
-        node = node[k]
-    target = node[path[-1]]
-    if isinstance(target, dict) and "value" in target:
-        target["value"] = junk
-    else:
-        node[path[-1]] = junk
+    replace_setting(data, path, junk)
     f = tmp_path_factory.mktemp("w") / "women.yaml"
     f.write_text(yaml.safe_dump(data))
     try:

@@ -38,6 +38,7 @@ from .women import (
     WomenCases,
     by_group,
     hr_from_pp,
+    in_window,
     need_columns,
     needs_mask,
     proven_reoffending,
@@ -46,7 +47,6 @@ from .women import (
 )
 
 LOOKBACK_CAREERS = 3.0  # women first arrested up to three mean careers before the run
-COMPARISON_RATE_12M = 0.28  # the matched comparison group's 12-month proven reoffending (see hr_from_pp)
 
 
 class _Career:
@@ -141,7 +141,7 @@ class Arrests(Stage):
     def _tune(self) -> None:
         rp = self.world.scenario.women.reoffending
         self.hr_supervised = rp.hr_supervised
-        self.hr_supported = hr_from_pp(rp.centre_effect_pp, COMPARISON_RATE_12M)
+        self.hr_supported = hr_from_pp(rp.centre_effect_pp, rp.comparison_rate_12m)
         self.effect_days = rp.effect_days
 
     def retune(self) -> None:
@@ -230,7 +230,7 @@ class Arrests(Stage):
         frame = output.stage_data["arrests"]["cases"]
         years = (end - start) / DAYS_PER_YEAR
         rows = []
-        arrested = frame[(frame["t_arrest"] >= start) & (frame["t_arrest"] < end)]
+        arrested = in_window(frame, "t_arrest", start, end)
         for group, part in by_group(arrested):
             rows.append(("arrests", OFFENCE, len(part) / years, group))
             rows.append(("rearrests", OFFENCE, float(part["rearrest"].sum()) / years, group))

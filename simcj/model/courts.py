@@ -137,10 +137,10 @@ class CourtTierList:
         return u < self.params.p_ineffective
 
     def relist_delay(self, u: float) -> float:
-        return float(self.params.relist_delay.ppf(np.array([u]))[0])
+        return self.params.relist_delay.at(u)
 
     def listing_delay(self, u: float) -> float:
-        return float(self.params.listing_delay.ppf(np.array([u]))[0])
+        return self.params.listing_delay.at(u)
 
     def backlog(self) -> int:
         """Cases waiting for or in a trial slot (VAWG and background)."""
@@ -241,7 +241,7 @@ class SpecialistCourtList:
         return u < self.params.p_ineffective
 
     def relist_delay(self, u: float) -> float:
-        return float(self.params.relist_delay.ppf(np.array([u]))[0])
+        return self.params.relist_delay.at(u)
 
     def listing_delay(self, u: float) -> float:
         return 0.0  # the weekly session list is the lead time

@@ -19,13 +19,11 @@ on bail meanwhile):
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..scenario.schema import CustodySuite
 from .alarms import callbacks, set_alarm
 from .entities import Exit
 from .stage import Stage, register
-from .women import DAYS_PER_YEAR, OFFENCE, SUPPORT_NEEDS, by_group
+from .women import DAYS_PER_YEAR, OFFENCE, SUPPORT_NEEDS, by_group, in_window
 
 NFA, OUT_OF_COURT, CONDITIONAL_CAUTION, CHARGE = "NFA", "out-of-court disposal", "conditional caution", "charge"
 
@@ -76,7 +74,7 @@ class CustodySuiteStage(Stage):
             women.log(now, i, "liaison and diversion", "screened in custody")
             if women.needs[i] & SUPPORT_NEEDS and women.u_ld_referral[i] < p.p_ld_referral:
                 self._screened(i)
-        delay = float(p.decision_time.ppf(np.array([women.u_d_decision[i]]))[0])
+        delay = p.decision_time.at(women.u_d_decision[i])
         set_alarm(self.world.env, delay, self._decide_alarm, i)
 
     def _decide(self, i: int) -> None:
@@ -121,9 +119,9 @@ class CustodySuiteStage(Stage):
         frame = output.stage_data["arrests"]["cases"]
         years = (end - start) / DAYS_PER_YEAR
         rows = []
-        arrested = frame[(frame["t_arrest"] >= start) & (frame["t_arrest"] < end)]
-        decided = frame[(frame["t_decision"] >= start) & (frame["t_decision"] < end)]
-        charged = frame[(frame["t_charge"] >= start) & (frame["t_charge"] < end)]
+        arrested = in_window(frame, "t_arrest", start, end)
+        decided = in_window(frame, "t_decision", start, end)
+        charged = in_window(frame, "t_charge", start, end)
         for group, part in by_group(arrested):
             rows.append(("ld_screened", OFFENCE, float(part["ld_screened"].sum()) / years, group))
         for group, part in by_group(decided):

@@ -30,7 +30,7 @@ from ..scenario.schema import WomensProbation
 from .alarms import callbacks, set_alarm
 from .stage import Stage, register
 from .streams import case_uniform
-from .women import DAYS_PER_YEAR, OFFENCE, by_group
+from .women import DAYS_PER_YEAR, OFFENCE, by_group, in_window
 from .womens_courts import CUSTODY
 
 TWO_YEARS = 2 * DAYS_PER_YEAR
@@ -89,10 +89,11 @@ def custody_consequences(frame, start: float, end: float, years: float) -> list[
     reported outcomes of the custody simulated, not effects fed back into the model. For each woman
     released in the window: her first continuous spell inside (remand and sentence) against the
     housing benefit and Universal Credit limits; and the mothers among the women sent to custody."""
-    released = frame[(frame["t_release"] >= start) & (frame["t_release"] < end)]
+    released = in_window(frame, "t_release", start, end)
     began = np.where(released["remanded"] == 1, released["t_charge"], released["t_sentence"])
     inside = released["t_release"].to_numpy() - began
-    sentenced = frame[(frame["t_sentence"] >= start) & (frame["t_sentence"] < end) & (frame["sentence"].astype(str) == CUSTODY)]
+    sentenced = in_window(frame, "t_sentence", start, end)
+    sentenced = sentenced[sentenced["sentence"].astype(str) == CUSTODY]
     return [
         ("released_after_housing_benefit_ended", OFFENCE, float((inside > HOUSING_BENEFIT_DAYS).sum()) / years, "all"),
         ("released_after_universal_credit_housing_ended", OFFENCE, float((inside > UNIVERSAL_CREDIT_DAYS).sum()) / years, "all"),
@@ -127,7 +128,7 @@ class Probation(Stage):
     def take(self, i: int) -> None:
         women, now = self.world.women, self.world.env.now
         if women.sentence[i] != CUSTODY:
-            end = now + float(self.world.scenario.women.courts.order_days.ppf(np.array([women.u_d_order[i]]))[0])
+            end = now + self.world.scenario.women.courts.order_days.at(women.u_d_order[i])
             women.t_supervision_end[i] = end
             self._arrests.supervised(i, now, end, women.sentence[i])
             women.log(now, i, "probation", f"{women.sentence[i]} supervised until day {end:.0f}")
@@ -189,7 +190,7 @@ class Probation(Stage):
         years = (end - start) / DAYS_PER_YEAR
         rows = []
         recalls = events[(events["event"] == "recalled") & (events["day"] >= start) & (events["day"] < end)]
-        released = frame[(frame["t_release"] >= start) & (frame["t_release"] < end)]
+        released = in_window(frame, "t_release", start, end)
         rows.append(("recalls", OFFENCE, len(recalls) / years, "all"))
         for group, part in by_group(released):
             rows.append(("released_from_custody", OFFENCE, len(part) / years, group))

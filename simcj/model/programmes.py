@@ -53,7 +53,7 @@ def funnel(p: PerpetratorProgramme, u_assessed: float, u_starts: float) -> bool:
 
 def days_attended(p: PerpetratorProgramme, u_completes: float, u_duration: float, u_dropout: float) -> tuple[bool, float]:
     """(completes, days holding a place): the whole duration, or a drop-out's uniform share of it."""
-    days = float(p.duration.ppf(np.array([u_duration]))[0])
+    days = p.duration.at(u_duration)
     completes = u_completes < p.p_completes
     return completes, days if completes else days * u_dropout
 

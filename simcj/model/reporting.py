@@ -77,7 +77,7 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
     """
     rep = oc.reporting
     rng = streams[f"{name}/incidents"]
-    lookback = min(MAX_LOOKBACK_DAYS, float(rep.delay.ppf(np.array([0.999]))[0]))
+    lookback = min(MAX_LOOKBACK_DAYS, rep.delay.at(0.999))
     repeat = oc.repeat if any(stage.name == "repeats" for stage in stages) else None
     if repeat is not None:  # victims whose course of abuse began before the run
         lookback += repeats.LOOKBACK_COURSES * repeat.course_years * DAYS_PER_YEAR

@@ -8,8 +8,6 @@ recorded on the case and costed at the cost of a prison place.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..scenario.schema import Sentencing
 from .entities import Exit, Venue
 from .stage import Stage, register
@@ -25,7 +23,7 @@ def custodial_term(p: Sentencing, venue: Venue, u_custody: float, u_length: floa
     """Years of custody imposed (0 for a non-custodial sentence)."""
     if not receives_custody(p, venue, u_custody):
         return 0.0
-    return float(p.custodial_years.ppf(np.array([u_length]))[0])
+    return p.custodial_years.at(u_length)
 
 
 @register

@@ -110,9 +110,6 @@ class WomenCases:
         self.exit[i] = int(exit_)
         self.t_exit[i] = t
 
-    def has(self, i: int, need: str) -> bool:
-        return bool(self.needs[i] & NEED_BIT[need])
-
     def frame(self) -> pd.DataFrame:
         """The rows that happened (candidate re-arrests that did not are dropped), with their needs
         as flags, and the event log re-numbered to match."""
@@ -186,6 +183,11 @@ def proven_reoffending(frame: pd.DataFrame, start: float, end: float) -> pd.Data
     offended = (pairs["t_arrest"] > pairs["t_index"]) & (pairs["t_arrest"] <= pairs["t_index"] + DAYS_PER_YEAR)
     pairs["reoffended"] = offended & (pairs["t_exit"] <= pairs["t_index"] + DAYS_PER_YEAR + PROVING_DAYS)
     return pairs.groupby(["row", "woman", "t_index"], as_index=False)["reoffended"].any()
+
+
+def in_window(frame: pd.DataFrame, column: str, start: float, end: float) -> pd.DataFrame:
+    """The rows whose time stamp ``column`` falls in [start, end)."""
+    return frame[(frame[column] >= start) & (frame[column] < end)]
 
 
 def share(flags: pd.Series) -> float:

@@ -24,7 +24,7 @@ from .casework import slots as case_slots
 from .pools import Pool
 from .reporting import incident_times
 from .stage import Stage, register
-from .women import DAYS_PER_YEAR, OFFENCE, by_group
+from .women import DAYS_PER_YEAR, OFFENCE, by_group, in_window
 
 ROUTES = {
     "custody_suite.screened": "liaison_diversion",
@@ -100,7 +100,7 @@ class ServiceModel:
         women, now = self.world.women, self.world.env.now
         women.t_service_start[i] = now
         self.world.stages["arrests"].supported(i, now)
-        length = float(self.params.duration.ppf(np.array([women.u_d_service[i]]))[0])
+        length = self.params.duration.at(women.u_d_service[i])
         women.log(now, i, "women's service", f"key worker at {self.name} for {length:.0f} days")
         set_alarm(self.world.env, length, self._end, i)
 
@@ -179,8 +179,8 @@ class WomensCentres(Stage):
         frame = output.stage_data["arrests"]["cases"]
         years = (end - start) / DAYS_PER_YEAR
         rows = []
-        referred = frame[(frame["t_service_referral"] >= start) & (frame["t_service_referral"] < end)]
-        started = frame[(frame["t_service_start"] >= start) & (frame["t_service_start"] < end)]
+        referred = in_window(frame, "t_service_referral", start, end)
+        started = in_window(frame, "t_service_start", start, end)
         wait = started["t_service_start"] - started["t_service_referral"]
         for group, part in by_group(referred):
             rows.append(("womens_centre_referrals", OFFENCE, len(part) / years, group))

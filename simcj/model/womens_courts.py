@@ -21,14 +21,12 @@ under review at once): custody is less likely
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..scenario.schema import WomensCourts
 from .alarms import callbacks, set_alarm
 from .entities import Exit
 from .pools import Pool
 from .stage import Stage, register
-from .women import DAYS_PER_YEAR, OFFENCE, by_group, share
+from .women import DAYS_PER_YEAR, OFFENCE, by_group, in_window, share
 
 CUSTODY, SUSPENDED, COMMUNITY, OTHER = "custody", "suspended sentence", "community order", "fine or discharge"
 CUSP = "community order instead of custody"  # with a women's-centre requirement
@@ -49,10 +47,6 @@ def sentence(p: WomensCourts, remanded: bool, rr_custody: float, u_custody: floa
     if u_community < p.p_community_order:
         return COMMUNITY
     return OTHER
-
-
-def days(duration, u: float) -> float:
-    return float(duration.ppf(np.array([u]))[0])
 
 
 @register
@@ -94,7 +88,7 @@ class WomensCourtsStage(Stage):
 
     def take(self, i: int) -> None:
         women, now, p = self.world.women, self.world.env.now, self.p
-        delay = days(p.time_to_sentence, women.u_d_sentence[i])
+        delay = p.time_to_sentence.at(women.u_d_sentence[i])
         if women.u_remanded[i] < p.p_remanded:
             women.remanded[i] = 1
             women.log(now, i, "first hearing", "remanded in custody")
@@ -135,7 +129,7 @@ class WomensCourtsStage(Stage):
         if psc and kind != CUSTODY:  # a woman it still sends to prison is not under its review
             self._under_review(i)
         if kind == CUSTODY:
-            women.custodial_days[i] = days(p.custodial_days, women.u_d_custodial[i])
+            women.custodial_days[i] = p.custodial_days.at(women.u_d_custodial[i])
             women.log(now, i, "sentence", f"immediate custody, {women.custodial_days[i]:.0f} days" + (" (problem-solving court)" if psc else ""))
         else:
             women.log(now, i, "sentence", kind + (" (problem-solving court)" if psc else ""))
@@ -159,7 +153,7 @@ class WomensCourtsStage(Stage):
         frame = output.stage_data["arrests"]["cases"]
         years = (end - start) / DAYS_PER_YEAR
         rows = []
-        done = frame[(frame["t_sentence"] >= start) & (frame["t_sentence"] < end)]
+        done = in_window(frame, "t_sentence", start, end)
         for group, part in by_group(done):
             kind = part["sentence"].astype(str)
             convicted = part["exit"] == Exit.CONVICTED
@@ -176,7 +170,7 @@ class WomensCourtsStage(Stage):
                 ("custody_share_of_sentences", OFFENCE, share(custody[convicted]), group),
                 ("problem_solving_court_orders", OFFENCE, float(((part["problem_solving_court"] == 1) & ~custody & convicted).sum()) / years, group),
             ]
-        first_hearing = frame[(frame["t_charge"] >= start) & (frame["t_charge"] < end)]  # charge and first hearing are one day
+        first_hearing = in_window(frame, "t_charge", start, end)  # charge and first hearing are one day
         for group, part in by_group(first_hearing):
             rows.append(("remanded", OFFENCE, float((part["remanded"] == 1).sum()) / years, group))
         custody = done[done["sentence"].astype(str) == CUSTODY]

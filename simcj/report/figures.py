@@ -75,6 +75,19 @@ def funnel(results, ax=None):
     return fig
 
 
+def _trajectories(ax, ts, lines, warmup_days: float) -> None:
+    """Each (series, label, colour) over simulated years: median of replications, 5-95% shaded,
+    the warm-up marked."""
+    for series, label, colour in lines:
+        data = ts[ts["series"] == series].pivot_table(index="day", columns="replication", values="value")
+        if data.empty:
+            continue
+        years = data.index.to_numpy() / 365.0
+        ax.plot(years, data.median(axis=1), color=colour, label=label)
+        ax.fill_between(years, data.quantile(0.05, axis=1), data.quantile(0.95, axis=1), color=colour, alpha=0.2)
+    ax.axvspan(0, warmup_days / 365.0, color="grey", alpha=0.12, label="warm-up (not measured)")
+
+
 def backlog(results, ax=None):
     """Crown Court and magistrates' backlog over simulated time: median and 5-95% range of replications."""
     if ax is None:
@@ -82,14 +95,7 @@ def backlog(results, ax=None):
     else:
         fig = ax.figure
     ts = results.timeseries
-    for series, label, colour in (("crown_backlog", "Crown Court", "#a83232"), ("magistrates_backlog", "Magistrates' courts", "#1f5f8b")):
-        data = ts[ts["series"] == series].pivot_table(index="day", columns="replication", values="value")
-        if data.empty:
-            continue
-        years = data.index.to_numpy() / 365.0
-        ax.plot(years, data.median(axis=1), color=colour, label=f"{label} (median)")
-        ax.fill_between(years, data.quantile(0.05, axis=1), data.quantile(0.95, axis=1), color=colour, alpha=0.2)
-    ax.axvspan(0, results.warmup_days / 365.0, color="grey", alpha=0.12, label="warm-up (not measured)")
+    _trajectories(ax, ts, (("crown_backlog", "Crown Court (median)", "#a83232"), ("magistrates_backlog", "Magistrates' courts (median)", "#1f5f8b")), results.warmup_days)
     ax.set_xlabel("simulated years")
     ax.set_ylabel("cases waiting or in trial")
     ax.set_title("Court backlog over time (shaded: 5-95% of replications)")
@@ -172,14 +178,7 @@ def womens_stocks(results):
     services = list(results.scenario.women.services) if results.scenario.women is not None else []
     lines = [("women_in_prison", "In prison", "#a83232"), ("women_supervised", "Supervised by probation", "#1f5f8b")]
     lines += [(f"{n}_busy", f"Key workers' women: {n.replace('_', ' ')}", _PALETTE[(k + 2) % len(_PALETTE)]) for k, n in enumerate(services)]
-    for series, label, colour in lines:
-        data = ts[ts["series"] == series].pivot_table(index="day", columns="replication", values="value")
-        if data.empty:
-            continue
-        years = data.index.to_numpy() / 365.0
-        ax.plot(years, data.median(axis=1), color=colour, label=label)
-        ax.fill_between(years, data.quantile(0.05, axis=1), data.quantile(0.95, axis=1), color=colour, alpha=0.2)
-    ax.axvspan(0, results.warmup_days / 365.0, color="grey", alpha=0.12, label="warm-up (not measured)")
+    _trajectories(ax, ts, lines, results.warmup_days)
     ax.set_xlabel("simulated years")
     ax.set_ylabel("women at a time")
     ax.set_yscale("log")

@@ -24,6 +24,10 @@ class _Dist(BaseModel):
     def mean(self) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def at(self, u: float) -> float:
+        """The duration at one uniform: a single case's draw, by the same inverse transform."""
+        return float(self.ppf(np.array([u]))[0])
+
 
 class LogNormal(_Dist):
     """Log-normal given by its median and the standard deviation of log(duration)."""

@@ -589,6 +589,9 @@ class Reoffending(Strict):
     centre_effect_pp: Annotated[float, Field(ge=0.0, le=50.0)] = Field(
         description="percentage points off 12-month proven reoffending for a woman supported by a women's service"
     )
+    comparison_rate_12m: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        description="12-month proven reoffending of the comparison group the percentage points are measured against (turns them into a hazard ratio)"
+    )
     effect_days: PositiveFloat = Field(365.0, description="how long women's-service support keeps its effect, from its start, days")
 
     @model_validator(mode="after")
