@@ -62,6 +62,22 @@ def test_court_advocates_support_victims_listed_at_the_specialist_court(baseline
     assert totals[("victims_supported_at_sdvc", "domestic_abuse")] > 0
 
 
+def test_each_service_times_its_support_by_its_own_length(baseline):
+    """A court IDVA's support lasts the court IDVA's duration, not the community IDVA's: with no
+    aftercare limit and long IDVA support, court support still ends by its own (fixed) length."""
+    sc = _small(baseline, {
+        "offences.domestic_abuse.support.p_referral_at_sdvc": 1.0,
+        "support.services.court_idva.after_case_days": None,
+        "support.services.court_idva.duration": {"dist": "fixed", "value": 3.0},
+        "support.services.idva.duration.median": 400.0,
+    })  # fmt: skip
+    out = run_replication(sc, 0, seed=3)
+    court = out.cases[(out.cases.support_service == "court_idva") & out.cases.t_support_end.notna()]
+    assert len(court) > 5
+    # support ends at the close of the day its 3 days run out
+    assert np.allclose(court.t_support_end, np.ceil(court.t_support_start + 3.0))
+
+
 def test_support_ends_soon_after_the_case_closes_and_frees_its_slot(baseline):
     after = 10.0
     sc = _small(baseline, {"support.services.idva.after_case_days": after, "support.services.idva.duration.median": 400.0})

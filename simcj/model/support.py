@@ -13,7 +13,8 @@ by one of three routes, whichever comes first:
 A service has FTE x caseload slots and a waiting list ordered by risk (high risk first by default,
 as MARAC cases are). A referral lapses if the case closes before a slot comes free, or, with
 ``max_wait_days``, if no slot comes free in that time (a brief contact, not support). Support lasts
-at most its sampled duration and, with ``after_case_days``, ends that many days after the criminal
+at most its sampled length (drawn from the case's one uniform by the distribution of the service
+that gives it: a court IDVA's is not an IDVA's) and, with ``after_case_days``, ends that many days after the criminal
 case closes: the slot is held while the case is live and for a short aftercare, then freed. From
 its start the victim's withdrawal hazard is multiplied by ``support.effect.hr_withdrawal`` for the
 rest of the case, and a supported case's chance of conviction at trial is multiplied by
@@ -58,11 +59,6 @@ def waiting_list_level(service: AdvocacyService, risk: str) -> int:
     return service.priority.index(risk) if risk in service.priority else len(service.priority)
 
 
-def _support_duration(sc, oc):
-    service = sc.support.services.get(oc.support.service) if oc.support.service else None
-    return service.duration if service is not None else None
-
-
 class AdvocacyServiceModel:
     """One service's slots and waiting list, driven by event callbacks (one timeout per day of endings)."""
 
@@ -74,7 +70,6 @@ class AdvocacyServiceModel:
         self._ending: dict[int, list[int]] = {}  # day -> cases whose support ends at its close
         self._end_day_of: dict[int, int] = {}  # case -> the day its support is due to end
         self._start_when_free = self._start
-        self.durations = world.cases.d_support  # the option's, for support starting after its date
         self.other_episodes: list[tuple[float, float]] = []  # (start, end) of support for referrals from outside the CJS
         self._other_referred: list[float] = []
         self.other_lapsed: list[float] = []  # when each referral from outside the CJS lapsed unserved
@@ -139,7 +134,7 @@ class AdvocacyServiceModel:
         c.support_stage[i] = support_stage(c, i)
         if c.exit[i] == Exit.OPEN:
             w.clock.scale_hazard(i, now, w.scenario.support.effect.hr_withdrawal)
-        self._end_at(i, now + self.durations[i])
+        self._end_at(i, now + self.params.duration.at(c.u_support_length[i]))
 
     def _end_at(self, i: int, t: float) -> None:
         """Support ends at the close of the day ``t`` falls in: one event a day for all the support
@@ -189,8 +184,9 @@ class Advocacy(Stage):
 
     name = "support"
     entries = ("reporting.recorded", "charging.charged", "courts.listed_sdvc", "marac.heard")
-    uniforms = ("u_referral", "u_referral_health", "u_referral_charge", "u_referral_sdvc", "u_referral_marac")
-    durations = {"d_support": _support_duration}
+    # One uniform for the length of support, turned into days by the service that gives it (an
+    # IDVA, a court IDVA and an ISVA each have their own distribution; an option's from its date).
+    uniforms = ("u_referral", "u_referral_health", "u_referral_charge", "u_referral_sdvc", "u_referral_marac", "u_support_length")
     columns = {
         "support_service": (None, ""),
         "support_route": (None, ""),
@@ -225,10 +221,6 @@ class Advocacy(Stage):
                 self.services[name] = service = AdvocacyServiceModel(w, name, params)
                 service.begin_other_referrals(w.streams, w.horizon)
         self._classes()
-        durations = w.option_column("d_support", None)
-        if durations is not None:
-            for service in self.services.values():
-                service.durations = durations
 
     def handler(self, entry: str):
         return {"reporting.recorded": self.take, "charging.charged": self.at_charge, "courts.listed_sdvc": self.at_sdvc, "marac.heard": self.at_marac}[entry]
