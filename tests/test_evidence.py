@@ -52,6 +52,18 @@ def test_a_victim_reaches_advocacy_at_charge_when_not_referred_at_report(baselin
     assert len(started) and set(started.support_stage.astype(str)) == {"charged"}
 
 
+def test_a_sarc_refers_victims_who_report_within_the_forensic_window(baseline):
+    window = 7.0
+    sc = _small(baseline, {"offences.other_sexual.support.p_referral_sarc": 1.0, "offences.other_sexual.support.sarc_window_days": window})
+    c = run_replication(sc, 0, seed=3).cases
+    sexual = c[(c.offence == "other_sexual") & (c.exit != Exit.NOT_RECORDED)]
+    recent = sexual.t_report - sexual.t_incident <= window
+    assert recent.sum() > 20 and (~recent).sum() > 20
+    assert (sexual[recent].support_route == "sarc").all()  # referred at report by the SARC
+    assert not (sexual[~recent].support_route == "sarc").any()  # too late for the forensic window: the police route
+    assert (sexual[~recent].support_route == "report").any()
+
+
 def test_court_advocates_support_victims_listed_at_the_specialist_court(baseline):
     sc = _small(baseline, {"offences.domestic_abuse.support.p_referral_at_sdvc": 1.0, "offences.domestic_abuse.support.p_referral_at_charge": 0.0})
     out = run_replication(sc, 0, seed=3)
@@ -134,9 +146,10 @@ def test_a_cps_lawyer_is_busy_for_the_effort_share_of_the_elapsed_time(baseline)
 
 
 def test_waiting_on_others_still_lets_the_victim_withdraw(baseline):
-    sc = _small(baseline, {"offences.rape.charging.effort_share": 0.1})
+    sc = _small(baseline, {"offences.rape.charging.effort_share": 0.1, "offences.other_sexual.charging.effort_share": 0.1}, scale=0.1)
     out = run_replication(sc, 0, seed=8)
-    c = out.cases[(out.cases.offence == "rape") & (out.cases.exit == Exit.WITHDREW_PRE_CHARGE) & out.cases.t_cps_start.notna()]
+    sexual = out.cases.offence.isin(["rape", "other_sexual"])
+    c = out.cases[sexual & (out.cases.exit == Exit.WITHDREW_PRE_CHARGE) & out.cases.t_cps_start.notna()]
     assert len(c) > 0  # withdrawals while the file is with the CPS, most of it waiting on the police
 
 
@@ -263,6 +276,37 @@ def test_arrest_and_risk_level_can_change_the_hazard_from_report(baseline):
     high = lambda c: (c.offence == "domestic_abuse") & (c.risk == "high")  # noqa: E731
     risky = run_replication(_small(baseline, {"offences.domestic_abuse.withdrawal.hr_by_risk.high": 0.5}), 0, seed=5)
     assert withdrew_among(risky, high) < withdrew_among(base, high) - 0.02
+
+
+def test_victims_who_know_the_suspect_withdraw_likelier_than_strangers(baseline):
+    """A stranger's victim has her hazard times hr_stranger from report: with it below 1 she withdraws
+    less often than a victim who knows the suspect; with 1 the two are alike."""
+    def ratio(hr):
+        sc = _small(baseline, {"offences.rape.police.p_stranger": 0.5, "offences.rape.withdrawal.hr_stranger": hr}, scale=0.2)
+        return _totals(run_replication(sc, 0, seed=6), sc)[("withdrawal_ratio_known_to_stranger", "rape")]
+
+    assert ratio(0.3) > 1.5
+    assert ratio(1.0) == pytest.approx(1.0, abs=0.15)
+    da = run_replication(_small(baseline), 0, seed=6).cases
+    assert not da[da.offence == "domestic_abuse"].stranger.any()  # domestic abuse is by a person connected to her
+
+
+def test_a_suspect_charged_in_custody_is_decided_within_the_custody_clock(baseline):
+    """Every DA suspect arrested and put to the CPS from custody: the decision comes custody_days after
+    report, at once (CPS Direct), with no investigator's or London lawyer's slot; the others wait."""
+    sc = _small(baseline, {"offences.domestic_abuse.police.p_arrest": 1.0, "offences.domestic_abuse.police.p_decided_in_custody": 1.0})
+    out = run_replication(sc, 0, seed=7)
+    da = out.cases[(out.cases.offence == "domestic_abuse") & out.cases.t_cps_referral.notna()]
+    assert len(da) > 50 and da.in_custody.all()
+    custody = sc.offences["domestic_abuse"].police.custody_days
+    assert np.allclose(da.t_cps_referral - da.t_report, custody) and np.allclose(da.t_charge_decision, da.t_cps_referral)
+    assert da.t_investigation_start.isna().all()
+    totals = _totals(out, sc)
+    assert totals[("share_charged_in_custody", "domestic_abuse")] == pytest.approx(1.0)
+    assert totals[("days_report_to_charge_median", "domestic_abuse")] == pytest.approx(custody)
+    # without it, an arrested suspect is released and the crime waits for an investigator
+    released = run_replication(_small(baseline, {"offences.domestic_abuse.police.p_arrest": 1.0, "offences.domestic_abuse.police.p_decided_in_custody": 0.0}), 0, seed=7).cases
+    assert not released.in_custody.any() and released[released.offence == "domestic_abuse"].t_investigation_start.notna().any()
 
 
 def test_dedicated_prosecutors_can_take_sdvc_cases_on_without_the_victim(baseline):

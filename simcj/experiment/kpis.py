@@ -58,6 +58,8 @@ RATES = {
     "share_o18": ("o18", "pre_charge_outcome"),
     "share_withdrawals_within_7d": ("withdrew_7d", "withdrew"),
     "share_withdrawals_within_30d": ("withdrew_30d", "withdrew"),
+    "rate_withdrawal_pre_charge_known": ("withdrew_known", "pre_charge_outcome_known"),
+    "rate_withdrawal_pre_charge_stranger": ("withdrew_stranger", "pre_charge_outcome_stranger"),
     "arrests_per_100_recorded": ("arrested_w", "recorded"),
     "rate_conviction_sdvc": ("convicted_sdvc", "completed_sdvc"),
     "rate_early_guilty_plea_sdvc": ("early_plea_sdvc", "completed_sdvc"),
@@ -68,6 +70,8 @@ PER_100 = {"arrests_per_100_recorded"}
 # Differences of two rates: the SDVC's conviction rate less the other magistrates' lists' (published
 # figures of one period can be set against it when their levels are of another).
 DIFFERENCES = {"rate_conviction_sdvc_gap": ("rate_conviction_sdvc", "rate_conviction_magistrates")}
+# Ratios of two rates: how much likelier victims who know the suspect are to withdraw.
+RATIOS = {"withdrawal_ratio_known_to_stranger": ("rate_withdrawal_pre_charge_known", "rate_withdrawal_pre_charge_stranger")}
 DURATIONS = {
     "days_report_to_charge": "d_report_to_charge",
     "days_charge_to_completion": "d_charge_to_completion",
@@ -127,6 +131,10 @@ def indicators(cases: pd.DataFrame, start: float, end: float, scenario: Scenario
             "pre_charge_outcome": (done_in & exit_.isin(PRE_CHARGE_EXITS)) | charged,
         }
     )
+    stranger = cases["stranger"].astype(bool)
+    for name, who in (("known", ~stranger), ("stranger", stranger)):
+        ind[f"withdrew_{name}"] = ind["withdrew"] & who
+        ind[f"pre_charge_outcome_{name}"] = ind["pre_charge_outcome"] & who
     for name, v in (("sdvc", Venue.SDVC), ("magistrates", Venue.MAGISTRATES), ("crown", Venue.CROWN)):
         at = venue == v
         ind[f"completed_{name}"] = completed & at
@@ -171,6 +179,9 @@ def _grouped(ind: pd.DataFrame, offence: pd.Series, group: pd.Series, years: flo
             out[metric] = rate * 100.0 if metric in PER_100 else rate
     for metric, (a, b) in DIFFERENCES.items():
         out[metric] = out[a] - out[b]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for metric, (a, b) in RATIOS.items():
+            out[metric] = np.where(out[b] > 0, out[a] / out[b], np.nan)
     dur_cols = list(DURATIONS.values())
     durations = g[dur_cols]
     for suffix, frame in (("median", durations.median()), ("p90", durations.quantile(0.9)), ("mean", durations.mean())):
@@ -236,7 +247,7 @@ def _group_columns(cases: pd.DataFrame) -> pd.DataFrame:
 
 def _with_every_total(out: pd.DataFrame, classes, counts: dict, rates: dict) -> pd.DataFrame:
     """Add the rows of group 'all' that no case produced: counts 0, everything else NaN."""
-    metrics = [*counts, *rates, *DIFFERENCES, *(f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean"))]
+    metrics = [*counts, *rates, *DIFFERENCES, *RATIOS, *(f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean"))]
     have = set(zip(out["metric"], out["offence"], out["group"]))
     missing = [(m, o, ALL, 0.0 if m in counts else np.nan) for o in (*classes, ALL) for m in metrics if (m, o, ALL) not in have]
     if not missing:
@@ -290,7 +301,7 @@ def metric_names(scenario: Scenario) -> set[str]:
     if not has_victims(scenario):
         return set().union(*(stage.metric_names(scenario) for stage in pathway(scenario))) | {"cost_delivery", "cost_consequence", "cost_total"}
     counts, rates = case_metrics(scenario)
-    names = set(counts) | set(rates) | set(DIFFERENCES) | costs.metric_names() | {"open_at_end"}
+    names = set(counts) | set(rates) | set(DIFFERENCES) | set(RATIOS) | costs.metric_names() | {"open_at_end"}
     whole_years = range(1, int(scenario.run.years + 1e-9) + 1)
     names |= {f"{m}_in_year_{k}" for m in YEARLY for k in whole_years}
     names |= {f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean")}

@@ -2,7 +2,9 @@
 
 A referred case waits for a slot in its CPS unit (lawyers x concurrent files), is considered for a
 sampled time unless the victim withdraws first (still outcome 16: it is before charge), and the
-legal decision is charge, out-of-court disposal, or no further action. From referral the victim's
+legal decision is charge, out-of-court disposal, or no further action. A case charged in custody
+(``in_custody``) is decided at once by CPS Direct, the national out-of-hours service, and takes no
+slot of a London unit. From referral the victim's
 withdrawal hazard is multiplied by ``withdrawal.hr_awaiting_cps`` and from charge by
 ``withdrawal.hr_post_charge`` instead (both against the hazard before referral). The CPS charging rate is
 charges over these legal decisions only, as the CPS publishes it; withdrawals during
@@ -62,11 +64,17 @@ class ChargingUnit(Casework):
         self._charged = self.onward["charged"]
 
     def take(self, i: int) -> None:
-        """The file joins the unit's list; the victim's hazard from now is the CPS stage's."""
-        oc = self.world.offence(i)
+        """The file joins the unit's list (or, from custody, is decided now); the victim's hazard from
+        now is the CPS stage's."""
+        w = self.world
+        oc, now = w.offence(i), w.env.now
         if oc.withdrawal is not None:
             self._awaiting[i] = oc.withdrawal.hr_awaiting_cps
-            self.world.clock.scale_hazard(i, self.world.env.now, oc.withdrawal.hr_awaiting_cps)
+            w.clock.scale_hazard(i, now, oc.withdrawal.hr_awaiting_cps)
+        if w.cases.in_custody[i]:
+            w.cases.t_cps_referral[i] = w.cases.t_cps_start[i] = now
+            self.decide(i, now)
+            return
         super().take(i)
 
     def decide(self, i: int, now: float) -> None:
@@ -85,6 +93,14 @@ class ChargingUnit(Casework):
             if oc.withdrawal is not None:  # from the CPS stage's hazard to the post-charge one
                 w.clock.scale_hazard(i, now, oc.withdrawal.hr_post_charge / self._awaiting[i])
             self._charged(i)
+
+    case_metrics = {"charged_in_custody": "charged_in_custody", "share_charged_in_custody": ("charged_in_custody", "charged")}
+
+    @classmethod
+    def indicators(cls, scenario, cases, start: float, end: float) -> dict[str, object]:
+        """Charges made while the suspect was held (charge in custody), in the window."""
+        t = cases["t_charge"]
+        return {"charged_in_custody": ((t >= start) & (t < end) & cases["in_custody"].astype(bool)).to_numpy()}
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:

@@ -1,8 +1,11 @@
 """Advocacy support: IDVAs and ISVAs as capacity-limited services, reached by several routes.
 
 A victim reaches her offence class's service (IDVA for domestic abuse, ISVA for sexual offences)
-by one of three routes, whichever comes first:
+by one of these routes, whichever comes first:
 
+* **at a SARC**: a victim of a sexual offence who reports within the forensic window
+  (``sarc_window_days``) is examined at a sexual assault referral centre, the Havens in London,
+  which refers her to an ISVA (``p_referral_sarc``);
 * **at report**: the police refer, or an advocate co-located with them engages her, with a
   probability that depends on her DASH risk level (``support.p_referral``);
 * **at charge**: witness care or the CPS refer a victim not yet referred (``p_referral_at_charge``);
@@ -37,7 +40,7 @@ from .entities import Exit
 from .pools import Pool
 from .stage import Stage, register, stocks
 
-ROUTES = ("report", "health", "charge", "sdvc", "marac")
+ROUTES = ("sarc", "report", "health", "charge", "sdvc", "marac")
 OTHER = "other"  # the priority level of referrals from outside the criminal justice system
 # The stage a case had reached when its support began (after it closed: a MARAC allocation).
 STAGES = ("investigation", "awaiting_cps", "charged", "after_case")
@@ -52,6 +55,11 @@ def referral_probability(p: Support, risk: str) -> float:
 
 def is_referred(p: Support, risk: str, u: float) -> bool:
     return u < referral_probability(p, risk)
+
+
+def at_sarc(p: Support, days_since_offence: float, u: float) -> bool:
+    """Is a victim reporting ``days_since_offence`` after it examined at a SARC, which refers her on?"""
+    return days_since_offence <= p.sarc_window_days and u < p.p_referral_sarc
 
 
 def waiting_list_level(service: AdvocacyService, risk: str) -> int:
@@ -180,13 +188,14 @@ def _has(c, column: str, i: int) -> bool:
 
 @register
 class Advocacy(Stage):
-    """IDVA and ISVA services: a victim is referred at report (by risk level), at charge, or at the specialist court."""
+    """IDVA and ISVA services: a victim is referred at a SARC or at report (by risk level), in a
+    health setting, at charge, at the specialist court or at MARAC."""
 
     name = "support"
     entries = ("reporting.recorded", "charging.charged", "courts.listed_sdvc", "marac.heard")
     # One uniform for the length of support, turned into days by the service that gives it (an
     # IDVA, a court IDVA and an ISVA each have their own distribution; an option's from its date).
-    uniforms = ("u_referral", "u_referral_health", "u_referral_charge", "u_referral_sdvc", "u_referral_marac", "u_support_length")
+    uniforms = ("u_referral_sarc", "u_referral", "u_referral_health", "u_referral_charge", "u_referral_sdvc", "u_referral_marac", "u_support_length")
     columns = {
         "support_service": (None, ""),
         "support_route": (None, ""),
@@ -230,11 +239,16 @@ class Advocacy(Stage):
             service.begin_other_referrals(self.world.streams, self.world.horizon)
 
     def take(self, i: int) -> None:
-        """At report: referral by the police by risk level, or, failing that, in a health setting."""
+        """At report: referral by a SARC (a recent sexual offence), by the police by risk level, or,
+        failing those, in a health setting."""
         w = self.world
         c = w.cases
+        p = w.offence(i).support
         service = self._service_of_class[c.cls[i]]
-        if service is not None and is_referred(w.offence(i).support, c.risk[i], c.u_referral[i]):
+        if service is not None and at_sarc(p, c.t_report[i] - c.t_incident[i], c.u_referral_sarc[i]):
+            service.refer(i, "sarc")
+            return
+        if service is not None and is_referred(p, c.risk[i], c.u_referral[i]):
             service.refer(i, "report")
             return
         health = self._health_service_of_class[c.cls[i]]

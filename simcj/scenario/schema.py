@@ -140,7 +140,15 @@ EffortShare = Annotated[float, Field(gt=0.0, le=1.0)]
 class Police(Strict):
     unit: str = Field(description="investigating unit (a key of police.units)")
     p_suspect_identified: Prob
+    p_stranger: Prob = Field(0.0, description="share of recorded crimes whose victim does not know the suspect (a stranger)")
     p_arrest: Prob = Field(description="probability a suspect is arrested (reported per 100 recorded crimes)")
+    p_decided_in_custody: Prob = Field(
+        0.0, description="share of arrested suspects whose case goes to a charging decision while they are held (charge in "
+        "custody); the others are released on bail or under investigation and the crime waits for an investigator"
+    )
+    custody_days: Annotated[float, Field(gt=0.0, le=4.0)] = Field(
+        1.0, description="from arrest to the charging decision in custody, days (PACE: 24 hours, 36 with a superintendent's extension)"
+    )
     investigation_time: Duration = Field(description="elapsed time from the start of the investigation to the police outcome, days")
     effort_share: EffortShare = Field(
         1.0, description="share of the elapsed investigation time an investigator works the case (holding a slot); the rest "
@@ -218,6 +226,9 @@ class Withdrawal(Strict):
     weibull_shape: PositiveFloat = Field(description="below 1: withdrawal is likeliest soon after report")
     weibull_scale_days: PositiveFloat
     hr_arrested: PositiveFloat = Field(1.0, description="hazard ratio from report when the suspect is arrested (against release without arrest)")
+    hr_stranger: PositiveFloat = Field(
+        1.0, description="hazard ratio from report when the victim does not know the suspect (against a known suspect)"
+    )
     hr_by_risk: dict[str, PositiveFloat] = Field(
         default_factory=dict, description="hazard ratio from report by DASH risk level (a level not listed: 1)"
     )
@@ -237,6 +248,11 @@ class Support(Strict):
         default_factory=dict, description="referral at report (police referral, co-located advocates): probability by "
         "risk level, or under the key 'all'"
     )
+    p_referral_sarc: Prob = Field(
+        0.0, description="a victim who reports within sarc_window_days of the offence is examined at a sexual assault referral "
+        "centre (the Havens), which refers her to the service at report; the police route is for the others"
+    )
+    sarc_window_days: Annotated[float, Field(gt=0.0, le=30.0)] = Field(7.0, description="the SARC's forensic window after the offence, days")
     p_referral_at_charge: Prob = Field(0.0, description="referral at charge (witness care, the CPS) of a victim not yet referred")
     sdvc_service: Optional[str] = Field(None, description="the court advocates at the specialist DA courts (a key of support.services)")
     p_referral_at_sdvc: Prob = Field(
