@@ -60,6 +60,7 @@ def mmc_scenario(scenario: Scenario, lam_per_day: float, mean_service: float, se
         f"{here}.reporting.delay": {"dist": "fixed", "value": 0.0},
         f"{here}.reporting.risk_mix": None,
         f"{here}.police.p_suspect_identified": 0.0,
+        f"{here}.police.p_decided_in_custody": 0.0,  # every crime joins the investigators' queue
         f"{here}.police.investigation_time": {"dist": "exponential", "mean": mean_service},
         f"{here}.withdrawal": None,
         f"{here}.repeat": None,
