@@ -223,6 +223,20 @@ def test_referrals_from_outside_the_cjs_share_the_hospital_idvas(baseline):
     assert (out.cases["support_route"] == "health").sum() > 0
 
 
+def test_iris_referrals_come_from_general_practice_at_their_own_volume_and_leave_the_cases_alone(baseline):
+    """IRIS's advocate educators take referrals from GP practices only, at the option's volume and from
+    its date; no police case changes (the women it reaches are not followed into the CJS)."""
+    option = small(load_scenario(ROOT / "scenarios" / "iris_gp.yaml"), years=2.0)
+    out = run_replication(option, 0, SEED)
+    episodes = out.stage_data["support"]["other_episodes"]["iris_advocate"]
+    assert (episodes[:, 0] >= option.intervention_day()).all()
+    horizon = (option.run.warmup_years + option.run.years) * 365.0
+    expected = option.support.services["iris_advocate"].other_referrals_per_year * (horizon - option.intervention_day()) / 365.0
+    assert len(episodes) == pytest.approx(expected, rel=0.25)
+    base = run_replication(small(baseline, years=2.0), 0, SEED)
+    assert out.cases["exit"].equals(base.cases["exit"]) and out.cases["t_exit"].equals(base.cases["t_exit"])
+
+
 def test_a_course_of_abuse_cannot_change_at_an_intervention_date(tmp_path):
     path = tmp_path / "o.yaml"
     path.write_text(f"extends: {BASELINE}\nname: o\nrun: {{intervention_years: 3}}\noffences:\n  domestic_abuse:\n    repeat:\n      rate_per_year: 0.5\n")
