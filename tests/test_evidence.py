@@ -209,6 +209,7 @@ def test_trial_listings_shares_withdrawal_timing_and_the_sdvc_gap(baseline):
         ("Baseline 84 FTE + 20 (the option)", "option"),
         ("set on the command line", "option"),
         ("MoJ CCSQ: magistrates' ineffective trial rate 22%", "published"),
+        ("Unused: no SARC route for DA", "unused"),
     ],
 )
 def test_every_source_has_a_kind(source, kind):

@@ -56,7 +56,7 @@ class ScenarioError(Exception):
 
 
 # What a parameter's source says it is, read from how the source begins (see source_kind).
-SOURCE_KINDS = ("published", "derived", "fitted", "assumption", "option")
+SOURCE_KINDS = ("published", "derived", "fitted", "assumption", "option", "unused")
 
 
 def source_kind(source: str) -> str:
@@ -66,6 +66,8 @@ def source_kind(source: str) -> str:
     * ``assumption`` — "ASSUMPTION", "Unknown", or a derivation that rests on one ("Derived, ASSUMPTION");
     * ``derived`` — "Derived ..." from published figures;
     * ``option`` — the size of an option ("The option", "Baseline ... (the option)") or a ``--set``;
+    * ``unused`` — "Unused: ...", a setting the class never reaches (a SARC route for domestic abuse),
+      written only so that every setting is declared;
     * ``published`` — anything else: a publication, a seed document's line.
     """
     text = source.strip()
@@ -78,6 +80,8 @@ def source_kind(source: str) -> str:
         return "derived"
     if low.startswith("the option") or "(the option)" in low or text == OVERRIDE_SOURCE:
         return "option"
+    if low.startswith("unused"):
+        return "unused"
     return "published"
 
 
