@@ -159,7 +159,7 @@ def indicators(cases: pd.DataFrame, start: float, end: float, scenario: Scenario
     return ind
 
 
-def _grouped(ind: pd.DataFrame, offence: pd.Series, group: pd.Series, years: float, counts: dict, rates: dict) -> pd.DataFrame:
+def _grouped(ind: pd.DataFrame, offence: pd.Series, group: pd.Series, years: float, counts: dict, rates: dict, durations: dict) -> pd.DataFrame:
     """Metrics for each (offence, group) combination, in long format.
 
     Aggregates are taken out as plain arrays once: column access on a MultiIndexed frame copies
@@ -178,16 +178,19 @@ def _grouped(ind: pd.DataFrame, offence: pd.Series, group: pd.Series, years: flo
             rate = np.where(sums[den] > 0, sums[num] / sums[den], np.nan)
             out[metric] = rate * 100.0 if metric in PER_100 else rate
     for metric, (a, b) in DIFFERENCES.items():
-        out[metric] = out[a] - out[b]
+        if a in out and b in out:
+            out[metric] = out[a] - out[b]
     with np.errstate(divide="ignore", invalid="ignore"):
         for metric, (a, b) in RATIOS.items():
-            out[metric] = np.where(out[b] > 0, out[a] / out[b], np.nan)
-    dur_cols = list(DURATIONS.values())
-    durations = g[dur_cols]
-    for suffix, frame in (("median", durations.median()), ("p90", durations.quantile(0.9)), ("mean", durations.mean())):
-        values = dict(zip(dur_cols, frame.reindex(index).to_numpy(dtype=float).T))
-        for metric, col in DURATIONS.items():
-            out[f"{metric}_{suffix}"] = values[col]
+            if a in out and b in out:
+                out[metric] = np.where(out[b] > 0, out[a] / out[b], np.nan)
+    if durations:
+        dur_cols = list(durations.values())
+        grouped = g[dur_cols]
+        for suffix, frame in (("median", grouped.median()), ("p90", grouped.quantile(0.9)), ("mean", grouped.mean())):
+            values = dict(zip(dur_cols, frame.reindex(index).to_numpy(dtype=float).T))
+            for metric, col in durations.items():
+                out[f"{metric}_{suffix}"] = values[col]
     wide = pd.DataFrame(out, index=index)
     return wide.reset_index().melt(id_vars=["offence", "group"], var_name="metric", value_name="value")
 
@@ -196,8 +199,12 @@ def _constant(label: str, n: int, index) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [label]), index=index)
 
 
-def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, classes=(), scenario: Scenario | None = None) -> pd.DataFrame:
+def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, classes=(), scenario: Scenario | None = None,
+              only: set[str] | None = None, groups: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Case-based metrics by offence (and 'all') and group (and 'all').
+
+    ``only`` keeps just those metrics and ``groups`` just those group columns (the performance
+    table's year before needs its few indicators by borough, not every KPI by every group).
 
     Grouping is on the categorical columns themselves (one byte a row), not on built strings, and
     only over cases open at some point of the window: a case closed before it counts in no KPI.
@@ -209,9 +216,11 @@ def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, class
     if lookback > 0.0:  # a stage's indicators follow cases reported before the window (repeats)
         active |= (cases["t_report"] >= start - lookback).to_numpy()
     ind = indicators(cases, start, end, scenario)[active]
-    counts, rates = case_metrics(scenario)
-    groups = _group_columns(cases)
-    cases = groups.loc[active]
+    counts, rates, durations = _wanted(*case_metrics(scenario), only)
+    columns = _group_columns(cases)
+    if groups is not None:
+        columns = columns[["offence", *(c for c in groups if c in columns)]]
+    cases = columns.loc[active]
     n, idx = len(cases), cases.index
     offences = (cases["offence"].astype("category"), _constant(ALL, n, idx))
     frames = []
@@ -226,11 +235,23 @@ def case_kpis(cases: pd.DataFrame, start: float, end: float, years: float, class
             if group.isna().all():
                 continue
         for offence in offences:
-            frames.append(_grouped(ind, offence, group, years, counts, rates))
+            frames.append(_grouped(ind, offence, group, years, counts, rates, durations))
     out = pd.concat(frames, ignore_index=True)
     out["offence"] = out["offence"].astype(str)
     out["group"] = out["group"].astype(str)
-    return _with_every_total(out[["metric", "offence", "group", "value"]], classes, counts, rates)
+    return _with_every_total(out[["metric", "offence", "group", "value"]], classes, counts, rates, durations, only)
+
+
+def _wanted(counts: dict, rates: dict, only: set[str] | None) -> tuple[dict, dict, dict]:
+    """The counts, rates (with those a wanted difference or ratio is made of) and durations to compute."""
+    if only is None:
+        return counts, rates, dict(DURATIONS)
+    parts = {m for name, pair in (*DIFFERENCES.items(), *RATIOS.items()) if name in only for m in pair}
+    return (
+        {m: c for m, c in counts.items() if m in only},
+        {m: pair for m, pair in rates.items() if m in only or m in parts},
+        {m: col for m, col in DURATIONS.items() if any(f"{m}_{s}" in only for s in ("median", "p90", "mean"))},
+    )
 
 
 def _group_columns(cases: pd.DataFrame) -> pd.DataFrame:
@@ -245,9 +266,11 @@ def _group_columns(cases: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _with_every_total(out: pd.DataFrame, classes, counts: dict, rates: dict) -> pd.DataFrame:
+def _with_every_total(out: pd.DataFrame, classes, counts: dict, rates: dict, durations: dict, only: set[str] | None = None) -> pd.DataFrame:
     """Add the rows of group 'all' that no case produced: counts 0, everything else NaN."""
-    metrics = [*counts, *rates, *DIFFERENCES, *RATIOS, *(f"{m}_{s}" for m in DURATIONS for s in ("median", "p90", "mean"))]
+    metrics = [*counts, *rates, *DIFFERENCES, *RATIOS, *(f"{m}_{s}" for m in durations for s in ("median", "p90", "mean"))]
+    if only is not None:
+        metrics = [m for m in metrics if m in only]
     have = set(zip(out["metric"], out["offence"], out["group"]))
     missing = [(m, o, ALL, 0.0 if m in counts else np.nan) for o in (*classes, ALL) for m in metrics if (m, o, ALL) not in have]
     if not missing:
@@ -283,7 +306,7 @@ def previous_year_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFra
     if not wanted or start < 0.0:
         return None
     system = pd.DataFrame(_stage_rows(run, scenario, start, end), columns=["metric", "offence", "value", "group"])
-    cases = case_kpis(run.cases, start, end, 1.0, scenario.offences, scenario)
+    cases = case_kpis(run.cases, start, end, 1.0, scenario.offences, scenario, only=wanted, groups=("borough",))
     frame = pd.concat([system[["metric", "offence", "group", "value"]], cases], ignore_index=True)
     return frame[frame["metric"].isin(wanted)].copy()
 
