@@ -220,3 +220,23 @@ def test_a_new_stage_plugs_in_without_touching_kpis_costs_or_the_monitor(baselin
         pd.testing.assert_frame_equal(before.cases, out.cases.drop(columns=["t_contacted"]))
     finally:
         REGISTRY.pop("victim_contact_test", None)
+
+
+def test_two_stages_cannot_own_a_case_column_of_the_same_name():
+    """A uniform shared by two stages would tie two decisions to one draw; registering refuses it,
+    and the shipped stages own their columns apart."""
+    import importlib
+    import pkgutil
+
+    import simcj.model
+
+    for module in pkgutil.iter_modules(simcj.model.__path__):
+        importlib.import_module(f"simcj.model.{module.name}")  # every shipped stage registers
+    with pytest.raises(TypeError, match="u_custody"):
+
+        @register
+        class Twin(Stage):
+            name = "twin_test"
+            uniforms = ("u_custody",)  # the sentencing stage's
+
+    assert "twin_test" not in REGISTRY

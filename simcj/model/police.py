@@ -66,7 +66,7 @@ class Investigation(Casework):
     name = "police"
     entries = ("reporting.recorded",)
     outcomes = ("referred",)
-    uniforms = ("u_suspect", "u_stranger", "u_arrest", "u_custody", "u_police")
+    uniforms = ("u_suspect", "u_stranger", "u_arrest", "u_charge_in_custody", "u_police")
     durations = {"d_investigation": lambda sc, oc: oc.police.investigation_time}
     columns = {
         "arrested": ("?", 0),
@@ -106,7 +106,7 @@ class Investigation(Casework):
             wd = oc.withdrawal
             factor = (wd.hr_arrested if c.arrested[i] else 1.0) * (wd.hr_stranger if c.stranger[i] else 1.0) * wd.hr_by_risk.get(c.risk[i], 1.0)
             w.clock.scale_hazard(i, w.env.now, factor)
-        c.in_custody[i] = is_decided_in_custody(oc.police, c.arrested[i], c.u_custody[i])
+        c.in_custody[i] = is_decided_in_custody(oc.police, c.arrested[i], c.u_charge_in_custody[i])
         if c.in_custody[i]:
             c.t_investigation_queued[i] = w.env.now  # no investigator's slot: custody and response officers
             set_alarm(w.env, oc.police.custody_days, self._custody_alarm, i)

@@ -13,7 +13,8 @@ A stage declares, as class attributes:
 * ``uniforms``, ``durations``, ``keys`` — the per-case random inputs it needs. Each is a stream of
   its own named ``"{offence}/{column}"`` (see :mod:`simcj.model.streams`), drawn up front for every
   case of every class, so adding a stage or an input never moves another's draws. A duration is
-  a function of the scenario and the offence class giving the distribution (or None: zero);
+  a function of the scenario and the offence class giving the distribution (or None: zero). Each
+  name, and each of ``columns``, belongs to one stage of a table (``register`` refuses a second);
 * ``columns`` — the case columns and time stamps it writes, ``{name: (typecode, initial)}``:
   typecode ``"d"`` a float, ``"b"``/``"h"`` a small integer, ``"?"`` a flag, None a text label;
 * ``table`` — the cases it works on: ``"victims"`` (the VAWG case table, one row a reported
@@ -46,8 +47,20 @@ import pandas as pd
 REGISTRY: dict[str, type[Stage]] = {}
 
 
+def case_names(cls: type[Stage]) -> set[str]:
+    """The per-case columns a stage owns: its random inputs and the columns it writes."""
+    return {*cls.uniforms, *cls.durations, *cls.keys, *cls.columns}
+
+
 def register(cls: type[Stage]) -> type[Stage]:
-    """Class decorator: make a stage available to ``pathway:`` under its ``name``."""
+    """Class decorator: make a stage available to ``pathway:`` under its ``name``.
+
+    Two stages of one case table may not own a column of the same name: a shared uniform would
+    tie two decisions to one draw (a suspect charged in custody and a custodial sentence)."""
+    for other in REGISTRY.values():
+        shared = case_names(cls) & case_names(other) if other.table == cls.table and other.name != cls.name else set()
+        if shared:
+            raise TypeError(f"stages '{other.name}' and '{cls.name}' both declare the case column(s) {sorted(shared)}")
     REGISTRY[cls.name] = cls
     return cls
 
