@@ -41,3 +41,12 @@ def test_targets_name_kpis_the_model_produces(baseline):
 def test_metric_names_cover_what_a_run_reports(baseline):
     reported = set(pd.read_csv(STORED)["metric"])
     assert reported <= metric_names(baseline)
+
+
+def test_volumes_are_compared_at_the_run_s_scale():
+    """A run at --scale F has F of every volume (and of MARAC cases per 10,000 women, whose
+    population is not scaled); rates and times are compared as they are."""
+    from simcj.calibrate.targets import is_volume
+
+    assert all(is_volume(m) for m in ("recorded", "marac_cases", "marac_cases_per_10k_women", "repeat_incidents", "idva_supported"))
+    assert not any(is_volume(m) for m in ("rate_charge_recorded", "marac_repeat_rate", "days_report_to_charge_median"))

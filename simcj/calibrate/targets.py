@@ -22,6 +22,9 @@ KINDS = ("independent", "identity")
 
 # Metrics that are volumes: compared per unit of --scale.
 VOLUME_METRICS = frozenset(COUNTS) | {"incidents", "not_reported", "open_at_end", "crown_backlog", "crown_backlog_mean", "magistrates_backlog", "magistrates_backlog_mean"}
+# the stages' own counts a year, and MARAC cases per 10,000 women (a volume over an unscaled population)
+VOLUME_METRICS |= {"repeat_incidents", "marac_cases", "marac_cases_per_10k_women", "charged_in_custody",
+                   "perpetrator_programme_starts", "perpetrator_programme_completions"}
 # the women's pathway's volumes and stocks
 VOLUME_METRICS |= {"rearrests", "diverted", "conditional_cautions", "remanded", "sentenced_custody", "community_orders", "recalls",
                    "released_from_custody", "prison_places_used", "probation_caseload", "reoffenders_12m"}
