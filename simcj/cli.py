@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .experiment.executor import default_jobs
 from .experiment.results import simulate
-from .files import is_results_folder, write_text_atomic
+from .files import SIGNALLED, Terminated, is_results_folder, write_text_atomic
 from .scenario import ScenarioError, json_schema, load_scenario, with_run
 
 USAGE_ERROR = 2
@@ -655,12 +655,12 @@ def schema():
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-class Terminated(BaseException):
-    """SIGTERM: end like Ctrl-C (workers stopped, nothing half-written), with the exit code 143."""
+def _signalled(signum, _frame):
+    """Ctrl-C or SIGTERM: remembered (see ``simcj.files.SIGNALLED``), then raised."""
+    import signal
 
-
-def _terminated(_signum, _frame):
-    raise Terminated()
+    SIGNALLED.append(signum)
+    raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
 
 
 def entry() -> None:
@@ -668,7 +668,8 @@ def entry() -> None:
     folder that looks complete (results are written under a temporary name and renamed)."""
     import signal
 
-    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGINT, _signalled)
+    signal.signal(signal.SIGTERM, _signalled)
     try:
         main(standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):

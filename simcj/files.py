@@ -10,9 +10,27 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+
+class Terminated(BaseException):
+    """SIGTERM: end like Ctrl-C (workers stopped, nothing half-written), with the exit code 143."""
+
+
+# The signals the command has received. Its handlers raise at once, but Python ignores an exception
+# raised inside a finaliser or a weakref callback, so an interruption that lands there would be
+# lost and the run would finish and publish its results; the executors and atomic_folder check
+# this list too, so an interruption always stops the command.
+SIGNALLED: list[int] = []
+
+
+def raise_if_signalled() -> None:
+    """Raise the interruption the command received and lost, if any (KeyboardInterrupt, Terminated)."""
+    if SIGNALLED:
+        raise KeyboardInterrupt() if SIGNALLED[0] == signal.SIGINT else Terminated()
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -47,6 +65,7 @@ def atomic_folder(out: Path, replace: bool = False):
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
     try:
         yield tmp
+        raise_if_signalled()  # never publish the results of an interrupted command
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a results folder is an ordinary one

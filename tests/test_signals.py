@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from simcj import files
 from simcj.files import atomic_folder
 
 from .conftest import BASELINE, ROOT
@@ -92,3 +93,17 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path):
     assert not leftover.exists() and alive.exists()
     assert (tmp_path / "new" / "x").exists()
     assert oct((tmp_path / "new").stat().st_mode & 0o777) != oct(0o700)  # an ordinary folder, not a private one
+
+
+@pytest.mark.parametrize(("sig", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, files.Terminated)])
+def test_an_interruption_lost_in_a_finaliser_still_stops_the_results_being_published(tmp_path, sig, raised):
+    """Python ignores an exception raised inside a finaliser, so a Ctrl-C landing there could be lost
+    and the run would finish: the signal is remembered, and a results folder is never published
+    after one."""
+    files.SIGNALLED.append(sig)
+    try:
+        with pytest.raises(raised), files.atomic_folder(tmp_path / "out") as tmp:
+            (tmp / "summary.csv").write_text("done")
+        assert not list(tmp_path.iterdir())
+    finally:
+        files.SIGNALLED.clear()

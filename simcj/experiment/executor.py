@@ -26,6 +26,7 @@ from typing import Optional, Protocol
 import numpy as np
 import pandas as pd
 
+from ..files import raise_if_signalled
 from ..model.entities import Exit, Plea, Venue
 from ..model.world import World, run_replication
 from ..scenario.schema import Scenario
@@ -235,12 +236,14 @@ class LocalExecutor:
             for k, task in enumerate(tasks):
                 inner = None if progress is None else (lambda f, k=k: progress((k + f) / n))
                 out.append(task.run(inner))
+                raise_if_signalled()
             return out
         results: dict[int, object] = {}
         pool = _pool(min(self.jobs, n))
         try:
             futures = {pool.submit(_run, task): k for k, task in enumerate(tasks)}
             for fut in as_completed(futures):
+                raise_if_signalled()
                 results[futures[fut]] = fut.result()
                 if progress is not None:
                     progress(len(results) / n)
@@ -255,14 +258,17 @@ class LocalExecutor:
         if self.jobs == 1 or len(tasks) <= 1:
             for k, task in enumerate(tasks):
                 try:
-                    yield k, task.run()
+                    result = task.run()
                 except Exception as exc:  # noqa: BLE001 - a failed task is reported, the others go on
-                    yield k, exc
+                    result = exc
+                raise_if_signalled()
+                yield k, result
             return
         pool = _pool(min(self.jobs, len(tasks)))
         try:
             futures = {pool.submit(_run, task): k for k, task in enumerate(tasks)}
             for fut in as_completed(futures):
+                raise_if_signalled()
                 exc = fut.exception()
                 yield futures[fut], exc if exc is not None else fut.result()
         except BaseException:
