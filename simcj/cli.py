@@ -366,9 +366,11 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
 @click.option("--scale", type=FiniteRange(min=0, min_open=True, max=1000), default=0.25, show_default=True, help="Volumes and capacities x F during the fit.")
 @_backend_options
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for evaluations.jsonl and the report; run again with the same --out to resume.")
-@click.option("--fitted", "fitted_path", type=click.Path(dir_okay=False), default="calibration/fitted.yaml", show_default=True, help="Where to write the fitted values.")
+@click.option("--fitted", "fitted_path", type=click.Path(dir_okay=False), default="calibration/fitted.yaml", show_default=True,
+              help="Where to write the fitted values; a fitted file already there keeps the parameters not fitted now.")
 @click.option("--refine", is_flag=True, help="No global search: Nelder-Mead from the scenario's current values (polish a previous fit).")
-def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, scale, jobs, dask_workers, scheduler, out, fitted_path, refine):
+@click.option("--only", "only", multiple=True, metavar="PATH", help="Fit only this free parameter of --parameters (repeatable); the others keep their current values.")
+def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, scale, jobs, dask_workers, scheduler, out, fitted_path, refine, only):
     """Fit the free parameters to the published targets; write the fitted values and a report."""
     from .calibrate.fit import KPIS_ONLY, Fit, fit_figure, load_free_parameters, write_fitted
     from .calibrate.targets import compare, load_targets
@@ -381,6 +383,10 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
         free = load_free_parameters(parameters_path, sc)
     except ScenarioError as exc:
         _fail(str(p) for p in exc.problems)
+    unknown = sorted(set(only) - {p.path for p in free})
+    if unknown:
+        _fail([f"--only: {', '.join(unknown)} not among the free parameters of {parameters_path}"])
+    free = [p for p in free if p.path in only] if only else free
     seed = sc.run.seed if seed is None else seed
     jobs = _backend(jobs, dask_workers, scheduler)
     out_dir = Path(out) if out else Path("results") / f"calibration-{datetime.now().strftime('%Y%m%d-%H%M%S')}"

@@ -94,6 +94,15 @@ def test_fitted_values_overlay_the_baseline_under_children_and_set(tmp_path):
     assert c.offences["domestic_abuse"].police.p_refer_cps == 0.3 and c.offences["domestic_abuse"].withdrawal.weibull_scale_days == 35
 
 
+def test_a_refit_of_some_parameters_keeps_the_others_in_the_fitted_file(tmp_path):
+    fitted = tmp_path / "fitted.yaml"
+    write_fitted(fitted, FREE, {"values": {WITHDRAW: 41.0, REFER: 0.2}, "objective": 0.5}, "targets.csv")
+    write_fitted(fitted, [p for p in FREE if p.path == REFER], {"values": {REFER: 0.25}, "objective": 0.4}, "targets.csv")
+    params = yaml.safe_load(fitted.read_text())["parameters"]
+    assert params[WITHDRAW]["value"] == 41.0 and params[REFER]["value"] == 0.25
+    assert "objective 0.4" in params[REFER]["source"] and "objective 0.5" in params[WITHDRAW]["source"]
+
+
 def test_bad_free_parameters_and_fitted_files(baseline, tmp_path):
     bad = tmp_path / "p.yaml"
     bad.write_text(yaml.safe_dump({"parameters": [{"path": "offences.rape.nothing", "low": 0, "high": 1, "why": "x"}, {"path": REFER, "low": 1, "high": 0, "why": "x"}]}))
@@ -131,3 +140,9 @@ def test_malformed_free_parameter_files_exit_2_before_the_fit(tmp_path, text, ex
 def test_shipped_parameters_file_names_baseline_settings(baseline):
     free = load_free_parameters(BASELINE.parent.parent / "calibration" / "parameters.yaml", baseline)
     assert len(free) >= 5 and all(p.why for p in free)
+
+
+def test_only_names_free_parameters_of_the_file(tmp_path):
+    r = CliRunner().invoke(main, ["calibrate", "--only", "offences.rape.no_such", "--out", str(tmp_path / "o"), "--fitted", str(tmp_path / "f.yaml")])
+    assert r.exit_code == 2 and "--only: offences.rape.no_such" in r.output and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "o").exists() and not (tmp_path / "f.yaml").exists()

@@ -174,8 +174,12 @@ class Fit:
 
 
 def write_fitted(path: Path, free: list[FreeParameter], best: dict, targets_path: str) -> None:
-    """Write the fitted values as a file a scenario names under ``calibration:`` (atomically)."""
+    """Write the fitted values as a file a scenario names under ``calibration:`` (atomically).
+
+    A fitted file already at ``path`` keeps its other parameters: a refit of a few of them (the
+    others held at their fitted values, as the scenario read them) updates those few only."""
     today = date.today().isoformat()
+    kept = _fitted_parameters(path)
     params = {
         p.path: {
             "value": best["values"][p.path],
@@ -185,8 +189,18 @@ def write_fitted(path: Path, free: list[FreeParameter], best: dict, targets_path
         }
         for p in free
     }
+    params = {**kept, **params} if kept else params
     text = "# Written by `simcj calibrate`; the baseline names this file under `calibration:`.\n" + yaml.safe_dump({"parameters": params}, sort_keys=False, allow_unicode=True)
     write_text_atomic(path, text)
+
+
+def _fitted_parameters(path: Path) -> dict:
+    """The parameters of a fitted file already at ``path`` (nothing if there is none or it is not one)."""
+    try:
+        params = read_yaml(Path(path)).get("parameters")
+    except ScenarioError:
+        return {}
+    return params if isinstance(params, dict) else {}
 
 
 def fit_figure(table: pd.DataFrame, path: Path) -> None:
