@@ -136,8 +136,8 @@ def test_a_cps_lawyer_is_busy_for_the_effort_share_of_the_elapsed_time(baseline)
     share halves the unit's busy time and leaves every case's elapsed decision time, and so every
     outcome, as it was."""
     plenty = {"cps.units.rasso.staff": 500.0, "offences.rape.withdrawal.weibull_scale_days": 1e12, "offences.other_sexual.withdrawal.weibull_scale_days": 1e12}
-    whole = _small(baseline, {**plenty, "offences.rape.charging.effort_share": 1.0, "offences.other_sexual.charging.effort_share": 1.0})
-    half = _small(baseline, {**plenty, "offences.rape.charging.effort_share": 0.5, "offences.other_sexual.charging.effort_share": 0.5})
+    whole = _small(baseline, {**plenty, "offences.rape.charging.effort_share": 1.0, "offences.other_sexual.charging.effort_share": 1.0}, years=2.0)
+    half = _small(baseline, {**plenty, "offences.rape.charging.effort_share": 0.5, "offences.other_sexual.charging.effort_share": 0.5}, years=2.0)
     a, b = run_replication(whole, 0, seed=8), run_replication(half, 0, seed=8)
     pd.testing.assert_series_equal(a.cases.t_charge_decision, b.cases.t_charge_decision)
     pd.testing.assert_series_equal(a.cases.exit, b.cases.exit)
