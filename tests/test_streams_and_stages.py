@@ -64,10 +64,14 @@ def test_case_uniforms_are_uniform_independent_and_order_free():
 
 @pytest.mark.parametrize("option", ["sdvc_all_da.yaml", "sdvc_close_one.yaml"])
 def test_an_option_on_da_listing_leaves_every_rape_case_unchanged(baseline, option):
-    """Moving DA cases between magistrates' and SDVC lists: no rape case goes near either."""
-    alt = load_scenario(SCENARIOS / option)
+    """Moving DA cases between magistrates' and SDVC lists: no rape case goes near either. (Rape
+    victims share the ISVAs with other sexual offences, whose magistrates' trials the option does
+    move, and a slot freed a day earlier is a real effect on them, not a leak between streams: the
+    other sexual offences go without ISVAs here, so that only common random numbers are tested.)"""
+    apart = {"offences.other_sexual.support": {"service": None, "p_referral": {}}}
+    alt = variant(load_scenario(SCENARIOS / option), apart)
     for rep in (0, 1):
-        base = run_replication(small(baseline, 0.1), rep, SEED).cases
+        base = run_replication(small(variant(baseline, apart), 0.1), rep, SEED).cases
         other = run_replication(small(alt, 0.1), rep, SEED).cases
         pd.testing.assert_frame_equal(history(base, "rape"), history(other, "rape"))
         assert not history(base, "domestic_abuse").equals(history(other, "domestic_abuse"))  # the option does something
