@@ -166,7 +166,7 @@ def test_cli_validate_effects_runs_the_options_and_reports_them(tmp_path):
         "X2,idva_plus_20,rate_conviction,domestic_abuse,none,,,none,level only,test source,\n"
     )
     out = tmp_path / "v.json"
-    args = ["validate", str(BASELINE), "--reps", "2", "--scale", "0.03", "--seed", "3", "--effects", "--effects-file", str(effects), "--json", str(out)]
+    args = ["validate", str(BASELINE), "--reps", "2", "--scale", "0.05", "--seed", "3", "--effects", "--effects-file", str(effects), "--json", str(out)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code in (0, 1), result.output
     data = json.loads(out.read_text())
