@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from simcj.scenario import Scenario, load_scenario
+from simcj.scenario import Scenario, ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -58,6 +59,21 @@ def setting_paths(node, prefix=()):
             yield from setting_paths(v, (*prefix, k))
     else:
         yield prefix
+
+
+def load_corrupted(data: dict, path: tuple, value, folder: Path):
+    """Write a copy of raw scenario ``data`` with the setting at ``path`` set to ``value`` and load it:
+    the file written and the ScenarioError loading raised (None if it loaded). Any other exception
+    propagates, which is what the hostile-input tests look for."""
+    data = copy.deepcopy(data)
+    replace_setting(data, path, value)
+    f = folder / "scenario.yaml"
+    f.write_text(yaml.safe_dump(data))
+    try:
+        load_scenario(f)
+    except ScenarioError as exc:
+        return f, exc
+    return f, None
 
 
 def replace_setting(data: dict, path: tuple, value) -> None:

@@ -16,7 +16,7 @@ from simcj.cli import main
 from simcj.scenario import ScenarioError, json_schema, load_scenario, scaled
 from simcj.scenario.loader import OVERRIDE_SOURCE
 
-from .conftest import BASELINE, ROOT, baseline_copy, raw_baseline, replace_setting, setting_paths
+from .conftest import BASELINE, ROOT, baseline_copy, load_corrupted, raw_baseline, setting_paths
 
 RAW_BASELINE = raw_baseline()
 
@@ -233,13 +233,8 @@ JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats
 @given(st.sampled_from(LEAVES), JUNK)
 def test_any_corrupted_value_gives_scenario_error_or_valid_scenario(tmp_path_factory, path, junk):
     """Hypothesis: whatever one setting is replaced by, loading never fails with anything but ScenarioError."""
-    data = copy.deepcopy(RAW_BASELINE)
-    replace_setting(data, path, junk)
-    f = tmp_path_factory.mktemp("h") / "s.yaml"
-    f.write_text(yaml.safe_dump(data))
-    try:
-        load_scenario(f)
-    except ScenarioError as exc:
+    f, exc = load_corrupted(RAW_BASELINE, path, junk, tmp_path_factory.mktemp("h"))
+    if exc is not None:
         assert exc.problems
         for p in exc.problems:
             assert p.file == str(f) and p.message

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -25,7 +24,7 @@ from simcj.report.trace import trace_output
 from simcj.scenario import ScenarioError, load_scenario, scaled
 from simcj.scenario.variants import variant, with_run
 
-from .conftest import ROOT, replace_setting, setting_paths
+from .conftest import ROOT, load_corrupted, setting_paths
 
 WOMEN = ROOT / "scenarios" / "women"
 SHIPPED = sorted(WOMEN.glob("*.yaml"))
@@ -355,14 +354,9 @@ JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats
 def test_any_corrupted_womens_setting_gives_a_clear_error_or_a_valid_scenario(tmp_path_factory, path, junk):
     """Hypothesis: whatever one setting of the women's pathway becomes, loading ends in a valid
     scenario or a ScenarioError naming the file (never another exception)."""
-    data = copy.deepcopy(RAW_WOMEN)
-    data["extends"] = str(ROOT / "scenarios" / "baseline.yaml")
-    replace_setting(data, path, junk)
-    f = tmp_path_factory.mktemp("w") / "women.yaml"
-    f.write_text(yaml.safe_dump(data))
-    try:
-        load_scenario(f)
-    except ScenarioError as exc:
+    data = {**RAW_WOMEN, "extends": str(ROOT / "scenarios" / "baseline.yaml")}
+    f, exc = load_corrupted(data, path, junk, tmp_path_factory.mktemp("w"))
+    if exc is not None:
         assert exc.problems and all(p.message for p in exc.problems)
         assert any(p.file == str(f) for p in exc.problems)
 

@@ -36,8 +36,8 @@ def suspect_identified(p: Police, u: float) -> bool:
 
 def is_stranger(p: Police, u: float) -> bool:
     """Does the victim not know the suspect? Drawn apart from whether a suspect is identified: no
-    identification rate by relationship is published, and more rapes end with no suspect (about
-    15%) than are by strangers (7% in London)."""
+    identification rate by relationship is published, and the classes' no-suspect shares exceed
+    their shares of strangers (the scenario's sources), so known suspects go unidentified too."""
     return u < p.p_stranger
 
 
@@ -97,7 +97,8 @@ class Investigation(Casework):
     def take(self, i: int) -> None:
         """A recorded crime: the suspect may be arrested now (police attend the report), which, like
         the DASH risk level and whether she knows the suspect, may change the victim's withdrawal
-        hazard from now; then the investigation waits for an officer."""
+        hazard from now; then either he is charged in custody (the case goes to the CPS when the
+        custody clock runs out) or the investigation waits for an officer."""
         w = self.world
         c, oc = w.cases, w.offence(i)
         c.arrested[i] = is_arrested(oc.police, c.u_arrest[i])
