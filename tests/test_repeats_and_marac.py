@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from simcj.cli import main
 from simcj.experiment import performance
 from simcj.model import marac, programmes, repeats
 from simcj.model.entities import Exit
+from simcj.model.victims import WithdrawalClock
 from simcj.model.world import World, run_replication
 from simcj.scenario import ScenarioError, load_scenario, scaled, with_run
 from simcj.scenario.schema import Indicator
@@ -77,6 +79,22 @@ def test_marac_refers_by_risk_and_repeats_whatever_the_risk(baseline):
     p = baseline.marac
     assert marac.is_referred(p, "high", False, 0.5) and not marac.is_referred(p, "medium", False, 0.5)
     assert marac.is_referred(p, "standard", True, 0.99)  # heard in the last 12 months
+
+
+def test_a_disclosure_is_recorded_as_a_third_party_report_by_its_own_draw(baseline):
+    p = baseline.marac.model_copy(update={"p_third_party_report": 0.4})
+    assert marac.is_third_party_report(p, 0.39) and not marac.is_third_party_report(p, 0.41)
+
+
+def test_a_restarted_clock_runs_from_the_new_report_time_at_the_new_hazard():
+    """A crime recorded from a third-party report: the victim's clock starts at the record, her
+    hazard f times the baseline, so she withdraws when f x H0(tau) reaches her draw E."""
+    t_report = array("d", [10.0])
+    clock = WithdrawalClock(t_report, np.array([0.7]), [0], [0.8], [100.0])
+    clock.scale_hazard(0, 12.0, 0.5)  # support before the record: replaced by the restart's factor
+    t_report[0] = 40.0
+    clock.restart(0, 0.7, 2.0)
+    assert clock.time(0) == pytest.approx(40.0 + 100.0 * (0.7 / 2.0) ** (1 / 0.8))
 
 
 def test_programme_choice_stacks_the_shares_of_the_programmes(baseline):
@@ -188,6 +206,49 @@ def test_maracs_meet_on_their_dates_within_their_capacity(world):
     heard = heard.sort_values("t_marac")
     last = heard.groupby("victim")["t_marac"].shift(1)
     assert ((heard["t_marac"] - last <= YEAR).fillna(False) == heard["marac_repeat"].astype(bool)).all()
+
+
+def test_an_agency_referral_is_heard_once_and_is_recorded_or_closes_unreported(world):
+    """Victims referred by other agencies, unknown to the police, come at their own volume; each is
+    heard at MARAC, where the disclosure is recorded as a crime (a third-party report: reported at the
+    hearing, then investigated) or no crime is recorded (closed, not reported, with no report time)."""
+    w, out = world
+    cases = out.cases
+    sc = w.scenario
+    from_agency = cases["agency_referral"] == 1
+    agency = cases[from_agency]
+    expected = sc.marac.agency_referrals_per_year["domestic_abuse"] * w.horizon / YEAR
+    assert len(agency) == pytest.approx(expected, rel=0.1)
+    assert (agency["offence"] == "domestic_abuse").all() and not agency["repeat_incident"].any()
+    assert agency["victim"].is_unique and not agency["victim"].isin(cases.loc[~from_agency, "victim"]).any()
+    heard = agency[agency["t_marac"].notna()]
+    assert len(heard) > 0.9 * len(agency)
+    assert (agency.loc[agency["t_marac"].isna(), "exit"] == Exit.OPEN).all()  # still waiting at the horizon
+    recorded = heard[heard["third_party_report"]]
+    unreported = heard[~heard["third_party_report"]]
+    assert len(recorded) / len(heard) == pytest.approx(sc.marac.p_third_party_report, abs=0.05)
+    assert (recorded["t_report"] == recorded["t_marac"]).all() and (recorded["exit"] != Exit.NOT_REPORTED).all()
+    investigated = recorded["t_investigation_queued"].notna()
+    assert investigated.sum() > 0 and (recorded.loc[investigated, "t_investigation_queued"] >= recorded.loc[investigated, "t_marac"]).all()
+    assert (unreported["exit"] == Exit.NOT_REPORTED).all() and unreported["t_report"].isna().all()
+    assert (unreported["t_exit"] == unreported["t_marac"]).all() and unreported["t_investigation_queued"].isna().all()
+    assert (unreported.loc[unreported["support_stage"] != "", "support_stage"] == "not_reported").all()
+    assert (cases.loc[~from_agency, "exit"] != Exit.NOT_REPORTED).all()
+    assert not cases.loc[~from_agency, "third_party_report"].any()
+
+
+def test_agency_referrals_are_new_victims_drawn_after_the_others(baseline):
+    """Adding the agency referrals moves no other case's draws (they are new victims, after the
+    others); without them no case is drawn for agencies."""
+    none = baseline.model_copy(update={"marac": baseline.marac.model_copy(update={"agency_referrals_per_year": {}})})
+    base = run_replication(small(baseline, years=0.5, warmup=0.5), 0, SEED).cases
+    out = run_replication(small(none, years=0.5, warmup=0.5), 0, SEED).cases
+    assert (base["agency_referral"] == 1).any() and not (out["agency_referral"] == 1).any()
+    first = (base["agency_referral"] == 0) & (base["repeat_incident"] == 0)  # further incidents happen or not by what follows
+    mine = base[first].sort_values(["victim", "t_incident"]).reset_index(drop=True)
+    theirs = out[out["repeat_incident"] == 0].sort_values(["victim", "t_incident"]).reset_index(drop=True)
+    for column in ("victim", "t_incident", "ethnicity", "borough"):
+        assert mine[column].equals(theirs[column]), column
 
 
 def test_programme_places_are_never_exceeded_and_the_court_route_is_non_custodial(world):

@@ -76,6 +76,7 @@ class Phase(IntEnum):
     """Where an open case is in the prosecution: decides what a victim's withdrawal means."""
 
     PRE_CHARGE = 0
+    AT_MARAC = 1  # an agency's referral waiting for MARAC: no crime recorded, no withdrawal clock yet
     CHARGED = 2
     CLOSED = 3
 

@@ -8,6 +8,16 @@ not the behaviour experienced by the victim meets the local referral threshold",
 boroughs' meetings spread through the cycle, and hears at most ``cases_per_meeting`` referrals
 (for a borough of average volume; each is sized to its share of ``population.borough``), oldest first; the others wait for the next meeting. A victim already waiting is not referred twice.
 
+Other agencies refer victims too (IDVAs, health, children's services): those whose abuse the police
+have no record of arrive from reporting (``agency_referral``) at ``agency_referrals_per_year``,
+high-risk victims with no crime recorded and no withdrawal clock. When one is heard, the agencies'
+disclosures may lead the police to record the crime as a third-party report under the Home Office
+Counting Rules (``p_third_party_report``, its own uniform ``u_third_party``; seed
+002_492c289866f80aaa.txt L411-421): the case is then recorded at the hearing and sent to the police
+(``third_party_report``), its victim's clock starting from the record with her hazard times
+``hr_withdrawal_third_party`` (she did not report it). Otherwise it closes as ``NOT_REPORTED``
+with no report time: the victim was heard and may be supported, but no crime was recorded.
+
 At the hearing the case is a repeat if she was heard within the window (SafeLives' definition).
 What the meeting does is sent on as ``heard``: an IDVA for a victim who has none (the advocacy
 stage, ``p_idva_allocation``), a referral of a high-harm perpetrator to a programme that takes
@@ -24,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.schema import Marac
+from .entities import Exit, Phase
 from .stage import Stage, register, stocks
 
 DAYS_PER_YEAR = 365.0
@@ -39,6 +50,11 @@ def is_referred(p: Marac, risk: str, heard_recently: bool, u: float) -> bool:
     return u < max(p.p_referral_repeat if heard_recently else 0.0, referral_probability(p, risk))
 
 
+def is_third_party_report(p: Marac, u: float) -> bool:
+    """Do the disclosures at the hearing of an agency's referral lead the police to record a crime?"""
+    return u < p.p_third_party_report
+
+
 def cases_heard(capacity: float, meeting: int) -> int:
     """Cases meeting number ``meeting`` can hear: a fractional capacity is met on average over
     meetings (2.5 a meeting: 2, 3, 2, 3, ...)."""
@@ -50,13 +66,14 @@ class Maracs(Stage):
     """One MARAC for each borough: referrals wait for the next meeting with room."""
 
     name = "marac"
-    entries = ("reporting.recorded",)
-    outcomes = ("heard",)
-    uniforms = ("u_marac",)
+    entries = ("reporting.recorded", "reporting.agency_referral")
+    outcomes = ("heard", "third_party_report")
+    uniforms = ("u_marac", "u_third_party")
     columns = {
         "t_marac_referral": ("d", math.nan),
         "t_marac": ("d", math.nan),
         "marac_repeat": ("?", 0),
+        "third_party_report": ("?", 0),
     }
 
     def __init__(self, world):
@@ -86,8 +103,12 @@ class Maracs(Stage):
         if not meeting:
             self.start()
 
+    def handler(self, entry: str):
+        return {"reporting.recorded": self.take, "reporting.agency_referral": self.take_agency}[entry]
+
     def bound(self) -> None:
         self._heard = self.onward["heard"]
+        self._third_party = self.onward["third_party_report"]
 
     def start(self) -> None:
         if self.params is None:
@@ -111,6 +132,42 @@ class Maracs(Stage):
             self._waiting[c.borough_code[i]].append(i)
             self._waiting_victims.add(v)
 
+    def take_agency(self, i: int) -> None:
+        """Another agency refers a high-risk victim the police do not know of (no MARACs: no crime is
+        recorded, the case closes)."""
+        w = self.world
+        c, now = w.cases, w.env.now
+        if self.params is None:
+            self._not_reported(i)
+            return
+        c.t_marac_referral[i] = now
+        c.phase[i] = int(Phase.AT_MARAC)
+        self._waiting[c.borough_code[i]].append(i)
+        self._waiting_victims.add(c.victim[i])
+
+    def _disclosed(self, i: int) -> None:
+        """An agency's referral has been heard: the police record the crime (a third-party report, sent
+        to the police now) or no crime is recorded."""
+        w = self.world
+        c, p, now = w.cases, self.params, w.env.now
+        if not is_third_party_report(p, c.u_third_party[i]):
+            self._not_reported(i)
+            return
+        c.third_party_report[i] = 1
+        c.t_report[i] = now
+        c.phase[i] = int(Phase.PRE_CHARGE)
+        factor = p.hr_withdrawal_third_party
+        support = getattr(c, "t_support_start", None)
+        if support is not None and support[i] == support[i]:  # supported since the hearing
+            factor *= w.scenario.support.effect.hr_withdrawal
+        w.clock.restart(i, c.e_withdraw[i], factor)
+        self._third_party(i)
+
+    def _not_reported(self, i: int) -> None:
+        c = self.world.cases
+        c.t_report[i] = math.nan
+        c.close(i, Exit.NOT_REPORTED, self.world.env.now)
+
     def _meet(self, b: int) -> None:
         """Borough ``b``'s MARAC meets: it hears the oldest referrals it has room for."""
         w = self.world
@@ -126,6 +183,8 @@ class Maracs(Stage):
             c.marac_repeat[i] = int(now - self._last_heard.get(v, -math.inf) <= p.repeat_window_days)
             self._last_heard[v] = now
             self._heard(i)
+            if c.agency_referral[i]:
+                self._disclosed(i)
         self._meetings[b] += 1
         self._held += 1
         w.env.timeout(DAYS_PER_YEAR / p.meetings_per_year).callbacks.append(lambda _e: self._meet(b))
@@ -140,13 +199,31 @@ class Maracs(Stage):
 
     # ------------------------------------------------------------------ after the run
 
-    case_metrics = {"marac_cases": "marac_heard", "marac_repeat_rate": ("marac_repeat_heard", "marac_heard")}
+    case_metrics = {
+        "marac_cases": "marac_heard",
+        "marac_repeat_rate": ("marac_repeat_heard", "marac_heard"),
+        "marac_cases_agency_referred": "marac_agency_heard",
+        "marac_share_agency_referred": ("marac_agency_heard", "marac_heard"),
+        "third_party_reports": "third_party_recorded",
+        "rate_third_party_report": ("third_party_heard", "marac_agency_heard"),
+    }
 
     @classmethod
     def indicators(cls, scenario, cases: pd.DataFrame, start: float, end: float) -> dict[str, np.ndarray]:
+        """Cases heard in the window (a repeat; an agency's referral without a police record, and
+        whether its hearing led to a crime record), and third-party reports recorded in it."""
         t = cases["t_marac"].to_numpy()
         heard = (t >= start) & (t < end)
-        return {"marac_heard": heard, "marac_repeat_heard": heard & cases["marac_repeat"].to_numpy()}
+        agency = heard & cases["agency_referral"].to_numpy().astype(bool)
+        third_party = cases["third_party_report"].to_numpy().astype(bool)
+        t_report = cases["t_report"].to_numpy()
+        return {
+            "marac_heard": heard,
+            "marac_repeat_heard": heard & cases["marac_repeat"].to_numpy(),
+            "marac_agency_heard": agency,
+            "third_party_heard": agency & third_party,
+            "third_party_recorded": third_party & (t_report >= start) & (t_report < end),
+        }
 
     @classmethod
     def metric_names(cls, scenario) -> set[str]:

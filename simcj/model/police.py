@@ -64,7 +64,7 @@ class Investigation(Casework):
     """The investigating units' handling of recorded crimes; a CPS referral goes on as ``referred``."""
 
     name = "police"
-    entries = ("reporting.recorded",)
+    entries = ("reporting.recorded", "marac.third_party_report")
     outcomes = ("referred",)
     uniforms = ("u_suspect", "u_stranger", "u_arrest", "u_charge_in_custody", "u_police")
     durations = {"d_investigation": lambda sc, oc: oc.police.investigation_time}

@@ -12,7 +12,8 @@ uniforms, durations (by inverse transform) and keys every stage of the pathway d
 common random numbers aligned across scenarios and keeps numpy out of the event loop.
 
 As a stage, reporting closes the reports that are not recorded as crimes and sends each recorded
-one on (``recorded``) at its report time.
+one on (``recorded``) at its report time, and each agency's referral of a victim the police do not
+know of to MARAC (``agency_referral``) at its date.
 """
 
 from __future__ import annotations
@@ -104,9 +105,24 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
         t_incident = np.concatenate([t_incident, t_candidate[keep]])
         t_report = np.concatenate([t_report, t_candidate_report[keep]])
 
+    # Victims referred to MARAC by another agency, their abuse unknown to the police: new victims,
+    # after the others (so adding them moves no other case's draws), at the agency's referral date.
+    per_year = agency_referrals_per_year(sc, name, stages)
+    if per_year > 0.0:
+        arng = streams[f"{name}/agency_referrals"]
+        t_agency = arng.uniform(0.0, horizon, arng.poisson(per_year * horizon / DAYS_PER_YEAR))
+        n_agency = t_agency.size
+        victim = np.concatenate([victim, victims + np.arange(n_agency)])
+        victims += n_agency
+        t_incident = np.concatenate([t_incident, t_agency - rep.delay.ppf(arng.random(n_agency))])
+        t_report = np.concatenate([t_report, t_agency])
+    else:
+        n_agency = 0
+
     # One stream per input: case k's draws are the same whatever the number of cases after it, and
     # whatever other inputs, stages or classes exist. A victim's attributes are hers in every case.
     n = t_report.size
+    agency = np.arange(n) >= n - n_agency
 
     def u(column: str) -> np.ndarray:
         return streams.uniforms(f"{name}/{column}", n)
@@ -118,6 +134,8 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
 
     risk_levels = list(rep.risk_mix or {})
     risk_index = categorical(u("u_risk"), rep.risk_mix) if rep.risk_mix else np.full(n, len(risk_levels))
+    risk = np.array(risk_levels + [""], dtype=object)[risk_index]
+    risk[agency] = "high"  # an agency's MARAC referral is a high-risk victim's
     e_withdraw = -np.log1p(-u("u_withdraw")) if oc.withdrawal is not None else np.full(n, np.inf)
     cols: dict[str, np.ndarray] = {
         "cls": np.full(n, list(sc.offences).index(name)),
@@ -126,10 +144,11 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
         "ethnicity": attribute("ethnicity", group_weights(sc, oc, "ethnicity")),
         "age_band": attribute("age_band", group_weights(sc, oc, "age_band")),
         "borough": attribute("borough", group_weights(sc, oc, "borough")),
-        "risk": np.array(risk_levels + [""], dtype=object)[risk_index],
+        "risk": risk,
         "e_withdraw": e_withdraw,
         "victim": (list(sc.offences).index(name) << VICTIM_BITS) + victim,
-        "repeat_incident": np.arange(n) >= n_first,
+        "repeat_incident": (np.arange(n) >= n_first) & ~agency,
+        "agency_referral": agency,
     }
     for stage in stages:
         for column in stage.uniforms:
@@ -148,6 +167,14 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
         for column in stage.keys:
             cols[column] = streams.keys(f"{name}/{column}", n)
     return cols, t_inc[in_run], t_inc[unreported]
+
+
+def agency_referrals_per_year(sc: Scenario, name: str, stages: list[type[Stage]]) -> float:
+    """Victims of class ``name`` a year referred to MARAC by other agencies without a police record
+    (none when the pathway has no MARAC stage to hear them)."""
+    if sc.marac is None or not any(stage.name == "marac" for stage in stages):
+        return 0.0
+    return sc.marac.agency_referrals_per_year.get(name, 0.0)
 
 
 def group_weights(sc: Scenario, oc: OffenceClass, group: str) -> dict[str, float]:
@@ -181,7 +208,8 @@ def generate(sc: Scenario, stages: list[type[Stage]], streams: Streams, horizon:
     if not cols:  # a pathway without the victims' stages (the women's pathway alone): no victim cases
         ints, floats = np.zeros(0, dtype=np.int64), np.zeros(0)
         cols.append({"cls": ints, "t_incident": floats, "t_report": floats, "ethnicity": ints, "age_band": ints, "borough": ints,
-                     "risk": np.zeros(0, dtype=object), "e_withdraw": floats, "victim": ints, "repeat_incident": ints})
+                     "risk": np.zeros(0, dtype=object), "e_withdraw": floats, "victim": ints, "repeat_incident": ints,
+                     "agency_referral": ints})
     for key in {k for c in cols for k in c if "@" in k}:  # an option may change one class's duration only
         for c in cols:
             c.setdefault(key, c[key.split("@")[0]])
@@ -208,7 +236,7 @@ def generate(sc: Scenario, stages: list[type[Stage]], streams: Streams, horizon:
             inputs[key] = typed(column, "Q")
         elif key == "victim":
             inputs[key] = typed(column, "q")
-        elif key == "repeat_incident":
+        elif key in ("repeat_incident", "agency_referral"):
             inputs[key] = typed(column, "b")
         else:
             inputs[key] = typed(column, "d")
@@ -225,7 +253,7 @@ class Reporting(Stage):
     """The pathway's entry: recorded reports go on at their report time, the rest are closed."""
 
     name = "reporting"
-    outcomes = ("recorded",)
+    outcomes = ("recorded", "agency_referral")
     uniforms = ("u_record",)
 
     def start(self) -> None:
@@ -234,12 +262,14 @@ class Reporting(Stage):
         p_record = np.array([oc.reporting.p_record for oc in w.offences])
         self._is_recorded = recorded = is_recorded(p_record[np.frombuffer(c.cls, dtype=np.int8)], np.frombuffer(c.u_record))
         candidate = np.frombuffer(c.repeat_incident, dtype=np.int8).astype(bool)
-        for i in np.flatnonzero(~recorded & ~candidate).tolist():
+        agency = np.frombuffer(c.agency_referral, dtype=np.int8).astype(bool)
+        for i in np.flatnonzero(~recorded & ~candidate & ~agency).tolist():
             c.close(i, Exit.NOT_RECORDED, c.t_report[i])
-        self._arrive(np.flatnonzero(recorded | candidate).tolist(), 0)
+        self._arrive(np.flatnonzero(recorded | candidate | agency).tolist(), 0)
 
     def bound(self) -> None:
         self._recorded = self.onward["recorded"]
+        self._agency_referral = self.onward["agency_referral"]
         self._next_report = callbacks(lambda alarm: self._arrive(alarm.end, alarm.i))
         repeats = self.world.stages.get("repeats")
         self._occurs = repeats.occurs if repeats is not None else None
@@ -249,13 +279,17 @@ class Reporting(Stage):
 
         A candidate further incident (see :mod:`simcj.model.repeats`) first has to happen: if it
         does not, it is closed as not occurred; if it does, it is recorded or not like any report.
+        An agency's referral goes to MARAC, not to the police (see :mod:`simcj.model.marac`).
         """
         env, c = self.world.env, self.world.cases
-        t_report, candidate = c.t_report, c.repeat_incident
+        t_report, candidate, agency = c.t_report, c.repeat_incident, c.agency_referral
         n = len(queue)
         while k < n and t_report[queue[k]] <= env.now:
             i = queue[k]
             k += 1
+            if agency[i]:
+                self._agency_referral(i)
+                continue
             if candidate[i]:
                 if not self._occurs(i, env.now):
                     c.close(i, Exit.NOT_OCCURRED, env.now)

@@ -36,14 +36,15 @@ import numpy as np
 from ..scenario.schema import AdvocacyService, Support
 from .alarms import callbacks, set_alarm
 from .casework import slots as case_slots
-from .entities import Exit
+from .entities import Exit, Phase
 from .pools import Pool
 from .stage import Stage, register, stocks
 
 ROUTES = ("sarc", "report", "health", "charge", "sdvc", "marac")
 OTHER = "other"  # the priority level of referrals from outside the criminal justice system
-# The stage a case had reached when its support began (after it closed: a MARAC allocation).
-STAGES = ("investigation", "awaiting_cps", "charged", "after_case")
+# The stage a case had reached when its support began (after it closed: a MARAC allocation; before
+# any crime was recorded: an agency's MARAC referral).
+STAGES = ("investigation", "awaiting_cps", "charged", "after_case", "not_reported")
 
 
 def referral_probability(p: Support, risk: str) -> float:
@@ -175,6 +176,8 @@ class AdvocacyServiceModel:
 
 def support_stage(c, i: int) -> str:
     """Where case ``i`` is as its support begins (one of ``STAGES``)."""
+    if c.phase[i] == Phase.AT_MARAC or c.exit[i] == Exit.NOT_REPORTED:
+        return STAGES[4]
     if c.exit[i] != Exit.OPEN:
         return STAGES[3]
     return STAGES[2] if _has(c, "t_charge", i) else STAGES[1] if _has(c, "t_cps_referral", i) else STAGES[0]

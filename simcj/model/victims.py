@@ -68,6 +68,14 @@ class WithdrawalClock:
         """Absolute time at which case ``i``'s victim withdraws if nothing changes from now on."""
         return self.at[i]
 
+    def restart(self, i: int, e_draw: float, factor: float) -> None:
+        """Start case ``i``'s clock again from its report time (just moved: a crime recorded from a
+        third-party report, whose victim's time since report runs from the record), her hazard
+        ``factor`` times the baseline from then on."""
+        c = self.cls[i]
+        self.level[i] = level = e_draw / factor
+        self.at[i] = self.t0[i] + time_at_cumulative(level, self.shapes[c], self.scales[c])
+
     def scale_hazard(self, i: int, now: float, factor: float) -> None:
         """Multiply case ``i``'s hazard by ``factor`` from ``now`` on (nothing, once she has withdrawn)."""
         if factor == 1.0 or self.at[i] <= now:

@@ -421,6 +421,18 @@ class Marac(Strict):
     p_referral_repeat: Prob = Field(1.0, description="referral of a victim heard in the last repeat_window_days, whatever her risk level")
     repeat_window_days: PositiveFloat = Field(365.0, description="a case heard within this many days of her last hearing is a repeat (SafeLives: 12 months)")
     p_idva_allocation: Prob = Field(0.0, description="MARAC action: an IDVA for a victim not yet referred to one")
+    agency_referrals_per_year: dict[str, Annotated[float, Field(ge=0.0, le=MAX_VOLUME)]] = Field(
+        default_factory=dict,
+        json_schema_extra=VOLUME,
+        description="by offence class: victims a year referred by agencies other than the police (IDVA, health, children's "
+        "services) whose abuse the police have no record of",
+    )
+    p_third_party_report: Prob = Field(
+        0.0, description="an agency-referred case whose disclosure at the hearing the police record as a crime (a third-party report)"
+    )
+    hr_withdrawal_third_party: HazardRatio = Field(
+        1.0, description="hazard ratio of withdrawal for a victim whose crime was recorded from a third-party report (she did not report it)"
+    )
 
     @model_validator(mode="after")
     def _keys(self):
@@ -784,6 +796,9 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
         for k, name in enumerate(sc.marac.offences):
             if name not in sc.offences:
                 problems.append((f"marac.offences.{k}", f"'{name}' is not an offence class of this scenario (classes: {sorted(sc.offences)})"))
+        for name in sc.marac.agency_referrals_per_year:
+            if name not in sc.marac.offences:
+                problems.append((f"marac.agency_referrals_per_year.{name}", f"'{name}' is not one of marac.offences ({sc.marac.offences})"))
     for programme, p in sc.programmes.items():
         for k, name in enumerate(p.offences):
             if name not in sc.offences:

@@ -101,6 +101,8 @@ def _scale_in_place(model: BaseModel, factor: float) -> None:
             setattr(model, name, value * factor)
         elif isinstance(value, BaseModel):
             _scale_in_place(value, factor)
+        elif isinstance(value, dict) and "scales" in extra:  # a volume by class
+            setattr(model, name, {k: v * factor for k, v in value.items()})
         elif isinstance(value, dict):
             for v in value.values():
                 if isinstance(v, BaseModel):
