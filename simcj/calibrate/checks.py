@@ -148,8 +148,13 @@ def conservation_violations(out) -> list[str]:
     cases = out.cases
     exits = cases["exit"].to_numpy()
     allowed = {int(e) for e in Exit} - {int(Exit.NOT_REPORTED)}
-    if not set(np.unique(exits).tolist()) <= allowed:
+    agency = cases["agency_referral"].to_numpy().astype(bool) if "agency_referral" in cases else np.zeros(len(cases), dtype=bool)
+    if not set(np.unique(exits[~agency]).tolist()) <= allowed:
         problems.append("a case has an exit outside the vocabulary")
+    if not set(np.unique(exits[agency]).tolist()) <= allowed | {int(Exit.NOT_REPORTED)}:
+        problems.append("an agency's MARAC referral has an exit outside the vocabulary")
+    if cases.loc[agency & (exits == Exit.NOT_REPORTED), "t_report"].notna().any():
+        problems.append("an agency's MARAC referral closed not reported has a report time")
     is_open = exits == Exit.OPEN
     t_exit = cases["t_exit"].to_numpy()
     if not np.isnan(t_exit[is_open]).all():
@@ -165,6 +170,8 @@ def conservation_violations(out) -> list[str]:
         mine = cases[cases["offence"] == name]
         if "repeat_incident" in mine:  # a victim's further incidents are reported cases of no counted incident
             mine = mine[mine["repeat_incident"] == 0]
+        if "agency_referral" in mine:  # as are the victims other agencies refer to MARAC
+            mine = mine[mine["agency_referral"] == 0]
         reported = int((mine["t_incident"] >= 0).sum())
         unreported = len(counts["unreported_times"][name])
         if len(times) != unreported + reported:
