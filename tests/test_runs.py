@@ -45,7 +45,7 @@ def test_cli_run_writes_a_complete_results_folder(tmp_path):
     assert ((ok["ci_low"] <= ok["mean"] + 1e-9) & (ok["mean"] <= ok["ci_high"] + 1e-9)).all()
     cases = pd.read_parquet(out / "cases.parquet")
     assert {"offence", "ethnicity", "borough", "t_report", "t_charge", "exit", "ho_outcome"} <= set(cases.columns)
-    assert set(cases["exit"].astype(str)) <= {"open", "not_recorded", "no_suspect", "evidential_difficulties", "withdrew_pre_charge", "nfa", "out_of_court", "diverted", "retraction_post_charge", "discontinued", "acquitted", "convicted"}
+    assert set(cases["exit"].astype(str)) <= {"open", "not_reported", "not_recorded", "no_suspect", "evidential_difficulties", "withdrew_pre_charge", "nfa", "out_of_court", "diverted", "retraction_post_charge", "discontinued", "acquitted", "convicted"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["replications"] == 2 and manifest["scale"] == 0.02
     assert manifest["resolved_scenario"]["courts"]["crown"]["initial_backlog"] == pytest.approx(13150 * 0.02)

@@ -76,6 +76,8 @@ def mmc_scenario(scenario: Scenario, lam_per_day: float, mean_service: float, se
         "run.warmup_years": 1.0,
         "run.monitor_interval_days": 1.0,
     })  # fmt: skip
+    if scenario.marac is not None:
+        mm1["marac.agency_referrals_per_year"] = {}  # third-party reports would join the queue from MARAC
     return variant(scenario, mm1)
 
 

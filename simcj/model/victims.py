@@ -73,7 +73,7 @@ class WithdrawalClock:
         third-party report, whose victim's time since report runs from the record), her hazard
         ``factor`` times the baseline from then on."""
         c = self.cls[i]
-        self.level[i] = level = e_draw / factor
+        self.level[i] = level = e_draw / factor if factor > 0.0 else INF
         self.at[i] = self.t0[i] + time_at_cumulative(level, self.shapes[c], self.scales[c])
 
     def scale_hazard(self, i: int, now: float, factor: float) -> None:
