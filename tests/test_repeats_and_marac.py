@@ -208,7 +208,7 @@ def test_maracs_meet_on_their_dates_within_their_capacity(world):
     assert ((heard["t_marac"] - last <= YEAR).fillna(False) == heard["marac_repeat"].astype(bool)).all()
 
 
-def test_an_agency_referral_is_heard_once_and_is_recorded_or_closes_unreported(world):
+def test_an_agency_referral_is_heard_and_is_recorded_or_closes_unreported(world):
     """Victims referred by other agencies, unknown to the police, come at their own volume; each is
     heard at MARAC, where the disclosure is recorded as a crime (a third-party report: reported at the
     hearing, then investigated) or no crime is recorded (closed, not reported, with no report time)."""
@@ -223,11 +223,15 @@ def test_an_agency_referral_is_heard_once_and_is_recorded_or_closes_unreported(w
     assert agency["victim"].is_unique and not agency["victim"].isin(cases.loc[~from_agency, "victim"]).any()
     heard = agency[agency["t_marac"].notna()]
     assert len(heard) > 0.9 * len(agency)
-    assert (agency.loc[agency["t_marac"].isna(), "exit"] == Exit.OPEN).all()  # still waiting at the horizon
+    waiting = agency[agency["t_marac"].isna()]  # still waiting at the horizon: open, not reported to the police
+    assert (waiting["exit"] == Exit.OPEN).all() and waiting["t_report"].isna().all()
     recorded = heard[heard["third_party_report"]]
     unreported = heard[~heard["third_party_report"]]
     assert len(recorded) / len(heard) == pytest.approx(sc.marac.p_third_party_report, abs=0.05)
     assert (recorded["t_report"] == recorded["t_marac"]).all() and (recorded["exit"] != Exit.NOT_REPORTED).all()
+    assert (recorded["support_stage"] != "not_reported").all()  # recorded before the meeting's IDVA begins
+    withdrew = recorded["t_withdrawal"].notna()
+    assert withdrew.sum() > 0 and (recorded.loc[withdrew, "t_withdrawal"] >= recorded.loc[withdrew, "t_report"]).all()
     investigated = recorded["t_investigation_queued"].notna()
     assert investigated.sum() > 0 and (recorded.loc[investigated, "t_investigation_queued"] >= recorded.loc[investigated, "t_marac"]).all()
     assert (unreported["exit"] == Exit.NOT_REPORTED).all() and unreported["t_report"].isna().all()
@@ -296,6 +300,25 @@ def test_iris_referrals_come_from_general_practice_at_their_own_volume_and_leave
     assert len(episodes) == pytest.approx(expected, rel=0.25)
     base = run_replication(small(baseline, years=2.0), 0, SEED)
     assert out.cases["exit"].equals(base.cases["exit"]) and out.cases["t_exit"].equals(base.cases["t_exit"])
+
+
+def test_an_option_ending_the_maracs_closes_the_agencies_waiting_referrals(tmp_path):
+    """No MARACs from the date: referrals waiting are never heard, and an agency's closes with no
+    crime recorded; none is left open. The agencies' volume itself cannot change at a date (a file
+    that changes it is a variant from the start)."""
+    path = tmp_path / "o.yaml"
+    path.write_text(f"extends: {BASELINE}\nname: o\nmarac: null\n")
+    option = small(load_scenario(path), years=0.5)
+    cases = run_replication(option, 0, SEED).cases
+    agency = cases[cases["agency_referral"] == 1]
+    unheard = agency[agency["t_marac"].isna()]
+    assert len(unheard) > 0 and (unheard["exit"] == Exit.NOT_REPORTED).all()
+    assert (unheard["t_exit"] >= option.intervention_day()).all()
+    heard = agency["t_marac"].dropna()
+    assert len(heard) > 0 and (heard < option.intervention_day()).all()
+    path.write_text(f"extends: {BASELINE}\nname: o\nrun: {{intervention_years: 3}}\nmarac:\n  agency_referrals_per_year:\n    domestic_abuse: 5000\n")
+    with pytest.raises(ScenarioError, match="other agencies refer"):
+        load_scenario(path)
 
 
 def test_a_course_of_abuse_cannot_change_at_an_intervention_date(tmp_path):

@@ -10,13 +10,14 @@ boroughs' meetings spread through the cycle, and hears at most ``cases_per_meeti
 
 Other agencies refer victims too (IDVAs, health, children's services): those whose abuse the police
 have no record of arrive from reporting (``agency_referral``) at ``agency_referrals_per_year``,
-high-risk victims with no crime recorded and no withdrawal clock. When one is heard, the agencies'
-disclosures may lead the police to record the crime as a third-party report under the Home Office
+high-risk victims with no crime recorded (no report time) and no withdrawal clock. When one is
+heard, first the agencies' disclosures may lead the police to record the crime as a third-party report under the Home Office
 Counting Rules (``p_third_party_report``, its own uniform ``u_third_party``; seed
 002_492c289866f80aaa.txt L411-421): the case is then recorded at the hearing and sent to the police
 (``third_party_report``), its victim's clock starting from the record with her hazard times
 ``hr_withdrawal_third_party`` (she did not report it). Otherwise it closes as ``NOT_REPORTED``
-with no report time: the victim was heard and may be supported, but no crime was recorded.
+with no report time: the victim was heard and may be supported, but no crime was recorded. Then
+the meeting acts on the case like any other (``heard``).
 
 At the hearing the case is a repeat if she was heard within the window (SafeLives' definition).
 What the meeting does is sent on as ``heard``: an IDVA for a victim who has none (the advocacy
@@ -97,11 +98,18 @@ class Maracs(Stage):
 
     def retune(self) -> None:
         """The option's MARACs: referral rules now, the new frequency from each borough's next meeting
-        (MARACs an option sets up where there were none start meeting now)."""
+        (MARACs an option sets up where there were none start meeting now; where an option ends
+        them, the referrals waiting are never heard, and an agency's closes with no crime recorded)."""
         meeting = self.params is not None
         self._tune()
         if not meeting:
             self.start()
+        elif self.params is None:
+            c = self.world.cases
+            for i in [i for q in self._waiting for i in q if c.agency_referral[i]]:
+                self._not_reported(i)
+            self.clear()
+            self._waiting_victims.clear()
 
     def handler(self, entry: str):
         return {"reporting.recorded": self.take, "reporting.agency_referral": self.take_agency}[entry]
@@ -137,7 +145,8 @@ class Maracs(Stage):
         recorded, the case closes)."""
         w = self.world
         c, now = w.cases, w.env.now
-        if self.params is None:
+        c.t_report[i] = math.nan  # not reported to the police (unless recorded at the hearing)
+        if self.params is None or not self._refers[c.cls[i]]:
             self._not_reported(i)
             return
         c.t_marac_referral[i] = now
@@ -156,17 +165,11 @@ class Maracs(Stage):
         c.third_party_report[i] = 1
         c.t_report[i] = now
         c.phase[i] = int(Phase.PRE_CHARGE)
-        factor = p.hr_withdrawal_third_party
-        support = getattr(c, "t_support_start", None)
-        if support is not None and support[i] == support[i]:  # supported since the hearing
-            factor *= w.scenario.support.effect.hr_withdrawal
-        w.clock.restart(i, c.e_withdraw[i], factor)
+        w.clock.restart(i, c.e_withdraw[i], p.hr_withdrawal_third_party)
         self._third_party(i)
 
     def _not_reported(self, i: int) -> None:
-        c = self.world.cases
-        c.t_report[i] = math.nan
-        c.close(i, Exit.NOT_REPORTED, self.world.env.now)
+        self.world.cases.close(i, Exit.NOT_REPORTED, self.world.env.now)
 
     def _meet(self, b: int) -> None:
         """Borough ``b``'s MARAC meets: it hears the oldest referrals it has room for."""
@@ -182,9 +185,9 @@ class Maracs(Stage):
             c.t_marac[i] = now
             c.marac_repeat[i] = int(now - self._last_heard.get(v, -math.inf) <= p.repeat_window_days)
             self._last_heard[v] = now
-            self._heard(i)
-            if c.agency_referral[i]:
+            if c.agency_referral[i]:  # recorded or not before the meeting's actions (an IDVA) begin
                 self._disclosed(i)
+            self._heard(i)
         self._meetings[b] += 1
         self._held += 1
         w.env.timeout(DAYS_PER_YEAR / p.meetings_per_year).callbacks.append(lambda _e: self._meet(b))

@@ -32,5 +32,9 @@ class Monitor:
     def frame(self) -> pd.DataFrame:
         """Long format: day, series, value."""
         n = len(self.times)
-        parts = [pd.DataFrame({"day": self.times, "series": name, "value": values[:n]}).dropna(subset=["value"]) for name, values in self.series.items()]
+        # a list that closes mid-run (MARACs an option ends) has no value after
+        parts = [
+            pd.DataFrame({"day": self.times, "series": name, "value": values[:n] + [float("nan")] * (n - len(values))}).dropna(subset=["value"])
+            for name, values in self.series.items()
+        ]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["day", "series", "value"])

@@ -87,7 +87,7 @@ class Repeats(Stage):
     """Keeps each victim's recorded cases and decides, at its time, whether a candidate incident happens."""
 
     name = "repeats"
-    entries = ("reporting.recorded", "marac.third_party_report")
+    entries = ("reporting.recorded",)
     uniforms = ("u_repeat",)
     columns = {
         "t_previous_report": ("d", math.nan),  # her previous recorded case's report time
@@ -191,9 +191,12 @@ class Repeats(Stage):
         recorded case within 12 months (followed up inside the run): each victim once, from her first
         recorded case in that year, as the published follow-ups count victims or couples (Barnham,
         Barnes & Sherman 2017; Bland & Ariel 2015), not cases (a case-weighted share counts the most
-        abused victims many times and is about 1 - repeat_victim_share)."""
+        abused victims many times and is about 1 - repeat_victim_share). Third-party reports from
+        MARAC are left out: the model draws no further incidents for the victims other agencies refer."""
         classes = [name for name, oc in scenario.offences.items() if oc.repeat is not None]
-        recorded = cases["offence"].isin(classes).to_numpy() & ~cases["exit"].isin([Exit.NOT_RECORDED, Exit.NOT_REPORTED]).to_numpy()
+        recorded = cases["offence"].isin(classes).to_numpy() & (cases["exit"] != Exit.NOT_RECORDED).to_numpy()
+        if "agency_referral" in cases:  # no course of abuse is drawn for the victims agencies refer: left out, not counted safe
+            recorded &= cases["agency_referral"].to_numpy() == 0
         t = cases["t_report"].to_numpy()
         since_previous = t - cases["t_previous_report"].to_numpy()
         until_next = cases["t_next_report"].to_numpy() - t

@@ -25,6 +25,7 @@ FIXED = (
     (r"^offences\.[^.]+\.repeat(\.(rate_per_year|course_years|rate_cv))?$", "each victim's course of abuse is drawn before the run"),
     (r"^offences\.[^.]+$", "offence classes cannot appear or disappear at a date"),
     (r"^courts\.(crown|magistrates)\.(background_cases_per_year|background_sitting_days|initial_backlog)(\.|$)", "the background court load is drawn before the run"),
+    (r"^marac\.agency_referrals_per_year(\.|$)", "the victims other agencies refer to MARAC are drawn before the run"),
     (r"^support\.services\.[^.]+\.priority(\.|$)", "a waiting list's order is set when it is built"),
     (r"^women\.(arrests_per_year|needs|borough|ethnicity)(\.|$)", "the women arrested and their needs are drawn before the run"),
     (r"^women\.services\.[^.]+\.other_referrals_per_year$", "referrals from outside the pathway are drawn when the service opens"),
@@ -59,6 +60,8 @@ def fixed_changes(before, after) -> list[tuple[str, str]]:
         parts = path.split(".")
         if parts[:2] == ["support", "services"] and parts[2] not in before.support.services:
             continue  # a service the option opens is built at the date, its waiting list with it
+        if parts[:2] == ["marac", "agency_referrals_per_year"] and after.marac is None:
+            continue  # no MARACs from the date: the agencies' referrals close unheard
         if parts[:2] == ["women", "services"] and before.women is not None and parts[2] not in before.women.services:
             continue  # a women's service the option opens draws its outside referrals at the date
         for pattern, why in FIXED:
