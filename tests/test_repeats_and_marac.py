@@ -136,7 +136,7 @@ def test_did_not_occur_is_in_no_output_and_repeats_link_to_their_victim(world):
     w, out = world
     cases = out.cases
     assert not (cases["exit"] == Exit.NOT_OCCURRED).any()
-    da = cases[(cases["offence"] == "domestic_abuse") & (cases["exit"] != Exit.NOT_RECORDED)].sort_values("t_report")
+    da = cases[(cases["offence"] == "domestic_abuse") & ~cases["exit"].isin([Exit.NOT_RECORDED, Exit.NOT_REPORTED])].sort_values("t_report")
     repeat = da[da["repeat_incident"] == 1]
     assert len(repeat) > 0.15 * len(da)
     # a victim's cases are chained in report order, both ways
@@ -145,8 +145,9 @@ def test_did_not_occur_is_in_no_output_and_repeats_link_to_their_victim(world):
     assert np.allclose(da.loc[linked, "t_previous_report"], previous[linked])
     following = da.groupby("victim")["t_report"].shift(-1)
     assert np.allclose(da.loc[da["t_next_report"].notna(), "t_next_report"], following[da["t_next_report"].notna()])
-    # a first report is never a repeat; other classes have one case a victim
-    assert not ((da["repeat_incident"] == 0) & linked).any()
+    # a first report is never a repeat (a third-party report may follow her own report of a later
+    # incident made while she waited for the meeting); other classes have one case a victim
+    assert not ((da["repeat_incident"] == 0) & (da["agency_referral"] == 0) & linked).any()
     rape = cases[cases["offence"] == "rape"]
     assert rape["victim"].is_unique and (rape["repeat_incident"] == 0).all()
 
@@ -220,7 +221,11 @@ def test_an_agency_referral_is_heard_and_is_recorded_or_closes_unreported(world)
     expected = sc.marac.agency_referrals_per_year["domestic_abuse"] * w.horizon / YEAR
     assert len(agency) == pytest.approx(expected, rel=0.1)
     assert (agency["offence"] == "domestic_abuse").all() and not agency["repeat_incident"].any()
-    assert agency["victim"].is_unique and not agency["victim"].isin(cases.loc[~from_agency, "victim"]).any()
+    assert agency["victim"].is_unique  # a new victim each, whose later cases are her further incidents
+    later = cases[~from_agency & cases["victim"].isin(agency["victim"])]
+    assert len(later) > 0 and (later["repeat_incident"] == 1).all()
+    first_referral = agency.set_index("victim")["t_marac_referral"].dropna()
+    assert (later["t_incident"].to_numpy() >= first_referral.reindex(later["victim"]).fillna(-1).to_numpy()).all()
     heard = agency[agency["t_marac"].notna()]
     assert len(heard) > 0.9 * len(agency)
     waiting = agency[agency["t_marac"].isna()]  # still waiting at the horizon: open, not reported to the police

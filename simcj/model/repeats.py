@@ -29,6 +29,9 @@ at MARAC whether she was heard in the last twelve months.
 
 Victims whose first report came before the run (up to ``LOOKBACK_COURSES`` mean course lengths
 earlier) have candidates in the run too, with no history: the warm-up lets their state fill in.
+A victim another agency refers to MARAC (see :mod:`simcj.model.marac`) has her course from the
+referral, drawn from its own stream; her further incidents are reported to the police like any
+victim's, and her history is the third-party report if her disclosure was recorded.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ class Repeats(Stage):
     """Keeps each victim's recorded cases and decides, at its time, whether a candidate incident happens."""
 
     name = "repeats"
-    entries = ("reporting.recorded",)
+    entries = ("reporting.recorded", "marac.third_party_report")
     uniforms = ("u_repeat",)
     columns = {
         "t_previous_report": ("d", math.nan),  # her previous recorded case's report time
@@ -191,12 +194,9 @@ class Repeats(Stage):
         recorded case within 12 months (followed up inside the run): each victim once, from her first
         recorded case in that year, as the published follow-ups count victims or couples (Barnham,
         Barnes & Sherman 2017; Bland & Ariel 2015), not cases (a case-weighted share counts the most
-        abused victims many times and is about 1 - repeat_victim_share). Third-party reports from
-        MARAC are left out: the model draws no further incidents for the victims other agencies refer."""
+        abused victims many times and is about 1 - repeat_victim_share)."""
         classes = [name for name, oc in scenario.offences.items() if oc.repeat is not None]
         recorded = cases["offence"].isin(classes).to_numpy() & (cases["exit"] != Exit.NOT_RECORDED).to_numpy()
-        if "agency_referral" in cases:  # no course of abuse is drawn for the victims agencies refer: left out, not counted safe
-            recorded &= cases["agency_referral"].to_numpy() == 0
         t = cases["t_report"].to_numpy()
         since_previous = t - cases["t_previous_report"].to_numpy()
         until_next = cases["t_next_report"].to_numpy() - t

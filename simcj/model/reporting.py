@@ -106,23 +106,32 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
         t_report = np.concatenate([t_report, t_candidate_report[keep]])
 
     # Victims referred to MARAC by another agency, their abuse unknown to the police: new victims,
-    # after the others (so adding them moves no other case's draws), at the agency's referral date.
+    # after the others (so adding them moves no other case's draws), at the agency's referral date,
+    # each with her own course of abuse from it (its own stream) when the class has one.
     per_year = agency_referrals_per_year(sc, name, stages)
+    agency = np.zeros(t_report.size, dtype=bool)
     if per_year > 0.0:
         arng = streams[f"{name}/agency_referrals"]
         t_agency = arng.uniform(0.0, horizon, arng.poisson(per_year * horizon / DAYS_PER_YEAR))
         n_agency = t_agency.size
-        victim = np.concatenate([victim, victims + np.arange(n_agency)])
+        pieces_victim, pieces_incident, pieces_report = [victims + np.arange(n_agency)], [t_agency - rep.delay.ppf(arng.random(n_agency))], [t_agency]
+        if repeat is not None:
+            crng = streams[f"{name}/agency_course_of_abuse"]
+            parent, t_candidate = repeats.course_of_abuse(crng, t_agency, repeat, cap, horizon)
+            t_candidate_report = t_candidate + rep.delay.ppf(crng.random(t_candidate.size))
+            keep = t_candidate_report < horizon
+            pieces_victim.append(victims + parent[keep])
+            pieces_incident.append(t_candidate[keep])
+            pieces_report.append(t_candidate_report[keep])
+        agency = np.concatenate([agency, np.ones(n_agency, dtype=bool), np.zeros(sum(p.size for p in pieces_report[1:]), dtype=bool)])
+        victim = np.concatenate([victim, *pieces_victim])
+        t_incident = np.concatenate([t_incident, *pieces_incident])
+        t_report = np.concatenate([t_report, *pieces_report])
         victims += n_agency
-        t_incident = np.concatenate([t_incident, t_agency - rep.delay.ppf(arng.random(n_agency))])
-        t_report = np.concatenate([t_report, t_agency])
-    else:
-        n_agency = 0
 
     # One stream per input: case k's draws are the same whatever the number of cases after it, and
     # whatever other inputs, stages or classes exist. A victim's attributes are hers in every case.
     n = t_report.size
-    agency = np.arange(n) >= n - n_agency
 
     def u(column: str) -> np.ndarray:
         return streams.uniforms(f"{name}/{column}", n)
