@@ -165,7 +165,7 @@ def test_routes_are_bound_from_the_stages_entries(baseline):
         "courts.listed_sdvc": ["support"],
         "marac.heard": ["support", "programmes"],
         "reporting.agency_referral": ["marac"],  # a victim the police do not know of, referred by another agency
-        "marac.third_party_report": ["police"],  # her disclosure recorded as a crime at the hearing
+        "marac.third_party_report": ["repeats", "police"],  # her disclosure recorded as a crime at the hearing
     }
 
 
