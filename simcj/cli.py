@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .experiment.executor import default_jobs
 from .experiment.results import simulate
-from .files import SIGNALLED, Terminated, is_results_folder, write_text_atomic
+from .files import SIGNALLED, Terminated, interruption, is_results_folder, write_text_atomic
 from .scenario import ScenarioError, json_schema, load_scenario, with_run
 
 USAGE_ERROR = 2
@@ -663,10 +663,8 @@ def schema():
 
 def _signalled(signum, _frame):
     """Ctrl-C or SIGTERM: remembered (see ``simcj.files.SIGNALLED``), then raised."""
-    import signal
-
     SIGNALLED.append(signum)
-    raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+    raise interruption(signum)
 
 
 def entry() -> None:

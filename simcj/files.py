@@ -27,10 +27,15 @@ class Terminated(BaseException):
 SIGNALLED: list[int] = []
 
 
+def interruption(signum: int) -> BaseException:
+    """The exception a signal ends the command with: KeyboardInterrupt for Ctrl-C, else Terminated."""
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+
+
 def raise_if_signalled() -> None:
-    """Raise the interruption the command received and lost, if any (KeyboardInterrupt, Terminated)."""
+    """Raise the interruption the command received and lost, if any."""
     if SIGNALLED:
-        raise KeyboardInterrupt() if SIGNALLED[0] == signal.SIGINT else Terminated()
+        raise interruption(SIGNALLED[0])
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -147,7 +147,7 @@ def indicators(cases: pd.DataFrame, start: float, end: float, scenario: Scenario
     nan = np.nan
     ind["d_report_to_charge"] = np.where(charged, cases["t_charge"] - cases["t_report"], nan)
     ind["d_charge_to_completion"] = np.where(completed, cases["t_completion"] - cases["t_charge"], nan)
-    ind["d_report_to_outcome"] = np.where(done_in & ~exit_.isin([Exit.NOT_RECORDED, Exit.NOT_REPORTED]), cases["t_exit"] - cases["t_report"], nan)
+    ind["d_report_to_outcome"] = np.where(done_in & (exit_ != Exit.NOT_RECORDED), cases["t_exit"] - cases["t_report"], nan)
     ind["d_offence_to_completion"] = np.where(completed, cases["t_completion"] - cases["t_incident"], nan)
     started = _in(cases["t_investigation_start"], start, end)
     ind["d_investigation_wait"] = np.where(started, cases["t_investigation_start"] - cases["t_investigation_queued"], nan)

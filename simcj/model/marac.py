@@ -109,7 +109,6 @@ class Maracs(Stage):
             for i in [i for q in self._waiting for i in q if c.agency_referral[i]]:
                 self._not_reported(i)
             self.clear()
-            self._waiting_victims.clear()
 
     def handler(self, entry: str):
         return {"reporting.recorded": self.take, "reporting.agency_referral": self.take_agency}[entry]
@@ -199,6 +198,7 @@ class Maracs(Stage):
     def clear(self) -> None:
         for q in self._waiting:
             q.clear()
+        self._waiting_victims.clear()
 
     # ------------------------------------------------------------------ after the run
 

@@ -97,13 +97,10 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
     else:
         first = reported & (t_rep < horizon)
         victims = int(first.sum())
-        crng = streams[f"{name}/course_of_abuse"]
-        parent, t_candidate = repeats.course_of_abuse(crng, t_rep[first], repeat, cap, horizon)
-        t_candidate_report = t_candidate + rep.delay.ppf(crng.random(t_candidate.size))
-        keep = (t_candidate_report >= 0.0) & (t_candidate_report < horizon)
-        victim = np.concatenate([(np.cumsum(first) - 1)[is_case], parent[keep]])
-        t_incident = np.concatenate([t_incident, t_candidate[keep]])
-        t_report = np.concatenate([t_report, t_candidate_report[keep]])
+        parent, t_candidate, t_candidate_report = further_incidents(streams[f"{name}/course_of_abuse"], t_rep[first], oc, cap, horizon)
+        victim = np.concatenate([(np.cumsum(first) - 1)[is_case], parent])
+        t_incident = np.concatenate([t_incident, t_candidate])
+        t_report = np.concatenate([t_report, t_candidate_report])
 
     # Victims referred to MARAC by another agency, their abuse unknown to the police: new victims,
     # after the others (so adding them moves no other case's draws), at the agency's referral date,
@@ -116,13 +113,10 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
         n_agency = t_agency.size
         pieces_victim, pieces_incident, pieces_report = [victims + np.arange(n_agency)], [t_agency - rep.delay.ppf(arng.random(n_agency))], [t_agency]
         if repeat is not None:
-            crng = streams[f"{name}/agency_course_of_abuse"]
-            parent, t_candidate = repeats.course_of_abuse(crng, t_agency, repeat, cap, horizon)
-            t_candidate_report = t_candidate + rep.delay.ppf(crng.random(t_candidate.size))
-            keep = t_candidate_report < horizon
-            pieces_victim.append(victims + parent[keep])
-            pieces_incident.append(t_candidate[keep])
-            pieces_report.append(t_candidate_report[keep])
+            parent, t_candidate, t_candidate_report = further_incidents(streams[f"{name}/agency_course_of_abuse"], t_agency, oc, cap, horizon)
+            pieces_victim.append(victims + parent)
+            pieces_incident.append(t_candidate)
+            pieces_report.append(t_candidate_report)
         agency = np.concatenate([agency, np.ones(n_agency, dtype=bool), np.zeros(sum(p.size for p in pieces_report[1:]), dtype=bool)])
         victim = np.concatenate([victim, *pieces_victim])
         t_incident = np.concatenate([t_incident, *pieces_incident])
@@ -176,6 +170,15 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
         for column in stage.keys:
             cols[column] = streams.keys(f"{name}/{column}", n)
     return cols, t_inc[in_run], t_inc[unreported]
+
+
+def further_incidents(rng: np.random.Generator, t_first: np.ndarray, oc: OffenceClass, cap: float, horizon: float):
+    """Candidate further incidents of the victims whose courses begin at ``t_first`` (see
+    :func:`repeats.course_of_abuse`) reported within the run: (victim index, incident time, report time)."""
+    parent, t_candidate = repeats.course_of_abuse(rng, t_first, oc.repeat, cap, horizon)
+    t_candidate_report = t_candidate + oc.reporting.delay.ppf(rng.random(t_candidate.size))
+    keep = (t_candidate_report >= 0.0) & (t_candidate_report < horizon)
+    return parent[keep], t_candidate[keep], t_candidate_report[keep]
 
 
 def agency_referrals_per_year(sc: Scenario, name: str, stages: list[type[Stage]]) -> float:

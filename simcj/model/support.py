@@ -36,7 +36,7 @@ import numpy as np
 from ..scenario.schema import AdvocacyService, Support
 from .alarms import callbacks, set_alarm
 from .casework import slots as case_slots
-from .entities import Exit, Phase
+from .entities import Exit
 from .pools import Pool
 from .stage import Stage, register, stocks
 
@@ -176,7 +176,7 @@ class AdvocacyServiceModel:
 
 def support_stage(c, i: int) -> str:
     """Where case ``i`` is as its support begins (one of ``STAGES``)."""
-    if c.phase[i] == Phase.AT_MARAC or c.exit[i] == Exit.NOT_REPORTED:
+    if c.exit[i] == Exit.NOT_REPORTED:
         return STAGES[4]
     if c.exit[i] != Exit.OPEN:
         return STAGES[3]
