@@ -33,7 +33,7 @@ import gc, json, resource, time
 from simcj.scenario import load_scenario
 from simcj.experiment.executor import ReplicationTask
 from simcj.experiment.runner import resolve
-from simcj.model.world import World
+from simcj.engine.world import World
 spec = resolve(load_scenario({path!r}), years={years}, warmup_years=0, scale={scale})
 build, run, whole = [], [], []
 for _ in range({repeats}):

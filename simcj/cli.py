@@ -19,11 +19,11 @@ from typing import Optional
 import click
 import pandas as pd
 
-from . import __version__
 from .experiment.executor import default_jobs
 from .experiment.results import simulate
-from .files import SIGNALLED, Terminated, interruption, is_results_folder, write_text_atomic
+from .files import SIGNALLED, Terminated, interruption, is_results_folder, located, write_text_atomic
 from .scenario import ScenarioError, json_schema, load_scenario, with_run
+from .version import __version__
 
 USAGE_ERROR = 2
 
@@ -100,7 +100,7 @@ def _extends(path: str) -> bool:
     """Does the scenario file name a parent (``extends:``)? (Read only after it loaded cleanly.)"""
     import yaml
 
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = yaml.safe_load(located(path).read_text(encoding="utf-8"))
     return isinstance(data, dict) and isinstance(data.get("extends"), str)
 
 
@@ -217,12 +217,14 @@ def run(scenario, reps, seed, precision, max_reps, years, warmup_years, interven
         bar, tick = _progress(f"{sc.name}: {n_reps} replications on {min(jobs, n_reps)} process(es)")
         with bar:
             res = simulate(sc, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=None if quiet else tick)
+    from .report.export import write_results
+
     command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with pd.option_context("display.max_colwidth", 40, "display.width", 200):
         click.echo(f"\n{sc.name}: mean [95% CI] over {res.spec.reps} replications, per year unless stated\n")
         click.echo(res.headline().to_string())
     try:
-        written = res.save(out_path, command, replace=force)
+        written = write_results(res, out_path, command, replace=force)
     except OSError as exc:
         _writing_failed(out_path, exc)
     click.echo(f"\nResults written to {written} ({res.wall_seconds:.1f} s)")
@@ -324,11 +326,11 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
 
     sc = _load(scenario, overrides)
     try:
-        targets = load_targets(targets_path, sc)
+        targets = load_targets(located(targets_path), sc)
         if effects:
             from .calibrate.effects import load_effects
 
-            effect_rows = load_effects(effects_file, sc)
+            effect_rows = load_effects(located(effects_file), sc)
             for name in dict.fromkeys(effect_rows["option"]):
                 _load(str(Path(scenario).parent / f"{name}.yaml"))  # every option must load before anything runs
     except ScenarioError as exc:
@@ -379,8 +381,8 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
 
     sc = _load(scenario_path)
     try:
-        targets = load_targets(targets_path, sc)
-        free = load_free_parameters(parameters_path, sc)
+        targets = load_targets(located(targets_path), sc)
+        free = load_free_parameters(located(parameters_path), sc)
     except ScenarioError as exc:
         _fail(str(p) for p in exc.problems)
     unknown = sorted(set(only) - {p.path for p in free})
@@ -398,7 +400,7 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
         best = fit.run(budget, lambda f: bar.update(int(f * 1000) - bar.pos), refine=refine)
     res = simulate(variant(sc, best["values"]), reps=reps, seed=seed, scale=scale, jobs=jobs, want=KPIS_ONLY)
     _close(jobs)
-    table = compare(res.summary, targets, scale)
+    table = compare(res.summary, targets, sc, scale)
     table.to_csv(out_dir / "report.csv", index=False)
     fit_figure(table, out_dir / "fit.png")
     write_fitted(Path(fitted_path), free, best, targets_path)
@@ -503,7 +505,7 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
     from .experiment.sweep import SweepSpec, load_sweep_file, parse_vary, run_sweep
 
     try:
-        spec = load_sweep_file(sweep_file) if sweep_file else SweepSpec(scenario=scenario or "", factors=[])
+        spec = load_sweep_file(located(sweep_file)) if sweep_file else SweepSpec(scenario=scenario or "", factors=[])
         if scenario and sweep_file:
             spec.scenario = scenario
         spec.factors = spec.factors + [parse_vary(v) for v in vary]
@@ -545,12 +547,12 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
         _close(executor)
     failures = pd.read_csv(out_path / "failures.csv")
     summary = pd.read_csv(out_path / "summary.csv")
-    shown = (("all", ["convicted", "charged", "rate_withdrawal_pre_charge", "cost_total"]),
-             ("women_offenders", ["rearrests", "reoffending_12m", "sentenced_custody", "cost_total"]))  # fmt: skip
-    offence, metrics = next(((o, m) for o, m in shown if (summary["offence"] == o).any()), shown[0])
-    view = summary[(summary["offence"] == offence) & summary["metric"].isin(metrics)]
+    from .experiment.catalogue import key_results
+
+    keys = key_results(load_scenario(spec.scenario))
+    view = summary.merge(pd.DataFrame([k[:2] for k in keys], columns=["metric", "offence"]), on=["metric", "offence"])
     names = [f.path for f in spec.factors]
-    with pd.option_context("display.width", 200, "display.max_rows", 60):
+    with pd.option_context("display.width", 250, "display.max_rows", 60, "display.max_columns", None):
         click.echo(view.pivot_table(index=["point", *names], columns="metric", values="mean").to_string())
     if len(failures):
         click.echo(f"\n{len(failures)} point x replication(s) failed; see {out_path / 'failures.csv'}")
@@ -565,7 +567,7 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
 @_backend_options
 @click.option("--only", multiple=True, metavar="KEY", help="Only this ranged parameter (repeatable; default: every parameter with a range).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a scenario setting first (repeatable).")
-@click.option("--kpi", "kpis", multiple=True, metavar="METRIC[:OFFENCE]", help="With a sweep folder: the KPIs to analyse (default convicted and rate_withdrawal_pre_charge).")
+@click.option("--kpi", "kpis", multiple=True, metavar="METRIC[:OFFENCE]", help="With a sweep folder: the KPIs to analyse (default: the first two key results of its scenario, convicted and rate_withdrawal_pre_charge for the VAWG pathway).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default: results/sensitivity-<scenario>-<timestamp>).")
 @click.option("--force", is_flag=True, help="Replace --out if it is an earlier results folder (swapped only once the new one is complete).")
 def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only, overrides, kpis, out, force):
@@ -574,7 +576,8 @@ def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only
     if Path(scenario).is_dir():
         _global_sensitivity(Path(scenario), kpis)
         return
-    from .experiment.sensitivity import SENSITIVITY_KPIS, ranged_parameters, run_sensitivity, tornado
+    from .experiment.catalogue import key_results
+    from .experiment.sensitivity import ranged_parameters, run_sensitivity, tornado
     from .files import atomic_folder
     from .report.export import write_results
 
@@ -598,7 +601,7 @@ def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only
             write_results(base, tmp / "scenario", command, cases=False)
             import matplotlib.pyplot as plt
 
-            for metric, offence, label in SENSITIVITY_KPIS:
+            for metric, offence, label in key_results(sc):
                 if not ((table["metric"] == metric) & (table["offence"] == offence)).any():
                     continue  # a KPI of the other pathway
                 fig = tornado(table, metric, offence, label)
@@ -606,12 +609,24 @@ def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only
                 plt.close(fig)
     except OSError as exc:
         _writing_failed(out_path, exc)
-    metric, what = ("convicted", "convictions a year") if (table["offence"] == "all").any() else ("rearrests", "re-arrests of the same women a year")
+    metric, _offence, what = key_results(sc)[0]
+    what = what[0].lower() + what[1:]
     view = table[table["metric"] == metric].pivot_table(index="parameter", columns="end", values="diff_mean")
     with pd.option_context("display.width", 200, "display.float_format", "{:+,.1f}".format):
         click.echo(f"\nChange in {what} against {sc.name} (paired, {base.spec.reps} replications), parameter at each end of its range:\n")
         click.echo(view.reindex(view.abs().max(axis=1).sort_values(ascending=False).index).to_string())
     click.echo(f"\nsensitivity.csv and tornado plots written to {out_path}")
+
+
+def _first_key_results(folder: Path) -> list[tuple[str, str]]:
+    """The sweep's scenario's first two key results (the catalogue's)."""
+    from .experiment.catalogue import key_results
+
+    try:
+        scenario = load_scenario(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["scenario"])
+    except (OSError, ValueError, KeyError, TypeError, ScenarioError) as exc:
+        _fail([f"{folder / 'manifest.json'}: its scenario cannot be read ({exc}); name the KPIs with --kpi"])
+    return [(m, o) for m, o, _label in key_results(scenario)[:2]]
 
 
 def _global_sensitivity(folder: Path, kpis) -> None:
@@ -620,7 +635,7 @@ def _global_sensitivity(folder: Path, kpis) -> None:
 
     if not (folder / "manifest.json").is_file() or not (folder / "sweep.parquet").is_file():
         _fail([f"{folder}: not a sweep folder (no manifest.json and sweep.parquet)"])
-    wanted = [tuple((k.split(":", 1) + ["all"])[:2]) for k in kpis] or [("convicted", "all"), ("rate_withdrawal_pre_charge", "all")]
+    wanted = [tuple((k.split(":", 1) + ["all"])[:2]) for k in kpis] or _first_key_results(folder)
     try:
         table = sweep_sensitivity(folder, wanted)
     except ValueError as exc:

@@ -27,6 +27,20 @@ class Terminated(BaseException):
 SIGNALLED: list[int] = []
 
 
+SHIPPED = Path(__file__).resolve().parent / "shipped"  # the scenarios and calibration files of a wheel
+OWN_FOLDERS = ("scenarios", "calibration")
+
+
+def located(path: str | Path) -> Path:
+    """``scenarios/...`` or ``calibration/...`` that is not in the working folder: the copy shipped
+    with the installed package, if it has one. Any other path is returned as it is."""
+    p = Path(path)
+    if p.is_absolute() or not p.parts or p.parts[0] not in OWN_FOLDERS or p.exists():
+        return p
+    shipped = SHIPPED.joinpath(*p.parts)
+    return shipped if shipped.is_file() else p
+
+
 def interruption(signum: int) -> BaseException:
     """The exception a signal ends the command with: KeyboardInterrupt for Ctrl-C, else Terminated."""
     return KeyboardInterrupt() if signum == signal.SIGINT else Terminated()

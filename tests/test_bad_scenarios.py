@@ -5,7 +5,6 @@ Each file's first line says what the message must contain: ``# expect: <text>``.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -25,35 +24,47 @@ def expected(path: Path) -> str:
     return first.removeprefix("# expect: ").strip()
 
 
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """A replication that starts fails the test: the command must stop before anything runs (with --jobs 1)."""
+    from simcj.engine.world import World
+
+    def simulated(*_args, **_kwargs):
+        raise AssertionError("a replication ran before the input was refused")
+
+    monkeypatch.setattr(World, "run", simulated)
+
+
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_a_bad_scenario_file_exits_2_with_one_clear_line_per_problem(path, tmp_path):
+def test_a_bad_scenario_file_exits_2_with_one_clear_line_per_problem(path, tmp_path, no_simulation):
     out = tmp_path / "out"
-    start = time.perf_counter()
-    result = CliRunner().invoke(main, ["run", str(path), "--out", str(out)])
-    elapsed = time.perf_counter() - start
+    result = CliRunner().invoke(main, ["run", str(path), "--jobs", "1", "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert expected(path) in result.output, result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert str(path) in result.output or str(path.resolve()) in result.output
     assert not out.exists()
-    assert elapsed < 3.0
 
 
 def test_the_corpus_is_broad():
     assert len(FILES) >= 40
 
 
-def test_a_folder_and_an_oversized_file_are_refused_before_parsing(tmp_path):
+def test_a_folder_and_an_oversized_file_are_refused_before_parsing(tmp_path, monkeypatch):
     folder = tmp_path / "scenario.yaml"
     folder.mkdir()
     r = CliRunner().invoke(main, ["check", str(folder)])
     assert r.exit_code == 2 and "is a directory" in r.output
     big = tmp_path / "big.yaml"
     big.write_bytes(b"name: big\n" + b"# padding\n" * 600_000)
-    start = time.perf_counter()
+
+    def parsed(*_args, **_kwargs):
+        raise AssertionError("the oversized file was parsed")
+
+    monkeypatch.setattr("simcj.scenario.loader.yaml.load", parsed)
     r = CliRunner().invoke(main, ["check", str(big)])
-    assert r.exit_code == 2 and "MB" in r.output and time.perf_counter() - start < 1.0
+    assert r.exit_code == 2 and "MB" in r.output
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path):
@@ -75,13 +86,11 @@ def test_bad_numbers_on_the_command_line_exit_2(option, tmp_path):
 
 
 @pytest.mark.parametrize("command", [["run", str(BASELINE)], ["compare", str(BASELINE), str(BASELINE.parent / "idva_plus_20.yaml")], ["sensitivity", str(BASELINE)]])
-def test_an_out_folder_that_cannot_be_written_stops_before_anything_runs(tmp_path, command):
+def test_an_out_folder_that_cannot_be_written_stops_before_anything_runs(tmp_path, command, no_simulation):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    start = time.perf_counter()
-    r = CliRunner().invoke(main, [*command, "--out", str(a_file / "results")])
+    r = CliRunner().invoke(main, [*command, "--jobs", "1", "--out", str(a_file / "results")])
     assert r.exit_code == 2 and "--out: cannot write in" in r.output and "Traceback" not in r.output
-    assert time.perf_counter() - start < 3.0  # refused before simulating
 
 
 def test_a_write_that_fails_part_way_exits_2_and_leaves_nothing(tmp_path, monkeypatch):

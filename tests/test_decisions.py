@@ -7,8 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simcj.model.charging import ChargingDecision, charging_decision
-from simcj.model.courts import (
+from simcj.engine.cases import Venue
+from simcj.scenario.schema import Charging, Police, Prosecution, Support
+from simcj.vawg.charging import ChargingDecision, charging_decision
+from simcj.vawg.courts import (
     ListingResult,
     at_listing,
     choose_venue,
@@ -16,11 +18,9 @@ from simcj.model.courts import (
     convicted_at_trial,
     pleads_guilty_early,
 )
-from simcj.model.entities import Venue
-from simcj.model.police import PoliceDecision, police_decision, suspect_identified
-from simcj.model.reporting import is_recorded
-from simcj.model.support import is_referred, referral_probability, waiting_list_level
-from simcj.scenario.schema import Charging, Police, Prosecution, Support
+from simcj.vawg.police import PoliceDecision, police_decision, suspect_identified
+from simcj.vawg.reporting import is_recorded
+from simcj.vawg.support import is_referred, referral_probability, waiting_list_level
 
 GRID = (np.arange(100_000) + 0.5) / 100_000  # a fine uniform grid: frequencies are then exact to 1e-5
 

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from simcj.calibrate.targets import load_targets
 from simcj.calibrate.validate import INDEPENDENT_PASS_SHARE, Validation
 from simcj.cli import main
+from simcj.engine.cases import Exit, Venue
+from simcj.engine.withdrawal import WithdrawalClock
+from simcj.engine.world import World, run_replication
 from simcj.experiment.kpis import replication_kpis
-from simcj.model.entities import Exit, Venue
-from simcj.model.victims import WithdrawalClock
-from simcj.model.world import World, run_replication
 from simcj.scenario import load_scenario, scaled, variant, with_run
 from simcj.scenario.loader import SOURCE_KINDS, source_kind
 

@@ -9,8 +9,8 @@ import simpy
 from click.testing import CliRunner
 
 from simcj.cli import main
-from simcj.model.pools import Pool
-from simcj.model.world import World, run_replication
+from simcj.engine.pools import Pool
+from simcj.engine.world import World, run_replication
 from simcj.scenario import ScenarioError, load_scenario, scaled, with_run
 
 from .conftest import BASELINE, ROOT

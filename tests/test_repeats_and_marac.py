@@ -10,13 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from simcj.cli import main
+from simcj.engine import arrivals
+from simcj.engine.cases import Exit
+from simcj.engine.withdrawal import WithdrawalClock
+from simcj.engine.world import World, run_replication
 from simcj.experiment import performance
-from simcj.model import marac, programmes, repeats
-from simcj.model.entities import Exit
-from simcj.model.victims import WithdrawalClock
-from simcj.model.world import World, run_replication
 from simcj.scenario import ScenarioError, load_scenario, scaled, with_run
 from simcj.scenario.schema import Indicator
+from simcj.vawg import marac, programmes, repeats
 
 from .conftest import BASELINE, ROOT
 
@@ -40,9 +41,9 @@ def world(baseline):
 
 
 def test_thinning_keeps_a_candidate_with_probability_hr_over_cap():
-    assert repeats.happens(0.8, 1.0, 0.79) and not repeats.happens(0.8, 1.0, 0.81)
-    assert repeats.happens(1.0, 1.3, 0.76) and not repeats.happens(1.0, 1.3, 0.78)  # 1 / 1.3 = 0.769
-    assert not repeats.happens(0.0, 1.0, 0.0)  # in custody: nothing happens
+    assert arrivals.happens(0.8, 1.0, 0.79) and not arrivals.happens(0.8, 1.0, 0.81)
+    assert arrivals.happens(1.0, 1.3, 0.76) and not arrivals.happens(1.0, 1.3, 0.78)  # 1 / 1.3 = 0.769
+    assert not arrivals.happens(0.0, 1.0, 0.0)  # in custody: nothing happens
 
 
 def test_the_cap_is_the_largest_product_the_hazard_ratios_allow(baseline):
@@ -56,11 +57,11 @@ def test_a_course_of_abuse_has_the_rate_and_length_it_is_given(baseline):
     rp = baseline.offences["domestic_abuse"].repeat.model_copy(update={"rate_per_year": 2.0, "course_years": 0.5, "rate_cv": 0.0})
     rng = np.random.default_rng(1)
     t_first = np.zeros(50_000)
-    victim, t = repeats.course_of_abuse(rng, t_first, rp, 1.5, 1e9)
+    victim, t = arrivals.recurrent_events(rng, t_first, rp, 1.5, 1e9)
     assert victim.size / t_first.size == pytest.approx(2.0 * 1.5 * 0.5, rel=0.03)  # rate x cap x mean length
     assert (t >= 0).all()
     frail = rp.model_copy(update={"rate_cv": 1.5})
-    v2, _ = repeats.course_of_abuse(np.random.default_rng(1), t_first, frail, 1.0, 1e9)
+    v2, _ = arrivals.recurrent_events(np.random.default_rng(1), t_first, frail, 1.0, 1e9)
     counts = np.bincount(v2, minlength=t_first.size)
     assert counts.mean() == pytest.approx(1.0, rel=0.05)  # the frailty has mean 1 ...
     assert counts.var() > 3 * counts.mean()  # ... and spreads the repeats over few victims

@@ -69,7 +69,7 @@ def test_python_api_gives_frames_and_figures(baseline):
     res = simcj.simulate(baseline, **RUN)
     assert isinstance(res.kpis, pd.DataFrame) and isinstance(res.cases, pd.DataFrame) and isinstance(res.timeseries, pd.DataFrame)
     assert res.value("recorded", "rape")["n_reps"] == 2
-    for fig in (res.plot_funnel(), res.plot_backlog(), res.plot_time_to_outcome()):
+    for fig in (simcj.figures.funnel(res), simcj.figures.backlog(res), simcj.figures.time_to_outcome(res)):
         assert fig.axes
     table = res.headline()
     assert list(table.columns) == ["domestic_abuse", "rape", "other_sexual", "stalking_harassment", "all"]

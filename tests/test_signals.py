@@ -26,11 +26,15 @@ COMMANDS = {
 
 
 def _interrupt(tmp_path, command: str, sig: signal.Signals):
-    """Start ``command`` in its own process group, signal it after 3 s; its exit code and stop time."""
+    """Start ``command`` in its own process group, signal it once it is at work (a worker process has
+    started: it is past start-up, whatever the machine's speed); its exit code and stop time."""
     out = tmp_path / command
     proc = subprocess.Popen([sys.executable, "-m", "simcj.cli", *COMMANDS[command](out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, cwd=ROOT)
-    time.sleep(3.0)
-    assert proc.poll() is None, f"{command} ended before it could be interrupted: {proc.communicate()}"
+    deadline = time.monotonic() + 300.0
+    while len(_running_in_group(proc.pid)) < 2:
+        assert proc.poll() is None, f"{command} ended before it could be interrupted: {proc.communicate()}"
+        assert time.monotonic() < deadline, f"{command} started no worker in 300 s"
+        time.sleep(0.05)
     start = time.perf_counter()
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole process group

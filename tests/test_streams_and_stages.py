@@ -12,10 +12,11 @@ from click.testing import CliRunner
 from scipy import stats
 
 from simcj.cli import main
-from simcj.model.entities import Exit
-from simcj.model.stage import REGISTRY, Stage, register
-from simcj.model.streams import Streams, case_uniform, stream_key
-from simcj.model.world import World, run_replication
+from simcj.engine.cases import Exit
+from simcj.engine.metrics import Metric
+from simcj.engine.stage import REGISTRY, Stage, register
+from simcj.engine.streams import Streams, case_uniform, stream_key
+from simcj.engine.world import World, run_replication
 from simcj.scenario import ScenarioError, load_scenario, scaled, variant, with_run
 
 from .conftest import BASELINE, ROOT, baseline_copy
@@ -200,8 +201,8 @@ def test_a_new_stage_plugs_in_without_touching_kpis_costs_or_the_monitor(baselin
             yield "victim_contact_test_calls", 1.0
 
         @classmethod
-        def metric_names(cls, scenario):
-            return {"contacts", "cost_contact"}
+        def catalogue(cls, scenario):
+            return [Metric("contacts", "Victims contacted a year", "a year"), Metric("cost_contact", "Contact cost a year, £", "£ a year")]
 
         @classmethod
         def kpis(cls, scenario, output, start, end):
@@ -215,7 +216,8 @@ def test_a_new_stage_plugs_in_without_touching_kpis_costs_or_the_monitor(baselin
     try:
         plain = small(baseline)
         sc = variant(plain, {"pathway": [*plain.pathway, "victim_contact_test"]})
-        from simcj.experiment.kpis import metric_names, replication_kpis
+        from simcj.experiment.catalogue import metric_names
+        from simcj.experiment.kpis import replication_kpis
 
         out = run_replication(sc, 0, SEED)
         before = run_replication(plain, 0, SEED)
@@ -236,10 +238,11 @@ def test_two_stages_cannot_own_a_case_column_of_the_same_name():
     import importlib
     import pkgutil
 
-    import simcj.model
+    from simcj.engine.stage import PATHWAYS
 
-    for module in pkgutil.iter_modules(simcj.model.__path__):
-        importlib.import_module(f"simcj.model.{module.name}")  # every shipped stage registers
+    for package in PATHWAYS:
+        for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+            importlib.import_module(f"{package}.{module.name}")  # every shipped stage registers
     with pytest.raises(TypeError, match="u_custody"):
 
         @register

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from simcj.calibrate.checks import conservation_violations, erlang_c_wait, mmc_scenario
+from simcj.engine.cases import Exit
+from simcj.engine.world import run_replication
 from simcj.experiment.kpis import replication_kpis
-from simcj.model.entities import Exit
-from simcj.model.world import run_replication
 from simcj.scenario import load_scenario, scaled, variant, with_run
 
 from .conftest import BASELINE

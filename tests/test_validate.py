@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from simcj.calibrate import checks
 from simcj.calibrate.targets import compare, load_targets
 from simcj.cli import main
-from simcj.model import pools
-from simcj.model.entities import CaseTable, Exit
+from simcj.engine import pools
+from simcj.engine.cases import CaseTable, Exit
 from simcj.scenario import ScenarioError, scaled, with_run
 
 from .conftest import BASELINE, ROOT
@@ -59,14 +59,14 @@ def test_conservation_check_passes_and_fails_when_an_exit_is_lost(small, monkeyp
     assert not result.passed and "no exit time" in result.message
 
 
-def test_compare_scales_volumes_and_marks_passes():
+def test_compare_scales_volumes_and_marks_passes(baseline):
     summary = pd.DataFrame(
         {"metric": ["recorded", "rate_conviction"], "offence": ["rape", "rape"], "group": "all", "mean": [925.0, 0.5], "ci_low": [900.0, 0.4], "ci_high": [950.0, 0.6]}
     )
     targets = pd.DataFrame(
         {"id": ["A", "B", "C"], "metric": ["recorded", "rate_conviction", "convicted"], "offence": "rape", "value": [9272, 0.65, 97], "low": [8808, 0.62, 50], "high": [9736, 0.71, 150], "use": "fit", "kind": "independent", "source": "s"}
     )
-    table = compare(summary, targets, scale=0.1).set_index("id")
+    table = compare(summary, targets, baseline, scale=0.1).set_index("id")
     assert table.loc["A", "simulated"] == pytest.approx(9250) and table.loc["A", "passed"]
     assert not table.loc["B", "passed"]
     assert not table.loc["C", "passed"] and pd.isna(table.loc["C", "simulated"])  # not produced
@@ -148,7 +148,7 @@ def test_effect_directions_and_verdicts():
 
 def test_shipped_effects_file_names_options_and_kpis_that_exist(baseline):
     from simcj.calibrate.effects import load_effects
-    from simcj.experiment.kpis import metric_names
+    from simcj.experiment.catalogue import metric_names
 
     effects = load_effects(ROOT / "calibration" / "effects.csv")
     assert len(effects) >= 10 and effects["id"].is_unique

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate
 
-from simcj.model.pools import Pool
-from simcj.model.victims import (
+from simcj.engine.pools import Pool
+from simcj.engine.withdrawal import (
     WithdrawalClock,
     cumulative_hazard,
     time_at_cumulative,
@@ -152,7 +152,7 @@ def test_the_event_loop_leaves_no_cyclic_garbage(baseline, monkeypatch):
     cycles, which run_replication collects.)"""
     import gc
 
-    from simcj.model.world import World
+    from simcj.engine.world import World
     from simcj.scenario import scaled
 
     monkeypatch.setattr(World, "_teardown", lambda self: None)

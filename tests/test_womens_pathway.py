@@ -13,16 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simcj.cli import main
+from simcj.engine.cases import Exit
+from simcj.engine.world import run_replication
 from simcj.experiment.kpis import replication_kpis
 from simcj.experiment.uncertainty import uncertain_parameters
-from simcj.model import custody_suite, probation, womens_courts
-from simcj.model.entities import Exit
-from simcj.model.women import hr_from_pp, needs_mask, proven_reoffending
-from simcj.model.womens_centres import choose_service
-from simcj.model.world import run_replication
 from simcj.report.trace import trace_output
 from simcj.scenario import ScenarioError, load_scenario, scaled
 from simcj.scenario.variants import variant, with_run
+from simcj.women import custody_suite, probation, womens_courts
+from simcj.women.table import hr_from_pp, needs_mask, proven_reoffending
+from simcj.women.womens_centres import choose_service
 
 from .conftest import ROOT, load_corrupted, setting_paths
 
@@ -387,7 +387,7 @@ def test_the_problem_solving_court_holds_places_only_for_the_orders_it_reviews(w
 
 
 def test_sensitivity_runs_within_its_range_draw_the_same_candidate_arrests(small):
-    from simcj.model.world import World
+    from simcj.engine.world import World
 
     assert math.isclose(small.sources["women.reoffending.hr_supervised"].high, 1.2)
     base = World(small, 0, 7).women
@@ -414,7 +414,7 @@ def test_a_sweep_of_the_womens_pathway_reports_its_own_kpis(tmp_path):
             "--warmup-years", "1", "--years", "2", "--jobs", "1", "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "rearrests" in result.output and "reoffending_12m" in result.output
+    assert "rearrests" in result.output and "reoffenders_12m" in result.output
     summary = pd.read_csv(out / "summary.csv")
     rearrests = summary[(summary["metric"] == "rearrests") & (summary["group"] == "all")].sort_values("point")["mean"].to_numpy()
     assert len(rearrests) == 2 and rearrests[1] <= rearrests[0]  # a larger centre effect never adds arrests on the same draws

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from ..engine.cases import PROSECUTION_EXITS, Exit
+from ..engine.world import World, run_replication
 from ..experiment.kpis import replication_kpis
-from ..model.entities import PROSECUTION_EXITS, Exit
-from ..model.world import World, run_replication
 from ..scenario.schema import Scenario
 from ..scenario.variants import REMOVE, variant
 

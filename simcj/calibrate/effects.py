@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..experiment.catalogue import is_volume, metric_names
 from ..experiment.compare import run_comparison
-from ..experiment.kpis import metric_names
 from ..scenario.loader import Problem, ScenarioError, load_scenario
 from ..scenario.schema import Scenario
-from .targets import is_volume, read_table
+from .targets import read_table
 
 COLUMNS = ["id", "option", "metric", "offence", "effect", "low", "high", "direction", "published_direction", "source", "notes"]
 DIRECTIONS = ("up", "down", "no clear change", "none")
@@ -85,7 +85,7 @@ def check_effects(base: Scenario, effects: pd.DataFrame, scenarios_dir: Path, re
         key = (e["option"], e["metric"], e["offence"])
         if key in d.index:
             r = d.loc[key]
-            divisor = scale if is_volume(e["metric"]) else 1.0
+            divisor = scale if is_volume(e["metric"], base) else 1.0
             mean, low, high = r["diff_mean"] / divisor, r["diff_ci_low"] / divisor, r["diff_ci_high"] / divisor
         else:
             mean = low = high = np.nan

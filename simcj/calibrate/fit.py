@@ -121,7 +121,7 @@ class Fit:
         key = json.dumps(values, sort_keys=True)
         if key not in self.done:
             res = simulate(variant(self.scenario, values), reps=self.reps, seed=self.seed, scale=self.scale, jobs=self.jobs, want=KPIS_ONLY)
-            table = compare(res.summary, self.targets, self.scale)
+            table = compare(res.summary, self.targets, self.scenario, self.scale)
             record = {"key": key, "values": values, "objective": objective(table), "passed": int(table[table["use"] == "fit"]["passed"].sum())}
             with self.store.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")

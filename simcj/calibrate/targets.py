@@ -9,30 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..experiment.kpis import COUNTS, metric_names
-from ..model.stage import pathway
-from ..model.women import OFFENCE
+from ..engine.stage import pathway
+from ..experiment.catalogue import is_volume, metric_names
 from ..scenario.loader import Problem, ScenarioError
+from ..women.table import OFFENCE
 
 COLUMNS = ["id", "metric", "offence", "value", "low", "high", "period", "geography", "source", "notes", "use", "kind"]
 USES = ("fit", "holdout")
 # identity: equals an input or holds by construction (a check that the inputs went in, not
 # validation); independent: the model could miss it.
 KINDS = ("independent", "identity")
-
-# Metrics that are volumes: compared per unit of --scale.
-VOLUME_METRICS = frozenset(COUNTS) | {"incidents", "not_reported", "open_at_end", "crown_backlog", "crown_backlog_mean", "magistrates_backlog", "magistrates_backlog_mean"}
-# the stages' own counts a year, and MARAC cases per 10,000 women (a volume over an unscaled population)
-VOLUME_METRICS |= {"repeat_incidents", "marac_cases", "marac_cases_per_10k_women", "charged_in_custody",
-                   "perpetrator_programme_starts", "perpetrator_programme_completions"}
-# the women's pathway's volumes and stocks
-VOLUME_METRICS |= {"rearrests", "diverted", "conditional_cautions", "remanded", "sentenced_custody", "community_orders", "recalls",
-                   "released_from_custody", "prison_places_used", "probation_caseload", "reoffenders_12m"}
-
-
-def is_volume(metric: str) -> bool:
-    return metric in VOLUME_METRICS or metric.endswith(("_referrals", "_supported")) or "_backlog_at_year_" in metric
-
 
 MAX_TABLE_BYTES = 5 * 1024 * 1024  # the shipped tables are a few kB
 
@@ -109,14 +95,15 @@ def load_targets(path: str | Path, scenario=None) -> pd.DataFrame:
     return t
 
 
-def compare(summary: pd.DataFrame, targets: pd.DataFrame, scale: float = 1.0) -> pd.DataFrame:
-    """Each target beside the simulated mean and 95% CI (group 'all'); pass when the mean is in range."""
+def compare(summary: pd.DataFrame, targets: pd.DataFrame, scenario, scale: float = 1.0) -> pd.DataFrame:
+    """Each target beside the simulated mean and 95% CI (group 'all'); pass when the mean is in range.
+    A volume of the catalogue is compared per unit of ``scale``."""
     s = summary[summary["group"] == "all"].set_index(["metric", "offence"])
     rows = []
     for _, t in targets.iterrows():
         key = (t["metric"], t["offence"])
         if key in s.index:
-            divisor = scale if is_volume(t["metric"]) else 1.0
+            divisor = scale if is_volume(t["metric"], scenario) else 1.0
             mean, low, high = (s.loc[key, c] / divisor for c in ("mean", "ci_low", "ci_high"))
         else:
             mean = low = high = np.nan

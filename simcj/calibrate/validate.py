@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..engine.world import run_replication
 from ..experiment.kpis import has_victims
 from ..experiment.results import simulate
-from ..model.world import run_replication
 from ..scenario.schema import Scenario
 from .checks import Check, conservation, erlang_c, littles_law, tracked_replication, women_conservation, women_littles_law
 from .fit import KPIS_ONLY
@@ -64,7 +64,7 @@ class Validation:
 def validate(scenario: Scenario, targets: pd.DataFrame, reps: int, seed: int, scale: float = 1.0, jobs: int = 1, progress=None) -> Validation:
     """Run the scenario, compare it with the targets, and run the model checks."""
     res = simulate(scenario, reps=reps, seed=seed, scale=scale, jobs=jobs, progress=progress, want=KPIS_ONLY)
-    table = compare(res.summary, targets, scale)
+    table = compare(res.summary, targets, scenario, scale)
     if not has_victims(res.scenario):  # the women's pathway alone: its own accounting and queues
         out = run_replication(res.scenario, 0, seed)
         return Validation(scenario.name, table, [women_littles_law(out), women_conservation(out)])

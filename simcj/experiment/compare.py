@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from ..scenario.schema import Scenario
+from .catalogue import headline_differences
 from .executor import TABLES, BranchTask, LocalExecutor, ReplicationTask, can_branch, executor_for
 from .replications import Precision, simulate_to_precision
 from .results import Results, from_replications
@@ -33,41 +34,29 @@ from .stats import KEYS
 DISCOUNT_RATE = 0.035
 BOOTSTRAP_SAMPLES = 4000
 BOOTSTRAP_SEED = 20261122
+# How the economics table names its measures (the KPIs among them are named by the catalogue).
+ECONOMICS_LABELS = {
+    "incremental_cost": "Incremental cost a year",
+    "incremental_delivery_cost": "Incremental delivery cost a year",
+    "incremental_consequence_cost": "Incremental consequence cost a year",
+    "delivery_cost_per_extra_conviction": "Delivery cost per extra conviction",
+    "delivery_cost_per_withdrawal_avoided": "Delivery cost per withdrawal avoided",
+    "pv_incremental_delivery_cost": "Present value: incremental delivery cost (Green Book, 3.5%)",
+    "pv_incremental_consequence_cost": "Present value: incremental consequence cost",
+    "pv_incremental_cost": "Present value: incremental cost",
+    "pv_extra_convictions": "Present value: extra convictions (discounted)",
+    "pv_withdrawals_avoided": "Present value: withdrawals avoided (discounted)",
+    "pv_delivery_cost_per_extra_conviction": "Present value: delivery cost per extra conviction",
+    "switching_value": "Switching value (the parameter's value at which the option equals the base)",
+    "extra_convictions": "Extra convictions a year",
+    "withdrawals_avoided": "Pre-charge withdrawals avoided a year",
+    "cost_per_extra_conviction": "Cost per extra conviction",
+    "cost_per_withdrawal_avoided": "Cost per withdrawal avoided",
+}
 DIFFERENCE_COLUMNS = [
     "metric", "offence", "group", "scenario", "base_mean", "alt_mean", "diff_mean", "diff_ci_low", "diff_ci_high", "pct_change",
     "unpaired_ci_low", "unpaired_ci_high", "n_reps", "uncertainty_low", "uncertainty_high",
 ]  # fmt: skip
-# The KPIs a commissioner reads first: (metric, offence, label, format).
-HEADLINE_DIFFERENCES = (
-    ("convicted", "all", "Convictions a year", "{:+,.0f}"),
-    ("charged", "all", "Charges a year", "{:+,.0f}"),
-    ("rate_withdrawal_pre_charge", "all", "Pre-charge withdrawal (points)", "{:+.1%}"),
-    ("rate_retraction_post_charge", "all", "Post-charge retraction (points)", "{:+.1%}"),
-    ("rate_conviction", "all", "Conviction rate (points)", "{:+.1%}"),
-    ("convicted", "rape", "Rape convictions a year", "{:+,.0f}"),
-    ("days_charge_to_completion_median", "all", "Median days charge to completion", "{:+,.0f}"),
-    ("crown_backlog_at_year_1", "all", "Crown Court backlog one year after the date (stock)", "{:+,.0f}"),
-    ("crown_backlog", "all", "Crown Court backlog at the end of the run (stock)", "{:+,.0f}"),
-    ("cost_delivery", "all", "Delivery cost a year, £ (capacity funded)", "{:+,.0f}"),
-    ("cost_consequence", "all", "Consequence cost a year, £ (prison)", "{:+,.0f}"),
-    ("cost_total", "all", "Total cost a year, £", "{:+,.0f}"),
-    # the women's pathway
-    ("diverted", "women_offenders", "Women diverted a year", "{:+,.0f}"),
-    ("charged", "women_offenders", "Women charged a year", "{:+,.0f}"),
-    ("sentenced_custody", "women_offenders", "Women sentenced to custody a year", "{:+,.0f}"),
-    ("community_orders", "women_offenders", "Community orders a year", "{:+,.0f}"),
-    ("prison_places_used", "women_offenders", "Prison places used by women (mean)", "{:+,.0f}"),
-    ("womens_centre_starts", "women_offenders", "Women starting with a key worker a year", "{:+,.0f}"),
-    ("womens_centre_wait_days_mean", "women_offenders", "Mean wait for a key worker, days", "{:+,.1f}"),
-    ("reoffending_12m", "women_offenders", "Proven reoffending within 12 months (points)", "{:+.1%}"),
-    ("reoffenders_12m", "women_offenders", "Women proven to reoffend within 12 months, a year", "{:+,.0f}"),
-    ("rearrests", "women_offenders", "Re-arrests of the same women a year", "{:+,.0f}"),
-    ("cost_delivery", "women_offenders", "Women's pathway delivery cost a year, £", "{:+,.0f}"),
-    ("cost_consequence", "women_offenders", "Women's pathway consequence cost a year, £ (prison, probation)", "{:+,.0f}"),
-    ("cost_total", "women_offenders", "Women's pathway total cost a year, £", "{:+,.0f}"),
-)
-
-
 @dataclass
 class Comparison:
     base: Results
@@ -85,17 +74,18 @@ class Comparison:
 
     def headline(self) -> pd.DataFrame:
         """Scenario x headline KPI (see :func:`headline_table`)."""
-        return headline_table(self.differences, [r.scenario.name for r in self.alternatives])
+        return headline_table(self.differences, [r.scenario.name for r in self.alternatives], headline_differences(self.base.scenario))
 
 
-def headline_table(differences: pd.DataFrame, alternatives: list[str]) -> pd.DataFrame:
-    """Scenario x headline KPI: 'difference [95% CI]' against the base, paired, and with
-    ``--uncertainty`` '{low, high}', the range over the uncertain parameters."""
+def headline_table(differences: pd.DataFrame, alternatives: list[str], kpis: list[tuple]) -> pd.DataFrame:
+    """Scenario x headline KPI (``kpis``: (metric, offence, label, format), the catalogue's, see :func:`simcj.experiment.catalogue.headline_differences`):
+    'difference [95% CI]' against the base, paired, and with ``--uncertainty`` '{low, high}', the range
+    over the uncertain parameters."""
     d = differences[differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
     rows = {}
     for name in alternatives:
         row = {}
-        for metric, offence, label, fmt in HEADLINE_DIFFERENCES:
+        for metric, offence, label, fmt in kpis:
             if (name, metric, offence) in d.index:
                 r = d.loc[(name, metric, offence)]
                 row[label] = f"{fmt.format(r['diff_mean'])} [{fmt.format(r['diff_ci_low'])}, {fmt.format(r['diff_ci_high'])}]"

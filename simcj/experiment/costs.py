@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..model import women
-from ..model.stage import pathway
+from ..engine.stage import pathway
 from ..scenario.schema import Scenario
+from ..women import table as women
 
 KINDS = ("delivery", "consequence")
 RATIOS = ("cost_delivery", "cost_consequence", "cost_total", "cost_per_conviction", "cost_per_victim_supported")

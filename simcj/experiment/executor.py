@@ -26,9 +26,9 @@ from typing import Optional, Protocol
 import numpy as np
 import pandas as pd
 
+from ..engine.cases import Exit, Plea, Venue
+from ..engine.world import World, run_replication
 from ..files import raise_if_signalled
-from ..model.entities import Exit, Plea, Venue
-from ..model.world import World, run_replication
 from ..scenario.schema import Scenario
 from .kpis import replication_kpis
 

@@ -25,19 +25,11 @@ import pandas as pd
 from scipy import stats
 
 from ..scenario.schema import Scenario
+from .catalogue import key_results
 from .executor import EVERYTHING, executor_for
 from .results import Results, from_replications
 from .runner import resolve, run_replications
 
-# (metric, offence): the KPIs whose precision decides the number of replications.
-HEADLINE_KPIS = (
-    ("convicted", "all"),
-    ("charged", "all"),
-    ("rate_withdrawal_pre_charge", "all"),
-    ("rate_conviction", "all"),
-    ("crown_backlog", "all"),
-    ("cost_total", "all"),
-)
 MIN_REPS = 3
 
 
@@ -76,11 +68,12 @@ def solution(d: pd.DataFrame, p: Precision) -> Optional[int]:
     return None
 
 
-def headline_values(kpis: pd.DataFrame) -> pd.DataFrame:
-    """Replication x headline KPI values (KPIs the scenario does not produce are left out)."""
+def key_values(kpis: pd.DataFrame, keys: list[tuple]) -> pd.DataFrame:
+    """Replication x key result (``keys``: (metric, offence, ...), the catalogue's; results the
+    scenario does not produce are left out): their precision decides the number of replications."""
     k = kpis[kpis["group"] == "all"]
     cols = {}
-    for metric, offence in HEADLINE_KPIS:
+    for metric, offence, *_ in keys:
         sel = k[(k["metric"] == metric) & (k["offence"] == offence)].set_index("replication")["value"]
         if len(sel):
             cols[f"{metric} ({offence})"] = sel.sort_index()
@@ -102,6 +95,7 @@ def simulate_to_precision(
     and the caller must say that the precision was not reached.
     """
     spec = resolve(scenario, reps=precision.max_reps, seed=seed, scale=scale)
+    keys = key_results(scenario)
     start = time.perf_counter()
     done: list = []
     executor = executor_for(jobs)
@@ -112,7 +106,7 @@ def simulate_to_precision(
         todo = list(range(first, min(precision.max_reps, first + batch)))
         inner = None if progress is None else _batch_progress(progress, first, len(todo), precision.max_reps)
         done += run_replications(spec, jobs=executor, progress=inner, replications=todo, want=want)
-        d = relative_half_widths(headline_values(pd.concat([r.kpis for r in done], ignore_index=True)))
+        d = relative_half_widths(key_values(pd.concat([r.kpis for r in done], ignore_index=True), keys))
         chosen = solution(d, precision)
         if chosen is not None:
             break

@@ -18,23 +18,13 @@ import pandas as pd
 
 from ..scenario.schema import Scenario
 from ..scenario.variants import variant
+from .catalogue import key_results
 from .compare import paired_differences
 from .costs import cost_rows
 from .executor import TABLES, executor_for
 from .results import Results, simulate
 from .uncertainty import WOMEN_COSTS, used_by_pathway
 
-# The KPIs the sensitivity table and the tornado plots report: (metric, offence, label).
-SENSITIVITY_KPIS = (
-    ("convicted", "all", "Convictions a year"),
-    ("rate_withdrawal_pre_charge", "all", "Pre-charge withdrawal rate"),
-    ("rate_conviction", "all", "Conviction rate"),
-    ("cost_total", "all", "Total cost a year, £"),
-    ("reoffenders_12m", "women_offenders", "Women proven to reoffend within 12 months, a year"),
-    ("rearrests", "women_offenders", "Re-arrests of the same women a year"),
-    ("prison_places_used", "women_offenders", "Prison places used by women"),
-    ("cost_total", "women_offenders", "Women's pathway total cost a year, £"),
-)
 COLUMNS = ["parameter", "end", "value", "base_value", "metric", "offence", "base_mean", "diff_mean", "diff_ci_low", "diff_ci_high"]
 
 
@@ -103,7 +93,7 @@ def run_sensitivity(
                 done[0] += 1
                 kpis = run.kpis
             d = paired_differences(base.kpis, kpis, path)
-            for metric, offence, _label in SENSITIVITY_KPIS:
+            for metric, offence, _label in key_results(scenario):
                 sel = d[(d["metric"] == metric) & (d["offence"] == offence) & (d["group"] == "all")]
                 if len(sel):
                     r = sel.iloc[0]

@@ -31,20 +31,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..model.stage import pathway
+from ..engine.stage import pathway
 from ..scenario.intervention import changed_settings
 from ..scenario.schema import Scenario
 from ..scenario.variants import has_setting, variant
+from .catalogue import key_results
 from .compare import run_comparison
 
 LHS_SEED = 20261122
-# The KPIs whose dependence on each parameter is ranked: (metric, offence).
-RANKED_KPIS = (
-    ("convicted", "all"), ("rate_withdrawal_pre_charge", "all"), ("cost_delivery", "all"), ("cost_total", "all"),
-    ("reoffenders_12m", "women_offenders"), ("sentenced_custody", "women_offenders"), ("cost_total", "women_offenders"),
-)
-
-
 @dataclass(frozen=True)
 class Uncertain:
     path: str
@@ -136,7 +130,7 @@ def run_uncertainty(
         cmp = run_comparison(_with(base, values), [_with(a, values) for a in alternatives], reps, seed, scale, jobs, progress=tick)
         parts.append(_paired(cmp, k))
     differences = pd.concat(parts, ignore_index=True)
-    return Uncertainty(sets, differences, intervals(differences), ranking(differences, sets))
+    return Uncertainty(sets, differences, intervals(differences), ranking(differences, sets, key_results(base)))
 
 
 def _paired(cmp, k: int) -> pd.DataFrame:
@@ -165,11 +159,12 @@ def intervals(differences: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame({"uncertainty_low": g.quantile(lo), "uncertainty_high": g.quantile(hi)}).reset_index()
 
 
-def ranking(differences: pd.DataFrame, sets: pd.DataFrame) -> pd.DataFrame:
-    """For each option and ranked KPI, the parameters by |Spearman correlation| with its mean difference
-    over sets (unit costs only for cost KPIs). With few sets the ranking is itself noisy: use 20 or more."""
+def ranking(differences: pd.DataFrame, sets: pd.DataFrame, keys: list[tuple]) -> pd.DataFrame:
+    """For each option and key result (``keys``: (metric, offence, ...), the catalogue's), the parameters by
+    |Spearman correlation| with its mean difference over sets (unit costs only for cost KPIs). With
+    few sets the ranking is itself noisy: use 20 or more."""
     rows = []
-    keep = differences[differences[["metric", "offence"]].apply(tuple, axis=1).isin(RANKED_KPIS)]
+    keep = differences[differences[["metric", "offence"]].apply(tuple, axis=1).isin({(m, o) for m, o, *_ in keys})]
     means = keep.groupby(["scenario", "metric", "offence", "set"])["diff"].mean()
     for (scenario, metric, offence), by_set in means.groupby(level=[0, 1, 2]):
         y = by_set.droplevel([0, 1, 2]).reindex(sets.index)
@@ -212,8 +207,9 @@ def attach(cmp, unc: Uncertainty) -> None:
     merged = d.merge(unc.intervals.assign(group="all"), on=["scenario", "metric", "offence", "group"], how="left")
     cmp.differences = merged[list(cmp.differences.columns)]
     cmp.uncertainty = unc
-    # the switching values of the parameters each option's convictions and total cost depend on most
-    top = unc.ranking[(unc.ranking["rank"] <= 3) & unc.ranking["switching_value"].notna() & unc.ranking["metric"].isin(["convicted", "cost_total"])]
+    # the switching values of the parameters each option's first key result and total cost depend on most
+    first = next(iter(key_results(cmp.base.scenario)), (None,))[0]
+    top = unc.ranking[(unc.ranking["rank"] <= 3) & unc.ranking["switching_value"].notna() & unc.ranking["metric"].isin([first, "cost_total"])]
     rows = [
         (r.scenario, "switching_value", r.switching_value, np.nan, np.nan, f"{r.parameter}: {r.metric} equal to the base's")
         for r in top.itertuples()

@@ -26,39 +26,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from ..experiment.compare import HEADLINE_DIFFERENCES, Comparison, headline_table
+from ..experiment import catalogue
+from ..experiment.compare import ECONOMICS_LABELS, Comparison, headline_table
 from ..files import atomic_folder, write_text_atomic
-from ..model.women import OFFENCE as WOMEN  # the women's pathway's KPIs
+from ..scenario.schema import Scenario
+from ..version import __version__
+from ..women.table import OFFENCE as WOMEN  # the women's pathway's KPIs
 from . import comparison_figures as cf
 from .export import git_commit, write_results
-
-# The KPIs whose paired and unpaired CIs the report sets side by side: (metric, offence, label).
-CRN_KPIS = tuple((m, o, label) for m, o, label, _ in HEADLINE_DIFFERENCES)
-MEASURE_LABELS = {
-    "cost_delivery": "Delivery cost a year (capacity funded)",
-    "cost_consequence": "Consequence cost a year (prison)",
-    "cost_total": "Total cost a year",
-    "cost_per_conviction": "Cost per conviction",
-    "cost_per_victim_supported": "Advocacy cost per victim supported",
-    "incremental_cost": "Incremental cost a year",
-    "incremental_delivery_cost": "Incremental delivery cost a year",
-    "incremental_consequence_cost": "Incremental consequence cost a year",
-    "delivery_cost_per_extra_conviction": "Delivery cost per extra conviction",
-    "delivery_cost_per_withdrawal_avoided": "Delivery cost per withdrawal avoided",
-    "pv_incremental_delivery_cost": "Present value: incremental delivery cost (Green Book, 3.5%)",
-    "pv_incremental_consequence_cost": "Present value: incremental consequence cost",
-    "pv_incremental_cost": "Present value: incremental cost",
-    "pv_extra_convictions": "Present value: extra convictions (discounted)",
-    "pv_withdrawals_avoided": "Present value: withdrawals avoided (discounted)",
-    "pv_delivery_cost_per_extra_conviction": "Present value: delivery cost per extra conviction",
-    "switching_value": "Switching value (the parameter's value at which the option equals the base)",
-    "extra_convictions": "Extra convictions a year",
-    "withdrawals_avoided": "Pre-charge withdrawals avoided a year",
-    "cost_per_extra_conviction": "Cost per extra conviction",
-    "cost_per_withdrawal_avoided": "Cost per withdrawal avoided",
-}
-
 
 # --------------------------------------------------------------------------- writing the folder
 
@@ -187,6 +162,11 @@ class Folder:
         return list(self.scenario_dirs)
 
     @property
+    def scenario(self) -> Scenario:
+        """The base scenario, as the run resolved it (its pathway decides what the report shows)."""
+        return Scenario.model_validate(self.manifests[self.base]["resolved_scenario"])
+
+    @property
     def base(self) -> str:
         return self.names[0]
 
@@ -247,22 +227,18 @@ def headline_sentences(folder: Folder) -> dict[str, str]:
     """One plain-English paragraph per alternative: what it is, what it changes, and at what cost."""
     d = folder.differences[folder.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
     e = folder.economics.set_index(["scenario", "measure"]) if folder.economics is not None else pd.DataFrame()
+    outcomes = []  # the comparison's headline rows other than money, in words
+    for metric, offence, label, _fmt in catalogue.headline_differences(folder.scenario):
+        entry = catalogue.describe(metric, folder.scenario)
+        if entry.unit not in ("£ a year", "£"):
+            share = entry.unit == "share"
+            words = label.removesuffix(" (points)")
+            words = words[0].lower() + words[1:] if words[1:2].islower() else words
+            outcomes.append((metric, offence, words, _points if share else _count, " points" if share else ""))
     out = {}
     for s in folder.alternatives:
         parts = []
-        for metric, offence, label, fmt, unit in (
-            ("convicted", "all", "convictions a year", _count, ""),
-            ("rate_withdrawal_pre_charge", "all", "pre-charge withdrawal", _points, " points"),
-            ("convicted", "rape", "rape convictions a year", _count, ""),
-            ("days_charge_to_completion_median", "all", "median days from charge to completion", _count, ""),
-            ("crown_backlog_at_year_1", "all", "the Crown Court backlog one year after the date", _count, ""),
-            ("diverted", WOMEN, "women diverted a year", _count, ""),
-            ("sentenced_custody", WOMEN, "women sentenced to immediate custody a year", _count, ""),
-            ("prison_places_used", WOMEN, "prison places used by women", _count, ""),
-            ("womens_centre_starts", WOMEN, "women starting with a key worker a year", _count, ""),
-            ("reoffenders_12m", WOMEN, "women proven to reoffend within 12 months, a year", _count, ""),
-            ("rearrests", WOMEN, "re-arrests of the same women a year", _count, ""),
-        ):
+        for metric, offence, label, fmt, unit in outcomes:
             if (s, metric, offence) in d.index:
                 parts.append(_change(label, d.loc[(s, metric, offence)], fmt, unit))
         text = "; ".join(parts)
@@ -311,7 +287,7 @@ def crn_table(folder: Folder) -> pd.DataFrame:
     """For the headline KPIs: paired against unpaired CI half-widths, and the ratio (the gain from CRN)."""
     d = folder.differences[folder.differences["group"] == "all"]
     rows = []
-    for metric, offence, label in CRN_KPIS:
+    for metric, offence, label, _fmt in catalogue.headline_differences(folder.scenario):
         sel = d[(d["metric"] == metric) & (d["offence"] == offence)]
         for _, r in sel.iterrows():
             paired = (r["diff_ci_high"] - r["diff_ci_low"]) / 2
@@ -378,23 +354,16 @@ def _img(fig, alt: str) -> str:
 
 def womens_table(folder: Folder) -> pd.DataFrame:
     """The women's pathway's headline KPIs for each scenario of the folder: 'mean [95% CI]'."""
-    from ..experiment.results import WOMEN_HEADLINE
-
     rows = []
-    extra = (
-        ("released_after_housing_benefit_ended", "Released after housing benefit ended (13 weeks inside)", "{:,.0f}"),
-        ("mothers_sent_to_custody", "Mothers of dependent children sent to custody", "{:,.0f}"),
-    )
-    for metric, label, fmt in (*WOMEN_HEADLINE, *extra):
-        row = {"KPI": label}
+    for m in catalogue.headline(folder.scenario):
+        row = {"KPI": m.label}
         for name, summary in folder.summaries.items():
-            s = summary[(summary["metric"] == metric) & (summary["offence"] == WOMEN) & (summary["group"] == "all")]
+            s = summary[(summary["metric"] == m.name) & (summary["offence"] == WOMEN) & (summary["group"] == "all")]
             if len(s):
                 r = s.iloc[0]
-                row[name] = fmt.format(r["mean"]) + (f" [{fmt.format(r['ci_low'])}, {fmt.format(r['ci_high'])}]" if np.isfinite(r["ci_low"]) else "")
+                row[name] = m.fmt.format(r["mean"]) + (f" [{m.fmt.format(r['ci_low'])}, {m.fmt.format(r['ci_high'])}]" if np.isfinite(r["ci_low"]) else "")
         rows.append(row)
     return pd.DataFrame(rows)
-
 
 def _table(frame: pd.DataFrame, float_format="{:,.3g}") -> str:
     def fmt(v):
@@ -455,7 +424,7 @@ def build_report(path: Path) -> tuple[Path, Path]:
     has_women = any((s["offence"] == WOMEN).any() for s in f.summaries.values())
     has_victims = any((s["offence"] != WOMEN).any() for s in f.summaries.values())
     if has_victims:
-        sections.append("<h2>Attrition funnel</h2>" + _img(cf.funnel_comparison(f.summaries, offences + ["all"]), "funnel comparison"))
+        sections.append("<h2>Attrition funnel</h2>" + _img(cf.funnel_comparison(f.summaries, offences + ["all"], catalogue.funnel(f.scenario)), "funnel comparison"))
     if has_women:
         table = womens_table(f)
         sections.append(
@@ -469,12 +438,12 @@ def build_report(path: Path) -> tuple[Path, Path]:
     if f.is_comparison:
         sections.append(
             "<h2>Differences from the base</h2><p class=note>Each option minus the base, replication by replication on common random numbers.</p>"
-            + _img(cf.forest(f.differences, HEADLINE_DIFFERENCES, f.alternatives), "forest plot of differences")
+            + _img(cf.forest(f.differences, catalogue.headline_differences(f.scenario), f.alternatives), "forest plot of differences")
         )
     if has_victims:
         sections.append("<h2>Backlog trajectories</h2>" + _img(cf.backlog_trajectories(f.timeseries, f.warmup_days(), f.intervention_days()), "Crown Court backlog over time"))
     if f.is_comparison and not f.economics.empty:
-        econ = f.economics.assign(measure=f.economics["measure"].map(lambda x: MEASURE_LABELS.get(x, x)))
+        econ = f.economics.assign(measure=f.economics["measure"].map(lambda x: ECONOMICS_LABELS.get(x) or catalogue.describe(x, f.scenario).label))
         sections.append(
             "<h2>Cost-effect plane and costs</h2>"
             "<p class=note><b>Delivery cost</b> is the capacity funded, at its funded level: police units, CPS units, IDVAs, ISVAs, SDVC "
@@ -498,7 +467,7 @@ def build_report(path: Path) -> tuple[Path, Path]:
     reps_text = _replications_section(f)
     sections.append("<h2>Replications and warm-up</h2>" + reps_text)
     for name in f.names:
-        sections.append(f"<h3>Warm-up diagnostic: {html.escape(name)}</h3>" + _img(cf.warmup_diagnostic(f.timeseries[name], f.warmup_days(), name), f"warm-up diagnostic {name}"))
+        sections.append(f"<h3>Warm-up diagnostic: {html.escape(name)}</h3>" + _img(cf.warmup_diagnostic(f.timeseries[name], f.warmup_days(), name, catalogue.stocks(f.scenario)), f"warm-up diagnostic {name}"))
     if f.precision is not None:
         sheets["Precision"] = f.precision.reset_index()
     changed = changed_parameters(f) if f.is_comparison else pd.DataFrame()
@@ -535,7 +504,7 @@ def _headline_frame(f: Folder) -> pd.DataFrame:
     differences = f.differences
     if "uncertainty_low" not in differences:  # a folder written before --uncertainty existed
         differences = differences.assign(uncertainty_low=np.nan, uncertainty_high=np.nan)
-    return headline_table(differences, f.alternatives).rename_axis("scenario").reset_index()
+    return headline_table(differences, f.alternatives, catalogue.headline_differences(f.scenario)).rename_axis("scenario").reset_index()
 
 
 def _uncertainty_section(f: Folder) -> str:

@@ -14,19 +14,7 @@ import pandas as pd  # noqa: E402
 
 from .figures import offence_label  # noqa: E402
 
-FUNNEL_STAGES = (("recorded", "Recorded"), ("referred_cps", "Referred"), ("charged", "Charged"), ("convicted", "Convicted"))
 PALETTE = ("#444444", "#1f5f8b", "#a83232", "#6a4c93", "#2e7d32", "#ef6c00", "#00838f", "#8d6e63", "#c2185b", "#5d4037")
-# Series shown in the warm-up diagnostic, when the run has them: (series, label).
-WARMUP_SERIES = (
-    ("crown_backlog", "Crown Court backlog"),
-    ("magistrates_backlog", "Magistrates' backlog"),
-    ("investigators_community_safety_waiting", "DA investigations waiting"),
-    ("investigators_sexual_offences_waiting", "Sexual-offence investigations waiting"),
-    ("cps_rasso_waiting", "CPS RASSO files waiting"),
-    ("idva_waiting", "IDVA waiting list"),
-    ("women_in_prison", "Women in prison"),
-    ("women_supervised", "Women supervised by probation"),
-)
 
 
 def _colours(names: list[str]) -> dict[str, str]:
@@ -34,24 +22,25 @@ def _colours(names: list[str]) -> dict[str, str]:
     return {n: PALETTE[k % len(PALETTE)] for k, n in enumerate(names)}
 
 
-def funnel_comparison(summaries: dict[str, pd.DataFrame], offences: list[str]):
-    """Cases a year at each stage, one group of bars per stage and one bar per scenario, by offence."""
+def funnel_comparison(summaries: dict[str, pd.DataFrame], offences: list[str], steps: list[tuple[str, str]]):
+    """Cases a year at each step of the funnel (``steps``: (metric, name), the catalogue's), one group
+    of bars per step and one bar per scenario, by offence."""
     names = list(summaries)
     colours = _colours(names)
     fig, axes = plt.subplots(1, len(offences), figsize=(4.6 * len(offences), 4.4), squeeze=False)
     width = 0.8 / len(names)
     for ax, off in zip(axes[0], offences):
-        x = np.arange(len(FUNNEL_STAGES))
+        x = np.arange(len(steps))
         for k, name in enumerate(names):
             s = summaries[name]
             s = s[(s["group"] == "all") & (s["offence"] == off)].set_index("metric")
-            means = np.array([s["mean"].get(m, np.nan) for m, _ in FUNNEL_STAGES])
-            lo = np.array([s["ci_low"].get(m, np.nan) for m, _ in FUNNEL_STAGES])
-            hi = np.array([s["ci_high"].get(m, np.nan) for m, _ in FUNNEL_STAGES])
+            means = np.array([s["mean"].get(m, np.nan) for m, _ in steps])
+            lo = np.array([s["ci_low"].get(m, np.nan) for m, _ in steps])
+            hi = np.array([s["ci_high"].get(m, np.nan) for m, _ in steps])
             err = np.vstack([np.nan_to_num(means - lo), np.nan_to_num(hi - means)])
             ax.bar(x + (k - (len(names) - 1) / 2) * width, means, width, yerr=err, capsize=2, color=colours[name], label=name)
         ax.set_yscale("log")
-        ax.set_xticks(x, [label for _, label in FUNNEL_STAGES])
+        ax.set_xticks(x, [label for _, label in steps])
         ax.set_title(offence_label(off))
         ax.set_ylabel("cases a year (log scale)")
         ax.grid(axis="y", alpha=0.3)
@@ -134,12 +123,12 @@ def cost_effect_plane(economics: pd.DataFrame, names: list[str]):
     return fig
 
 
-def warmup_diagnostic(ts: pd.DataFrame, warmup_days: float, scenario: str):
-    """The system's state over simulated time, warm-up included: mean and 5-95% of replications.
-
-    A level that is still trending when the warm-up ends means the warm-up is too short.
+def warmup_diagnostic(ts: pd.DataFrame, warmup_days: float, scenario: str, stocks: list[tuple[str, str]]):
+    """The system's state over simulated time, warm-up included: mean and 5-95% of replications of
+    each of ``stocks`` ((series, label): the catalogue's, see :func:`simcj.experiment.catalogue.stocks`)
+    that the run monitored. A level that is still trending when the warm-up ends means the warm-up is too short.
     """
-    present = [(s, label) for s, label in WARMUP_SERIES if (ts["series"] == s).any()]
+    present = [(s, label) for s, label in stocks if (ts["series"] == s).any()]
     cols = 3
     rows = max(1, int(np.ceil(len(present) / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(12, 2.8 * rows), squeeze=False)

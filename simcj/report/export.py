@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from .. import __version__
 from ..experiment import performance
 from ..files import atomic_folder
+from ..version import __version__
 from . import figures
 
 PACKAGES = ("simpy", "numpy", "pandas", "scipy", "matplotlib", "pydantic", "PyYAML", "click", "pyarrow", "openpyxl")

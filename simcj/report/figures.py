@@ -12,16 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..model.stage import pathway  # noqa: E402
+from ..engine.stage import pathway  # noqa: E402
+from ..experiment import catalogue  # noqa: E402
 
-FUNNEL = (
-    ("incidents", "Incidents"),
-    ("reported", "Reported"),
-    ("recorded", "Recorded"),
-    ("referred_cps", "Referred\nto CPS"),
-    ("charged", "Charged"),
-    ("convicted", "Convicted"),
-)
 _LABELS = {"domestic_abuse": "Domestic abuse", "rape": "Rape", "other_sexual": "Other sexual offences", "stalking_harassment": "Stalking and harassment", "all": "All"}
 _PALETTE = ("#1f5f8b", "#a83232", "#6a4c93", "#2a7f62", "#c07a1a", "#5c5c5c", "#8c2d6b", "#3b8ea5")
 
@@ -54,18 +47,19 @@ def funnel(results, ax=None):
     else:
         fig, axes = ax.figure, [ax] * len(offences)
     s = results.summary[results.summary["group"] == "all"].set_index(["metric", "offence"])
+    steps = catalogue.funnel(results.scenario)
     for a, off in zip(axes, offences):
-        means = np.array([s.loc[(m, off), "mean"] if (m, off) in s.index else np.nan for m, _ in FUNNEL])
-        lows = np.array([s.loc[(m, off), "ci_low"] if (m, off) in s.index else np.nan for m, _ in FUNNEL])
-        highs = np.array([s.loc[(m, off), "ci_high"] if (m, off) in s.index else np.nan for m, _ in FUNNEL])
-        x = np.arange(len(FUNNEL))
+        means = np.array([s.loc[(m, off), "mean"] if (m, off) in s.index else np.nan for m, _ in steps])
+        lows = np.array([s.loc[(m, off), "ci_low"] if (m, off) in s.index else np.nan for m, _ in steps])
+        highs = np.array([s.loc[(m, off), "ci_high"] if (m, off) in s.index else np.nan for m, _ in steps])
+        x = np.arange(len(steps))
         err = np.vstack([np.nan_to_num(means - lows), np.nan_to_num(highs - means)])
         a.bar(x, means, color=offence_colour(off, offences), yerr=err, capsize=3)
         for xi, m in zip(x, means):
             if np.isfinite(m):
                 a.annotate(f"{m:,.0f}", (xi, m), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
         a.set_yscale("log")
-        a.set_xticks(x, [label for _, label in FUNNEL], fontsize=8)
+        a.set_xticks(x, [label for _, label in steps], fontsize=8)
         a.set_title(offence_label(off))
         a.set_ylabel("per year (log scale)")
         a.grid(axis="y", alpha=0.3)
@@ -136,33 +130,23 @@ def time_to_outcome(results):
     return fig
 
 
-WOMEN_FUNNEL = (
-    ("arrests", "Arrests"),
-    ("no_further_action", "NFA"),
-    ("out_of_court_disposals", "Out of court"),
-    ("conditional_cautions", "Conditional\ncaution"),
-    ("charged", "Charged"),
-    ("convicted", "Convicted"),
-    ("community_orders", "Community\norder"),
-    ("sentenced_custody", "Immediate\ncustody"),
-    ("recalls", "Recalls"),
-)
 
 
 def womens_pathway(results):
     """The women's pathway: women a year at each decision (mean, 95% CI), log scale."""
     s = results.summary[(results.summary["group"] == "all") & (results.summary["offence"] == "women_offenders")].set_index("metric")
     fig, a = plt.subplots(figsize=(9, 4.2))
-    means = np.array([s.loc[m, "mean"] if m in s.index else np.nan for m, _ in WOMEN_FUNNEL])
-    err = np.vstack([np.nan_to_num(means - np.array([s.loc[m, "ci_low"] if m in s.index else np.nan for m, _ in WOMEN_FUNNEL])),
-                     np.nan_to_num(np.array([s.loc[m, "ci_high"] if m in s.index else np.nan for m, _ in WOMEN_FUNNEL]) - means)])  # fmt: skip
-    x = np.arange(len(WOMEN_FUNNEL))
+    steps = catalogue.funnel(results.scenario)
+    means = np.array([s.loc[m, "mean"] if m in s.index else np.nan for m, _ in steps])
+    err = np.vstack([np.nan_to_num(means - np.array([s.loc[m, "ci_low"] if m in s.index else np.nan for m, _ in steps])),
+                     np.nan_to_num(np.array([s.loc[m, "ci_high"] if m in s.index else np.nan for m, _ in steps]) - means)])  # fmt: skip
+    x = np.arange(len(steps))
     a.bar(x, means, color="#6a4c93", yerr=err, capsize=3)
     for xi, m in zip(x, means):
         if np.isfinite(m):
             a.annotate(f"{m:,.0f}", (xi, m), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
     a.set_yscale("log")
-    a.set_xticks(x, [label for _, label in WOMEN_FUNNEL], fontsize=8)
+    a.set_xticks(x, [label for _, label in steps], fontsize=8)
     a.set_ylabel("women a year (log scale)")
     a.grid(axis="y", alpha=0.3)
     a.set_title("Women in contact with the criminal justice system: a year at each decision (mean, 95% CI)")

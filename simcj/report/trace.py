@@ -12,10 +12,10 @@ import math
 
 import pandas as pd
 
-from ..model.entities import Exit
-from ..model.women import EXIT_LABELS
-from ..model.world import ReplicationOutput, run_replication
+from ..engine.cases import Exit
+from ..engine.world import ReplicationOutput, run_replication
 from ..scenario.schema import Scenario
+from ..women.table import EXIT_LABELS
 
 # How a VAWG time stamp reads (columns not listed read as their name without the ``t_``).
 LABELS = {

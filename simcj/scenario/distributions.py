@@ -1,7 +1,7 @@
 """Duration distributions used in scenario files.
 
 Every duration in simcj is in days and is sampled by inverse transform from a uniform draw that
-belongs to the case (see ``simcj.model.streams``). Sampling by inverse transform keeps common random
+belongs to the case (see ``simcj.engine.streams``). Sampling by inverse transform keeps common random
 numbers intact: a scenario that changes a median moves each case's duration monotonically instead
 of reshuffling who gets a long one.
 """

@@ -24,8 +24,9 @@ from typing import Any, Optional
 import yaml
 from pydantic import ValidationError
 
+from ..files import located
 from .intervention import fixed_changes
-from .schema import Scenario, reference_problems
+from .schema import REPORT_CHECKS, Scenario, reference_problems
 
 SOURCE_KEYS = frozenset({"value", "source", "low", "high", "dist", "note"})
 # How `simcj compare --uncertainty` draws a ranged parameter: uniform over [low, high] (the default),
@@ -429,8 +430,10 @@ def resolve_tree(path: str | Path, overrides: Iterable[str] = ()) -> tuple[dict,
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, merge, override and validate a scenario file.
 
-    Raises :class:`ScenarioError` listing every problem found.
+    Raises :class:`ScenarioError` listing every problem found. ``scenarios/...`` is found in the
+    installed package when it is not in the working folder (:func:`simcj.files.located`).
     """
+    path = located(path)
     tree, origins = resolve_tree(path, overrides)
     sources: dict[str, ParamSource] = {}
     problems: list[Problem] = []
@@ -441,7 +444,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         raise ScenarioError(problems + _validation_problems(exc, origins)) from None
     problems += [Problem(_origin(origins, p), p, m) for p, m in reference_problems(scenario)]
     if not problems:  # naming a KPI needs the stages to exist
-        problems += [Problem(_origin(origins, p), p, m) for p, m in _indicator_problems(scenario)]
+        problems += [Problem(_origin(origins, p), p, m) for check in REPORT_CHECKS for p, m in check(scenario)]
     if problems:
         raise ScenarioError(problems)
     scenario._sources = sources
@@ -475,20 +478,6 @@ def _overrides_for(path: Path, overrides: Iterable[str]) -> list[str]:
         if isinstance(node, dict):
             out.append(assignment)
     return out
-
-
-def _indicator_problems(scenario: Scenario) -> list[tuple[str, str]]:
-    """Performance indicators must name a KPI the scenario reports."""
-    if not scenario.performance:
-        return []
-    from ..experiment.kpis import metric_names  # the KPIs live with the analysis; imported late to avoid a cycle
-
-    known = metric_names(scenario)
-    return [
-        (f"performance.{name}.metric", f"'{ind.metric}' is not a KPI this scenario reports")
-        for name, ind in scenario.performance.items()
-        if ind.metric not in known
-    ]
 
 
 def json_schema() -> dict:

@@ -10,6 +10,7 @@ Units: time in days, volumes per year, money in GBP at ``price_year`` prices.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Optional
 
 from pydantic import (
@@ -443,6 +444,33 @@ class Marac(Strict):
 PROGRAMME_ROUTES = ("report", "conviction", "marac")
 
 
+class Refuges(Strict):
+    """Refuges: safe accommodation for women escaping domestic abuse (and their children), with bed
+    spaces that run out. Victims of ``offences`` are referred when their crime is recorded, by their
+    DASH risk level; women referred from elsewhere share the spaces."""
+
+    offences: list[str] = Field(description="offence classes whose victims are referred")
+    bed_spaces: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)] = Field(description="family places (one woman and her children)")
+    p_referral: dict[str, Prob] = Field(description="probability a victim is referred at her recorded crime, by DASH risk level (a level not listed: 0)")
+    p_declined: Prob = Field(description="a referral that ends without a place for a reason other than space (she declines it, or it is not suitable)")
+    max_wait_days: PositiveFloat = Field(description="a referral with no space within this many days is refused for lack of space")
+    stay: Duration = Field(description="length of stay in refuge, days")
+    other_referrals_per_year: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        0.0, description="women referred from elsewhere (no police-recorded crime in the model: helpline, housing, self) who want a place"
+    )
+    hr_withdrawal: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        description="hazard ratio of withdrawal from her entry to refuge; at most 1 (as for support: the police and CPS stages "
+        "sleep until the earlier of their work's end and the withdrawal time, which a later effect can only postpone)"
+    )
+    hr_repeat: Annotated[float, Field(gt=0.0, le=1.0)] = Field(description="hazard ratio of further abuse while she is in refuge")
+    cost_per_space_year: NonNeg = Field(description="cost of a bed space for a year, £ (support and housing)")
+
+    @model_validator(mode="after")
+    def _risk_levels(self):
+        check_keys("p_referral", self.p_referral, RISK_LEVELS)
+        return self
+
+
 class PerpetratorProgramme(StaffedUnit):
     """A perpetrator programme: referral, assessment, attendance, completion.
 
@@ -708,7 +736,7 @@ class Scenario(Strict):
     pathway: list[str] = Field(
         default_factory=lambda: list(DEFAULT_PATHWAY),
         min_length=1,
-        description="the stages cases pass through, each a module of simcj.model; cases a stage sends on go to the "
+        description="the stages cases pass through, each a module of simcj.vawg or simcj.women; cases a stage sends on go to the "
         "stages that take them, in this order",
     )
     offences: dict[OffenceName, OffenceClass] = Field(
@@ -728,6 +756,7 @@ class Scenario(Strict):
     courts: Courts
     marac: Optional[Marac] = Field(None, description="MARACs (with the marac stage)")
     programmes: dict[str, PerpetratorProgramme] = Field(default_factory=dict, description="perpetrator programmes (with the programmes stage)")
+    refuges: Optional[Refuges] = Field(None, description="refuges (with the refuges stage)")
     women: Optional[Women] = Field(None, description="women in contact with the criminal justice system (with the women's pathway stages)")
     performance: dict[str, Indicator] = Field(
         default_factory=dict, description="indicators of the borough performance table (RAG), by the name it shows"
@@ -762,14 +791,16 @@ class Scenario(Strict):
         return self._sources
 
 
+# Checks of a scenario against what is built on it (the stages of its pathway, the KPIs they report),
+# registered by those layers when they are imported, so that this one imports nothing above it:
+# each gives (key path, what is wrong). A report check runs once the scenario has no other problem.
+ASSEMBLY_CHECKS: list[Callable[[Scenario], list[tuple[str, str]]]] = []
+REPORT_CHECKS: list[Callable[[Scenario], list[tuple[str, str]]]] = []
+
+
 def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
     """Names that must point at a declared unit, service, offence class or stage: (key path, what is wrong)."""
-    from ..model.stage import known_stage  # the stages live with the model; imported late to avoid a cycle
-
-    problems = []
-    for k, name in enumerate(sc.pathway):
-        if not known_stage(name):
-            problems.append((f"pathway.{k}", f"'{name}' is not a stage (a module of simcj.model that registers one)"))
+    problems = [problem for check in ASSEMBLY_CHECKS for problem in check(sc)]
     if sc.courts.rasso is not None:
         for k, name in enumerate(sc.courts.rasso.offences):
             if name not in sc.offences:
@@ -817,12 +848,9 @@ def reference_problems(sc: Scenario) -> list[tuple[str, str]]:
 
 
 def _women_problems(sc: Scenario) -> list[tuple[str, str]]:
-    """The women's pathway: its section is there when its stages are, and its boroughs are London's."""
-    from ..model.stage import known_stage, stage_class
-
-    women_stages = [n for n in sc.pathway if known_stage(n) and stage_class(n).table == "women"]
+    """The women's pathway: its boroughs are London's (its stages' need of the section is theirs to say)."""
     if sc.women is None:
-        return [("women", f"the pathway has the women's stages {women_stages}, which need a women: section")] if women_stages else []
+        return []
     boroughs = set(sc.population.borough)
     named = [("women.borough", list(sc.women.borough)), ("women.custody_suite.diversion_boroughs", sc.women.custody_suite.diversion_boroughs)]
     named += [(f"women.services.{n}.boroughs", s.boroughs) for n, s in sc.women.services.items()]

@@ -1,0 +1,1 @@
+"""The documentation's generated tables: ``python -m docs.build`` (see docs/build.py)."""

@@ -1,1 +1,0 @@
-"""The SimPy world: one module per stage of the pathway."""

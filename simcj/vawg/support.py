@@ -1,0 +1,404 @@
+"""Advocacy support: IDVAs and ISVAs as capacity-limited services, reached by several routes.
+
+A victim reaches her offence class's service (IDVA for domestic abuse, ISVA for sexual offences)
+by one of these routes, whichever comes first:
+
+* **at a SARC**: a victim of a sexual offence who reports within the forensic window
+  (``sarc_window_days``) is examined at a sexual assault referral centre, the Havens in London,
+  which refers her to an ISVA (``p_referral_sarc``);
+* **at report**: the police refer, or an advocate co-located with them engages her, with a
+  probability that depends on her DASH risk level (``support.p_referral``);
+* **at charge**: witness care or the CPS refer a victim not yet referred (``p_referral_at_charge``);
+* **at the specialist court**: when her case is listed for trial at an SDVC and she has no advocate
+  yet (or her referral lapsed), a court advocate supports her (``sdvc_service``,
+  ``p_referral_at_sdvc``).
+
+A service has FTE x caseload slots and a waiting list ordered by risk (high risk first by default,
+as MARAC cases are). A referral lapses if the case closes before a slot comes free, or, with
+``max_wait_days``, if no slot comes free in that time (a brief contact, not support). Support lasts
+at most its sampled length (drawn from the case's one uniform by the distribution of the service
+that gives it: a court IDVA's is not an IDVA's) and, with ``after_case_days``, ends that many days after the criminal
+case closes: the slot is held while the case is live and for a short aftercare, then freed. From
+its start the victim's withdrawal hazard is multiplied by ``support.effect.hr_withdrawal`` for the
+rest of the case, and a supported case's chance of conviction at trial is multiplied by
+``support.effect.conviction_rr``. Both effects are disputed in the evidence and are scenario
+parameters with ranges. Each case has at most one support episode; its route and the stage the
+case had reached when support began are recorded, so outputs say who was supported, when, and
+with what result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..engine.alarms import callbacks, set_alarm
+from ..engine.cases import Exit, within
+from ..engine.casework import slots as case_slots
+from ..engine.metrics import Metric, yearly
+from ..engine.pools import Pool
+from ..engine.stage import Stage, register, stocks
+from ..scenario.schema import AdvocacyService, Support
+
+ROUTES = ("sarc", "report", "health", "charge", "sdvc", "marac")
+OTHER = "other"  # the priority level of referrals from outside the criminal justice system
+# The stage a case had reached when its support began (after it closed: a MARAC allocation; before
+# any crime was recorded: an agency's MARAC referral).
+STAGES = ("investigation", "awaiting_cps", "charged", "after_case", "not_reported")
+
+
+def referral_probability(p: Support, risk: str) -> float:
+    """Referral probability for a case of DASH risk ``risk`` ('' when not risk-assessed)."""
+    if risk in p.p_referral:
+        return p.p_referral[risk]
+    return p.p_referral.get("all", 0.0)
+
+
+def is_referred(p: Support, risk: str, u: float) -> bool:
+    return u < referral_probability(p, risk)
+
+
+def at_sarc(p: Support, days_since_offence: float, u: float) -> bool:
+    """Is a victim reporting ``days_since_offence`` after it examined at a SARC, which refers her on?"""
+    return days_since_offence <= p.sarc_window_days and u < p.p_referral_sarc
+
+
+def waiting_list_level(service: AdvocacyService, risk: str) -> int:
+    """Position on the waiting list: the risk level's place in the service's priority order."""
+    return service.priority.index(risk) if risk in service.priority else len(service.priority)
+
+
+class AdvocacyServiceModel:
+    """One service's slots and waiting list, driven by event callbacks (one timeout per day of endings)."""
+
+    def __init__(self, world, name: str, params, milestones: tuple):
+        self.world = world
+        self.name = name
+        self.params = params
+        self.milestones = milestones  # the charge and CPS referral times, if the pathway has them
+        self.pool = Pool(world.env, case_slots(params), name, lapsed=self._lapsed, levels=len(params.priority) + 1)
+        self._ending: dict[int, list[int]] = {}  # day -> cases whose support ends at its close
+        self._end_day_of: dict[int, int] = {}  # case -> the day its support is due to end
+        self._start_when_free = self._start
+        self.other_episodes: list[tuple[float, float]] = []  # (start, end) of support for referrals from outside the CJS
+        self._other_referred: list[float] = []
+        self.other_lapsed: list[float] = []  # when each referral from outside the CJS lapsed unserved
+
+    def begin_other_referrals(self, streams, horizon: float) -> None:
+        """Referrals from outside the criminal justice system, from now to the horizon: their times and
+        durations are drawn now from the service's own stream, so they are the same in every option."""
+        env, p = self.world.env, self.params
+        if p.other_referrals_per_year <= 0.0:
+            return
+        rng = streams[f"support/{self.name}/other_referrals"]
+        n = rng.poisson(p.other_referrals_per_year * (horizon - env.now) / 365.0)
+        times = np.sort(rng.uniform(env.now, horizon, n))
+        self._other_days = p.duration.ppf(rng.random(n)).tolist()
+        self._other_times = times.tolist()
+        self._other_alarm = callbacks(lambda alarm: self._other_arrives(alarm.i))
+        if n:
+            set_alarm(env, self._other_times[0] - env.now, self._other_alarm, 0)
+
+    def _other_arrives(self, k: int) -> None:
+        """Referral ``k`` from outside the CJS joins the waiting list at the level of ``other`` in the
+        service's priority (last if it is not listed)."""
+        self._other_referred.append(self.world.env.now)
+        self.pool.call_when_free(-(k + 1), self._start_other, waiting_list_level(self.params, OTHER))
+        if k + 1 < len(self._other_times):
+            set_alarm(self.world.env, self._other_times[k + 1] - self.world.env.now, self._other_alarm, k + 1)
+
+    def _start_other(self, item: int) -> None:
+        now = self.world.env.now
+        days = self._other_days[-item - 1]
+        self.other_episodes.append((now, now + days))
+        self.pool.release_after(days)
+
+    def refer(self, i: int, route: str) -> None:
+        """Put the victim of case ``i`` on the waiting list; support starts when a slot is free."""
+        c = self.world.cases
+        c.support_service[i] = self.name
+        c.support_route[i] = route
+        c.t_support_referral[i] = self.world.env.now
+        self.pool.call_when_free(i, self._start_when_free, waiting_list_level(self.params, c.risk[i]))
+
+    def _lapsed(self, i: int, now: float) -> bool:
+        """A waiting referral lapses if the case has closed, or it has waited longer than the service allows."""
+        limit = self.params.max_wait_days
+        if i < 0:  # a referral from outside the criminal justice system
+            lapsed = limit is not None and now - self._other_referred[-i - 1] > limit
+            if lapsed:
+                self.other_lapsed.append(self._other_referred[-i - 1] + limit)
+            return lapsed
+        c = self.world.cases
+        if c.support_route[i] != "marac" and self.world.lapsed(i, now):  # MARAC's allocations outlive the case
+            return True
+        if limit is not None and now - c.t_support_referral[i] > limit:
+            c.t_support_lapsed[i] = c.t_support_referral[i] + limit
+            return True
+        return False
+
+    def _start(self, i: int) -> None:
+        w = self.world
+        c, now = w.cases, w.env.now
+        c.t_support_start[i] = now
+        c.support_stage[i] = support_stage(c, i, *self.milestones)
+        if c.exit[i] == Exit.OPEN:
+            w.clock.scale_hazard(i, now, w.scenario.support.effect.hr_withdrawal)
+        self._end_at(i, now + self.params.duration.at(c.u_support_length[i]))
+
+    def _end_at(self, i: int, t: float) -> None:
+        """Support ends at the close of the day ``t`` falls in: one event a day for all the support
+        ending that day, not one per victim."""
+        now = self.world.env.now
+        day = math.ceil(max(t, now))
+        ending = self._ending.get(day)
+        if ending is None:
+            ending = self._ending[day] = []
+            self.world.env.timeout(day - now).callbacks.append(lambda _e: self._end_day(day))
+        ending.append(i)
+        self._end_day_of[i] = day
+
+    def case_closed(self, i: int, t: float) -> None:
+        """The criminal case closed at ``t``: support due to run longer ends ``after_case_days`` later."""
+        after = self.params.after_case_days
+        day = self._end_day_of.get(i)
+        if after is None or day is None or math.ceil(max(t + after, self.world.env.now)) >= day:
+            return
+        self._ending[day].remove(i)
+        self._end_at(i, t + after)
+
+    def _end_day(self, day: int) -> None:
+        c, now = self.world.cases, self.world.env.now
+        for i in self._ending.pop(day):
+            c.t_support_end[i] = now
+            del self._end_day_of[i]
+            self.pool.release()
+
+
+def support_stage(c, i: int, t_charge, t_cps_referral) -> str:
+    """Where case ``i`` is as its support begins (one of ``STAGES``), by its charge and CPS referral times."""
+    if c.exit[i] == Exit.NOT_REPORTED:
+        return STAGES[4]
+    if c.exit[i] != Exit.OPEN:
+        return STAGES[3]
+    return STAGES[2] if _set(t_charge, i) else STAGES[1] if _set(t_cps_referral, i) else STAGES[0]
+
+
+def _set(column, i: int) -> bool:
+    """Has case ``i`` a time in ``column`` (None: that stage is not in the pathway)?"""
+    return column is not None and column[i] == column[i]
+
+
+@register
+class Advocacy(Stage):
+    """IDVA and ISVA services: a victim is referred at a SARC or at report (by risk level), in a
+    health setting, at charge, at the specialist court or at MARAC."""
+
+    name = "support"
+    entries = ("reporting.recorded", "charging.charged", "courts.listed_sdvc", "marac.heard")
+    needs = ("reporting.recorded",)
+    uses = ("charging.t_charge", "charging.t_cps_referral")  # where her case is as support begins
+    fixed_at_date = (
+        ('^support\\.services\\.[^.]+\\.priority(\\.|$)', "a waiting list's order is set when it is built"),
+    )
+    # One uniform for the length of support, turned into days by the service that gives it (an
+    # IDVA, a court IDVA and an ISVA each have their own distribution; an option's from its date).
+    uniforms = ("u_referral_sarc", "u_referral", "u_referral_health", "u_referral_charge", "u_referral_sdvc", "u_referral_marac", "u_support_length")
+    columns = {
+        "support_service": (None, ""),
+        "support_route": (None, ""),
+        "support_stage": (None, ""),
+        "t_support_referral": ("d", float("nan")),
+        "t_support_lapsed": ("d", float("nan")),
+        "t_support_start": ("d", float("nan")),
+        "t_support_end": ("d", float("nan")),
+    }
+
+    def __init__(self, world):
+        super().__init__(world)
+        self._milestones = (self.column("charging.t_charge"), self.column("charging.t_cps_referral"))
+        self.services = {n: AdvocacyServiceModel(world, n, s, self._milestones) for n, s in world.scenario.support.services.items()}
+        self._classes()
+        world.cases.on_close.append(self._case_closed)
+
+    def _classes(self) -> None:
+        offences = self.world.offences
+        self._service_of_class = [self.services.get(oc.support.service) if oc.support.service else None for oc in offences]
+        self._health_service_of_class = [self.services.get(oc.support.health_service) if oc.support.health_service else None for oc in offences]
+        self._court_service_of_class = [self.services.get(oc.support.sdvc_service) if oc.support.sdvc_service else None for oc in offences]
+
+    def retune(self) -> None:
+        """The option's services: staff changes resize caseload slots; a new service opens."""
+        w = self.world
+        for name, params in w.scenario.support.services.items():
+            if name in self.services:
+                service = self.services[name]
+                service.params = params
+                service.pool.resize(case_slots(params))
+            else:
+                self.services[name] = service = AdvocacyServiceModel(w, name, params, self._milestones)
+                service.begin_other_referrals(w.streams, w.horizon)
+        self._classes()
+
+    def handler(self, entry: str):
+        return {"reporting.recorded": self.take, "charging.charged": self.at_charge, "courts.listed_sdvc": self.at_sdvc, "marac.heard": self.at_marac}[entry]
+
+    def start(self) -> None:
+        for service in self.services.values():
+            service.begin_other_referrals(self.world.streams, self.world.horizon)
+
+    def take(self, i: int) -> None:
+        """At report: referral by a SARC (a recent sexual offence), by the police by risk level, or,
+        failing those, in a health setting."""
+        w = self.world
+        c = w.cases
+        p = w.offence(i).support
+        service = self._service_of_class[c.cls[i]]
+        if service is not None and at_sarc(p, c.t_report[i] - c.t_incident[i], c.u_referral_sarc[i]):
+            service.refer(i, "sarc")
+            return
+        if service is not None and is_referred(p, c.risk[i], c.u_referral[i]):
+            service.refer(i, "report")
+            return
+        health = self._health_service_of_class[c.cls[i]]
+        if health is not None and c.u_referral_health[i] < w.offence(i).support.p_referral_health:
+            health.refer(i, "health")
+
+    def at_charge(self, i: int) -> None:
+        """At charge: a victim not yet referred may be referred now."""
+        w = self.world
+        c = w.cases
+        service = self._service_of_class[c.cls[i]]
+        if service is not None and c.support_service[i] == "" and c.u_referral_charge[i] < w.offence(i).support.p_referral_at_charge:
+            service.refer(i, "charge")
+
+    def at_sdvc(self, i: int) -> None:
+        """Listed for trial at a specialist court: a court advocate for a victim with none (never referred, or lapsed)."""
+        w = self.world
+        c = w.cases
+        service = self._court_service_of_class[c.cls[i]]
+        free = c.support_service[i] == "" or c.t_support_lapsed[i] == c.t_support_lapsed[i]
+        if service is not None and free and c.u_referral_sdvc[i] < w.offence(i).support.p_referral_at_sdvc:
+            c.t_support_lapsed[i] = float("nan")
+            service.refer(i, "sdvc")
+
+    def at_marac(self, i: int) -> None:
+        """Heard at MARAC: an IDVA is allocated to a victim who has none (never referred, or lapsed).
+
+        MARAC works on the victim's safety, so this route is open after the criminal case has closed:
+        such support runs its duration (``after_case_days`` counts from the hearing)."""
+        w = self.world
+        c = w.cases
+        service = self._service_of_class[c.cls[i]]
+        free = c.support_service[i] == "" or c.t_support_lapsed[i] == c.t_support_lapsed[i]
+        if service is not None and free and c.u_referral_marac[i] < w.scenario.marac.p_idva_allocation:
+            c.t_support_lapsed[i] = float("nan")
+            service.refer(i, "marac")
+
+    def _case_closed(self, i: int, t: float) -> None:
+        service = self.services.get(self.world.cases.support_service[i])
+        if service is not None:
+            service.case_closed(i, t)
+
+    def snapshot(self):
+        for name, service in self.services.items():
+            yield from service.pool.snapshot(name)
+
+    def finish(self) -> dict:
+        return {
+            "slots": {n: s.pool.capacity for n, s in self.services.items()},
+            "other_episodes": {n: np.array(s.other_episodes, dtype=float).reshape(-1, 2) for n, s in self.services.items()},
+            "other_lapsed": {n: np.array(s.other_lapsed, dtype=float) for n, s in self.services.items()},
+        }
+
+    def clear(self) -> None:
+        for service in self.services.values():
+            service.pool.clear()
+
+    case_durations = {"days_support_wait": "d_support_wait"}
+
+    @classmethod
+    def indicators(cls, scenario, cases, start: float, end: float) -> dict[str, object]:
+        """The wait from referral to the start of support, for support started in the window."""
+        begun = cases["t_support_start"]
+        return {"d_support_wait": np.where(within(begun, start, end), begun - cases["t_support_referral"], np.nan)}
+
+    @classmethod
+    def groups(cls, scenario, cases) -> dict[str, pd.Categorical]:
+        """Whether the victim was supported (``supported``, ``referred, not supported`` or ``not
+        referred``), so every KPI can be read for supported and unsupported victims."""
+        referred = cases["support_service"].astype(str) != ""
+        label = np.where(cases["t_support_start"].notna(), "supported", np.where(referred, "referred, not supported", "not referred"))
+        return {"support": pd.Categorical(label)}
+
+    @classmethod
+    def catalogue(cls, scenario) -> list[Metric]:
+        out = [Metric("victims_supported", "Victims supported a year", "a year", headline=150, compare=5),
+               Metric("cost_advocacy", "Advocates' cost a year, £", "£ a year")]
+        out += [Metric(f"victims_supported_at_{r}", f"Victims supported a year, referred at {r.upper() if r in ('sarc', 'sdvc', 'marac') else r}", "a year") for r in ROUTES]
+        out += [Metric(f"victims_supported_during_{s}", f"Victims supported a year, starting {s.replace('_', ' ')}", "a year") for s in STAGES]
+        for k, svc in enumerate(scenario.support.services):
+            name = " ".join(w.upper() if w in ("idva", "isva") else w for w in svc.split("_"))
+            name = name[0].upper() + name[1:]
+            out += [
+                Metric(f"{svc}_utilisation", f"{name} utilisation", "share", headline=160 + 2 * k),
+                Metric(f"{svc}_wait_days_mean", f"Mean {name} wait, days", "mean days", headline=161 + 2 * k),
+                Metric(f"{svc}_referrals", f"{name} referrals a year", "a year"),
+                Metric(f"{svc}_supported", f"Victims supported by {name} a year", "a year"),
+                Metric(f"{svc}_waiting", f"Victims waiting for {name} (stock)", "stock"),
+                Metric(f"{svc}_lapsed", f"{name} referrals lapsed a year", "a year"),
+                Metric(f"{svc}_share_days_case_open", f"{name} support-days while the case was open", "share"),
+                Metric(f"{svc}_other_supported", f"Victims referred from outside supported by {name} a year", "a year"),
+                Metric(f"{svc}_other_lapsed", f"Referrals from outside to {name} lapsed a year", "a year"),
+                *yearly(f"{svc}_waiting_at_year", f"Victims waiting for {name} (stock)", "stock", range(1, int(scenario.run.years + 1e-9) + 1)),
+            ]
+        return out
+
+    @classmethod
+    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
+        """Each service's use, waits, referrals, lapsed referrals and the share of its support-days
+        that fell while the criminal case was open; victims supported by route and by the stage
+        their case had reached."""
+        cases, years = output.cases, (end - start) / 365.0
+        rows = []
+        data = output.stage_data["support"]
+        for service, slots in data["slots"].items():
+            mine = cases[cases["support_service"] == service]
+            s = mine["t_support_start"].clip(lower=start, upper=end)
+            e = mine["t_support_end"].fillna(end).clip(lower=start, upper=end)
+            days = (e - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0)
+            busy = float(days.sum())
+            other = data.get("other_episodes", {}).get(service, np.zeros((0, 2)))
+            other_days = float((np.clip(other[:, 1], start, end) - np.clip(other[:, 0], start, end)).sum())
+            rows.append((f"{service}_utilisation", "all", (busy + other_days) / (slots * (end - start))))
+            rows.append((f"{service}_other_supported", "all", float(((other[:, 0] >= start) & (other[:, 0] < end)).sum()) / years))
+            gone = data.get("other_lapsed", {}).get(service, np.zeros(0))
+            rows.append((f"{service}_other_lapsed", "all", float(((gone >= start) & (gone < end)).sum()) / years))
+            open_until = np.minimum(e, mine["t_exit"].fillna(end).clip(lower=start, upper=end))
+            live = float((open_until - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
+            rows.append((f"{service}_share_days_case_open", "all", live / busy if busy > 0 else np.nan))
+            started = (mine["t_support_start"] >= start) & (mine["t_support_start"] < end)
+            waits = (mine["t_support_start"] - mine["t_support_referral"])[started]
+            rows.append((f"{service}_wait_days_mean", "all", float(waits.mean()) if len(waits) else np.nan))
+            referred = (mine["t_support_referral"] >= start) & (mine["t_support_referral"] < end)
+            rows.append((f"{service}_referrals", "all", float(referred.sum()) / years))
+            rows.append((f"{service}_supported", "all", float(started.sum()) / years))
+            lapsed = (mine["t_support_lapsed"] >= start) & (mine["t_support_lapsed"] < end)
+            rows.append((f"{service}_lapsed", "all", float(lapsed.sum()) / years))
+        started = (cases["t_support_start"] >= start) & (cases["t_support_start"] < end)
+        rows.append(("victims_supported", "all", float(started.sum()) / years))
+        for offence in [*scenario.offences, "all"]:
+            mine = started if offence == "all" else started & (cases["offence"] == offence)
+            for route in ROUTES:
+                rows.append((f"victims_supported_at_{route}", offence, float((mine & (cases["support_route"] == route)).sum()) / years))
+            for stage in STAGES:
+                rows.append((f"victims_supported_during_{stage}", offence, float((mine & (cases["support_stage"] == stage)).sum()) / years))
+        rows += stocks(output.timeseries, [f"{service}_waiting" for service in output.stage_data["support"]["slots"]], start, end)
+        return rows
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, float]:
+        uc = scenario.costs
+        return {"cost_advocacy": ("delivery", sum(s.staff * uc.advocate_year[n] for n, s in scenario.support.services.items()))}

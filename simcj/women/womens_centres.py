@@ -1,0 +1,231 @@
+"""Women's centres and women's services: key workers with caseloads, for the boroughs they cover.
+
+A woman is referred by one of four routes: liaison and diversion in police custody
+(``liaison_diversion``), a conditional caution whose condition is to engage
+(``conditional_caution``), a community order or suspended sentence with a requirement
+(``community_order``), or through the gate on release from custody (``release``). The first
+service declared under ``women.services`` that covers her borough and takes the route gets the
+referral; in a borough with none she gets no service (seven boroughs in 2018: seed 003 L299-300).
+Each woman is referred once an arrest.
+
+Referrals reach centres less than expected (seed 003 L332): a referred woman engages with
+``p_engages``. She then waits for a key worker's place (key workers x caseload; ``max_wait_days``),
+holds it for the support's ``duration``, and from its start the women's-service effect on her
+reoffending is in force (see :mod:`simcj.women.arrests`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine.alarms import callbacks, set_alarm
+from ..engine.arrivals import incident_times
+from ..engine.casework import slots as case_slots
+from ..engine.metrics import Metric
+from ..engine.pools import Pool
+from ..engine.stage import Stage, register
+from ..scenario.schema import WomensService
+from .table import DAYS_PER_YEAR, OFFENCE, by_group, in_window
+
+ROUTES = {
+    "custody_suite.screened": "liaison_diversion",
+    "custody_suite.cautioned": "conditional_caution",
+    "womens_courts.ordered": "community_order",
+    "probation.released": "release",
+}
+
+
+def choose_service(services: list[tuple[str, WomensService]], borough: str, route: str):
+    """The first service that covers ``borough`` and takes ``route`` (or None)."""
+    for name, s in services:
+        if borough in s.boroughs and route in s.routes:
+            return name
+    return None
+
+
+class ServiceModel:
+    """One service's key-worker places and waiting list."""
+
+    def __init__(self, world, name: str, params: WomensService, supported):
+        self.world = world
+        self.name = name
+        self.params = params
+        self.supported = supported  # tells the arrests stage her support began (its effect on reoffending)
+        self.pool = Pool(world.env, case_slots(params), name, lapsed=self._lapsed)
+        self._end = callbacks(lambda alarm: self._finish(alarm.i))
+        self._other_arrives = callbacks(lambda alarm: self._other(alarm.i))
+        self._other_ends = callbacks(lambda alarm: self.pool.release())
+        self.other_spells: list[tuple[float, float]] = []  # (start, end) of each outside referral's support
+        self._draw_others(world.env.now)
+
+    def _draw_others(self, now: float) -> None:
+        """Women referred from outside the pathway, from now to the horizon: their times, whether
+        they engage and how long they stay, drawn now from the service's own streams."""
+        w, p = self.world, self.params
+        rng = w.streams[f"{OFFENCE}/{self.name}/other_referrals"]
+        t = np.sort(incident_times(rng, p.other_referrals_per_year, 0.0, 0.0, now, w.horizon)) if p.other_referrals_per_year > 0 else np.zeros(0)
+        engages = rng.random(t.size) < p.p_engages
+        self._other_t = t[engages].tolist()
+        self._other_days = p.duration.ppf(rng.random(t.size))[engages].tolist()
+        if self._other_t:
+            set_alarm(w.env, self._other_t[0] - now, self._other_arrives, 0)
+
+    def _other(self, k: int) -> None:
+        days = self._other_days[k]
+        self.pool.call_when_free(None, lambda _item: self._other_start(days))
+        if k + 1 < len(self._other_t):
+            set_alarm(self.world.env, self._other_t[k + 1] - self.world.env.now, self._other_arrives, k + 1)
+
+    def _other_start(self, days: float) -> None:
+        now = self.world.env.now
+        self.other_spells.append((now, now + days))
+        set_alarm(self.world.env, days, self._other_ends, 0)
+
+    def refer(self, i: int) -> None:
+        women, now = self.world.women, self.world.env.now
+        if women.u_engages[i] >= self.params.p_engages:
+            women.t_service_end[i] = now
+            women.log(now, i, "women's service", f"referred to {self.name}, did not engage")
+            return
+        women.engaged[i] = 1
+        self.pool.call_when_free(i, self._start)
+
+    def _lapsed(self, i: int, now: float) -> bool:
+        limit = self.params.max_wait_days
+        women = self.world.women
+        if limit is not None and now - women.t_service_referral[i] > limit:
+            women.t_service_end[i] = women.t_service_referral[i] + limit
+            return True
+        return False
+
+    def _start(self, i: int) -> None:
+        women, now = self.world.women, self.world.env.now
+        women.t_service_start[i] = now
+        self.supported(i, now)
+        length = self.params.duration.at(women.u_d_service[i])
+        women.log(now, i, "women's service", f"key worker at {self.name} for {length:.0f} days")
+        set_alarm(self.world.env, length, self._end, i)
+
+    def _finish(self, i: int) -> None:
+        self.world.women.t_service_end[i] = self.world.env.now
+        self.pool.release()
+
+
+@register
+class WomensCentres(Stage):
+    """Referrals from custody, caution, court and release to the women's services."""
+
+    name = "womens_centres"
+    table = "women"
+    entries = tuple(ROUTES)
+    needs = ("arrests.supported",)
+    fixed_at_date = (
+        ('^women\\.services\\.[^.]+\\.other_referrals_per_year$', 'referrals from outside the pathway are drawn when the service opens'),
+    )
+
+    def __init__(self, world):
+        super().__init__(world)
+        self.services: dict[str, ServiceModel] = {}
+        self._tune()
+
+    def _tune(self) -> None:
+        sc = self.world.scenario
+        self._order = list(sc.women.services.items())
+        self._boroughs = list(sc.population.borough)
+        for name, params in self._order:
+            model = self.services.get(name)
+            if model is None:
+                self.services[name] = ServiceModel(self.world, name, params, lambda i, t: self._supported(i, t))
+            else:
+                model.params = params
+                model.pool.resize(case_slots(params))
+
+    def retune(self) -> None:
+        self._tune()
+
+    def bound(self) -> None:
+        self._supported = self.service("arrests.supported")
+
+    def handler(self, entry: str):
+        route = ROUTES[entry]
+        return lambda i: self.refer(i, route)
+
+    def refer(self, i: int, route: str) -> None:
+        women, now = self.world.women, self.world.env.now
+        if women.service[i]:
+            return
+        name = choose_service(self._order, self._boroughs[women.borough_code[i]], route)
+        if name is None:
+            women.log(now, i, "women's service", f"no service for her borough by the {route} route")
+            return
+        women.service[i] = name
+        women.service_route[i] = route
+        women.t_service_referral[i] = now
+        women.log(now, i, "women's service", f"referred to {name} ({route.replace('_', ' ')})")
+        self.services[name].refer(i)
+
+    def snapshot(self):
+        for name, model in self.services.items():
+            yield from model.pool.snapshot(name)
+
+    def clear(self) -> None:
+        for model in self.services.values():
+            model.pool.clear()
+
+    def finish(self) -> dict:
+        return {"other_spells": {name: np.array(m.other_spells, dtype=float).reshape(-1, 2) for name, m in self.services.items()}}
+
+    # ------------------------------------------------------------------ after the run
+
+    @classmethod
+    def catalogue(cls, scenario) -> list[Metric]:
+        out = [
+            Metric("womens_centre_referrals", "Women's-service referrals a year", "a year", headline=110),
+            Metric("womens_centre_starts", "Women starting with a key worker a year", "a year", compare=60),
+            Metric("womens_centre_wait_days_mean", "Mean wait for a key worker, days", "mean days", headline=120, compare=70),
+            Metric("womens_centre_not_engaged", "Women referred who did not engage, a year", "a year"),
+            Metric("cost_womens_centres", "Women's services' cost a year, £", "£ a year"),
+        ]
+        for s in scenario.women.services if scenario.women is not None else {}:
+            name = s.replace("_", " ")
+            out += [
+                Metric(f"{s}_referrals", f"Referrals to {name} a year", "a year"),
+                Metric(f"{s}_starts", f"Women starting at {name} a year", "a year"),
+                Metric(f"{s}_wait_days_mean", f"Mean wait at {name}, days", "mean days"),
+                Metric(f"{s}_other_starts", f"Women from outside starting at {name} a year", "a year"),
+                Metric(f"{s}_utilisation", f"{name} utilisation", "share"),
+            ]
+        return out
+
+    @classmethod
+    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple]:
+        frame = output.stage_data["arrests"]["cases"]
+        years = (end - start) / DAYS_PER_YEAR
+        rows = []
+        referred = in_window(frame, "t_service_referral", start, end)
+        started = in_window(frame, "t_service_start", start, end)
+        wait = started["t_service_start"] - started["t_service_referral"]
+        for group, part in by_group(referred):
+            rows.append(("womens_centre_referrals", OFFENCE, len(part) / years, group))
+            not_engaged = part["t_service_start"].isna() & (part["t_service_end"] == part["t_service_referral"])
+            rows.append(("womens_centre_not_engaged", OFFENCE, float(not_engaged.sum()) / years, group))
+        for group, part in by_group(started):
+            rows.append(("womens_centre_starts", OFFENCE, len(part) / years, group))
+            rows.append(("womens_centre_wait_days_mean", OFFENCE, float(wait[part.index].mean()) if len(part) else float("nan"), group))
+        others = output.stage_data["womens_centres"]["other_spells"]
+        series = output.timeseries
+        for name in scenario.women.services:
+            t = others.get(name, np.zeros((0, 2)))[:, 0]
+            rows.append((f"{name}_other_starts", OFFENCE, float(((t >= start) & (t < end)).sum()) / years, "all"))
+            used = series[(series["series"] == f"{name}_utilisation") & (series["day"] >= start) & (series["day"] < end)]["value"]
+            rows.append((f"{name}_utilisation", OFFENCE, float(used.mean()) if len(used) else float("nan"), "all"))
+            mine = referred["service"].astype(str) == name
+            ok = started["service"].astype(str) == name
+            rows.append((f"{name}_referrals", OFFENCE, float(mine.sum()) / years, "all"))
+            rows.append((f"{name}_starts", OFFENCE, float(ok.sum()) / years, "all"))
+            rows.append((f"{name}_wait_days_mean", OFFENCE, float(wait[ok].mean()) if ok.any() else float("nan"), "all"))
+        uc = scenario.costs
+        if uc is not None:
+            places = sum(case_slots(s) for s in scenario.women.services.values())
+            rows.append(("cost_womens_centres", OFFENCE, places * uc.womens_centre_place_year, "all"))
+        return rows
