@@ -105,7 +105,7 @@ def test_cost_rows_price_capacity_and_use(baseline):
     assert rows["cost_sitting_days"] == pytest.approx(courts.crown.sitting_days_per_year * uc.crown_sitting_day + courts.magistrates.sitting_days_per_year * uc.magistrates_sitting_day)
     assert rows["cost_prison"] == pytest.approx(2.0 * uc.share_of_sentence_served * uc.prison_place_year)
     assert rows["cost_specialist_court"] == 0.0
-    delivery = ("cost_police", "cost_cps", "cost_advocacy", "cost_sdvc", "cost_specialist_court", "cost_sitting_days", "cost_marac", "cost_programmes")
+    delivery = ("cost_police", "cost_cps", "cost_advocacy", "cost_sdvc", "cost_specialist_court", "cost_sitting_days", "cost_marac", "cost_programmes", "cost_refuges")
     assert rows["cost_delivery"] == pytest.approx(rows[list(delivery)].sum())
     assert rows["cost_consequence"] == pytest.approx(rows["cost_prison"])
     parts = rows[[m for m in rows.index if costs.is_cost_line(m)]].sum()

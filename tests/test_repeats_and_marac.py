@@ -182,7 +182,9 @@ def test_the_hazard_ratio_is_the_product_of_what_is_in_force(baseline):
             rp.hr_convicted if c.exit[j] == Exit.CONVICTED else rp.hr_charged if c.phase[j] == 2 else rp.hr_arrested if c.arrested[j] else 1.0
         ) * (rp.hr_supported if any(0 <= now - c.t_support_start[k] <= rp.effect_days for k in history) else 1.0) * (
             rp.hr_marac if any(0 <= now - c.t_marac[k] <= rp.effect_days for k in history) else 1.0
-        ) * (min([stage._programme_hr[c.programme[k]] for k in history if c.programme_completed[k] and c.t_programme_end[k] <= now] or [1.0]))
+        ) * (min([stage._programme_hr[c.programme[k]] for k in history if c.programme_completed[k] and c.t_programme_end[k] <= now] or [1.0])) * (
+            w.scenario.refuges.hr_repeat if any(c.t_refuge_start[k] <= now and not c.t_refuge_end[k] <= now for k in history) else 1.0
+        )
         candidate = j  # any case of hers: the ratio depends on the victim, not the candidate
         assert stage.hazard_ratio(candidate, now) == pytest.approx(expected)
         checked += 1

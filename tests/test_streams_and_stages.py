@@ -159,7 +159,7 @@ def test_support_cannot_raise_the_withdrawal_hazard(tmp_path):
 def test_routes_are_bound_from_the_stages_entries(baseline):
     world = World(small(baseline), 0, SEED)
     assert world.routes == {
-        "reporting.recorded": ["repeats", "support", "marac", "police", "programmes"],
+        "reporting.recorded": ["repeats", "support", "marac", "refuges", "police", "programmes"],
         "police.referred": ["charging"],
         "charging.charged": ["support", "courts"],  # advocacy hears of the charge; the courts take the case
         "courts.convicted": ["sentencing", "programmes"],  # the sentence is known before a programme referral

@@ -41,7 +41,7 @@ VENUES = ("magistrates", "sdvc", "crown")
 # The stages of the VAWG pathway, in the order a recorded crime reaches them: her history is linked
 # first, support and a MARAC referral are offered at report, before the investigation starts, and a
 # programme referral comes last (at conviction, after the sentence is known).
-DEFAULT_PATHWAY = ("reporting", "repeats", "support", "marac", "police", "charging", "courts", "sentencing", "programmes")
+DEFAULT_PATHWAY = ("reporting", "repeats", "support", "marac", "refuges", "police", "charging", "courts", "sentencing", "programmes")
 
 
 class Strict(BaseModel):
