@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.stage import pathway
-from ..experiment.catalogue import is_volume, metric_names
+from ..experiment.catalogue import entries, metric_names
 from ..scenario.loader import Problem, ScenarioError
 from ..women.table import OFFENCE
 
@@ -99,11 +99,13 @@ def compare(summary: pd.DataFrame, targets: pd.DataFrame, scenario, scale: float
     """Each target beside the simulated mean and 95% CI (group 'all'); pass when the mean is in range.
     A volume of the catalogue is compared per unit of ``scale``."""
     s = summary[summary["group"] == "all"].set_index(["metric", "offence"])
+    kpis = entries(scenario)
+    volumes = {m for m in targets["metric"] if m in kpis and kpis[m].volume}
     rows = []
     for _, t in targets.iterrows():
         key = (t["metric"], t["offence"])
         if key in s.index:
-            divisor = scale if is_volume(t["metric"], scenario) else 1.0
+            divisor = scale if t["metric"] in volumes else 1.0
             mean, low, high = (s.loc[key, c] / divisor for c in ("mean", "ci_low", "ci_high"))
         else:
             mean = low = high = np.nan

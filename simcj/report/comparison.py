@@ -20,6 +20,7 @@ import html
 import io
 import json
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -161,7 +162,7 @@ class Folder:
     def names(self) -> list[str]:
         return list(self.scenario_dirs)
 
-    @property
+    @cached_property
     def scenario(self) -> Scenario:
         """The base scenario, as the run resolved it (its pathway decides what the report shows)."""
         return Scenario.model_validate(self.manifests[self.base]["resolved_scenario"])
@@ -228,8 +229,9 @@ def headline_sentences(folder: Folder) -> dict[str, str]:
     d = folder.differences[folder.differences["group"] == "all"].set_index(["scenario", "metric", "offence"])
     e = folder.economics.set_index(["scenario", "measure"]) if folder.economics is not None else pd.DataFrame()
     outcomes = []  # the comparison's headline rows other than money, in words
+    kpis = catalogue.entries(folder.scenario)
     for metric, offence, label, _fmt in catalogue.headline_differences(folder.scenario):
-        entry = catalogue.describe(metric, folder.scenario)
+        entry = kpis[metric]
         if entry.unit not in ("£ a year", "£"):
             share = entry.unit == "share"
             words = label.removesuffix(" (points)")
@@ -443,7 +445,8 @@ def build_report(path: Path) -> tuple[Path, Path]:
     if has_victims:
         sections.append("<h2>Backlog trajectories</h2>" + _img(cf.backlog_trajectories(f.timeseries, f.warmup_days(), f.intervention_days()), "Crown Court backlog over time"))
     if f.is_comparison and not f.economics.empty:
-        econ = f.economics.assign(measure=f.economics["measure"].map(lambda x: ECONOMICS_LABELS.get(x) or catalogue.describe(x, f.scenario).label))
+        kpis = catalogue.entries(f.scenario)
+        econ = f.economics.assign(measure=f.economics["measure"].map(lambda x: ECONOMICS_LABELS.get(x) or (kpis[x].label if x in kpis else x)))
         sections.append(
             "<h2>Cost-effect plane and costs</h2>"
             "<p class=note><b>Delivery cost</b> is the capacity funded, at its funded level: police units, CPS units, IDVAs, ISVAs, SDVC "
