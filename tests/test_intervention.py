@@ -64,7 +64,7 @@ def test_a_date_beyond_the_run_leaves_the_base(baseline):
 def test_capacity_changes_take_effect_at_the_date(baseline):
     alt = small(load_scenario(SCENARIOS / "idva_plus_20.yaml"))
     world = World(alt, 0, SEED)
-    idva = world.stages["support"].services["idva"].pool
+    idva = world.stages["support"].services["idva"].places.pool
     slots_before = idva.capacity
     world.start()
     world.advance(DAY - 1)

@@ -266,7 +266,8 @@ def test_agency_referrals_are_new_victims_drawn_after_the_others(baseline):
 def test_programme_places_are_never_exceeded_and_the_court_route_is_non_custodial(world):
     w, out = world
     cases = out.cases
-    for name, places in out.stage_data["programmes"]["places"].items():
+    for name, used in out.stage_data["programmes"].items():
+        places = used["places"]
         mine = cases[(cases["programme"] == name) & cases["t_programme_start"].notna()]
         events = np.concatenate([mine["t_programme_start"].to_numpy(), mine["t_programme_end"].fillna(np.inf).to_numpy()])
         steps = np.concatenate([np.ones(len(mine)), -np.ones(len(mine))])
@@ -290,7 +291,7 @@ def test_each_class_is_spread_over_boroughs_by_its_own_weights(world, baseline):
 def test_referrals_from_outside_the_cjs_share_the_hospital_idvas(baseline):
     option = small(load_scenario(ROOT / "scenarios" / "hospital_idvas.yaml"))
     out = run_replication(option, 0, SEED)
-    episodes = out.stage_data["support"]["other_episodes"]["hospital_idva"]
+    episodes = out.stage_data["support"]["hospital_idva"]["outside_episodes"]
     assert len(episodes) > 20 and (episodes[:, 1] > episodes[:, 0]).all()
     assert (episodes[:, 0] >= option.intervention_day()).all()  # the service opens at the option's date
     assert (out.cases["support_route"] == "health").sum() > 0
@@ -301,7 +302,7 @@ def test_iris_referrals_come_from_general_practice_at_their_own_volume_and_leave
     its date; no police case changes (the women it reaches are not followed into the CJS)."""
     option = small(load_scenario(ROOT / "scenarios" / "iris_gp.yaml"), years=2.0)
     out = run_replication(option, 0, SEED)
-    episodes = out.stage_data["support"]["other_episodes"]["iris_advocate"]
+    episodes = out.stage_data["support"]["iris_advocate"]["outside_episodes"]
     assert (episodes[:, 0] >= option.intervention_day()).all()
     horizon = (option.run.warmup_years + option.run.years) * 365.0
     expected = option.support.services["iris_advocate"].other_referrals_per_year * (horizon - option.intervention_day()) / 365.0

@@ -212,10 +212,10 @@ def women_littles_law(out, tolerance: float = 0.05) -> Check:
     divided by its length (L = lambda W in its finite-window form)."""
     start, end = out.warmup, out.horizon
     cases = out.stage_data["arrests"]["cases"]
-    others = out.stage_data["womens_centres"]["other_spells"]
     ts = out.timeseries
     values, worst = {}, 0.0
-    for name, spells in others.items():
+    for name, used in out.stage_data["womens_centres"].items():
+        spells = used["outside_episodes"]
         mine = cases[(cases["service"].astype(str) == name) & cases["t_service_start"].notna()]
         began = np.concatenate([mine["t_service_start"].to_numpy(), spells[:, 0]])
         ended = np.concatenate([mine["t_service_end"].fillna(end).to_numpy(), spells[:, 1]])

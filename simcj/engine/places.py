@@ -1,10 +1,11 @@
 """A service with places: places that run out, a waiting list whose referrals lapse after a longest
 wait, referrals from outside the pathway that share the places, and how much the places were used.
 
-A stage that runs such a service (a refuge's bed spaces) keeps its cases' records itself; the block
-keeps the places, the waiting list and the episodes of the people it serves from outside the
-pathway, whose arrival times and lengths are drawn up front from the service's own stream, so
-they are the same in every option.
+A stage that runs such a service (an IDVA service's caseload slots, a perpetrator programme's
+places, a refuge's bed spaces, a women's centre's key workers) keeps its cases' records itself; the
+block keeps the places, the waiting list and the episodes of the people it serves from outside the
+pathway, whose arrival times and lengths are drawn up front from the service's own stream
+(:func:`draw_outside`), so they are the same in every option.
 """
 
 from __future__ import annotations
@@ -69,19 +70,13 @@ class Places:
             return True
         return False
 
-    def begin_outside(self, rng: np.random.Generator, per_year: float, length, horizon: float, level: int = 0) -> None:
-        """Referrals from outside the pathway from now to the horizon, ``per_year`` a year, each staying
-        for a draw of ``length`` (a distribution with ``ppf``)."""
-        now = self.env.now
-        if per_year <= 0.0:
-            return
-        n = rng.poisson(per_year * (horizon - now) / 365.0)
-        self._outside_times = np.sort(rng.uniform(now, horizon, n)).tolist()
-        self._outside_days = length.ppf(rng.random(n)).tolist()
-        self._outside_level = level
+    def begin_outside(self, times: list[float], days: list[float], level: int = 0) -> None:
+        """Referrals from outside the pathway at ``times``, each holding a place for its ``days``
+        (drawn up front: :func:`draw_outside`)."""
+        self._outside_times, self._outside_days, self._outside_level = times, days, level
         self._outside_alarm = callbacks(lambda alarm: self._outside_arrives(alarm.i))
-        if n:
-            set_alarm(self.env, self._outside_times[0] - now, self._outside_alarm, 0)
+        if times:
+            set_alarm(self.env, times[0] - self.env.now, self._outside_alarm, 0)
 
     def _outside_arrives(self, k: int) -> None:
         self.refer(-(k + 1), self._start_outside, self._outside_level)
@@ -101,15 +96,29 @@ class Places:
             "outside_lapsed": np.array(self.outside_lapsed, dtype=float),
         }
 
+    def snapshot(self, prefix: str):
+        return self.pool.snapshot(prefix)
+
     def clear(self) -> None:
         self.pool.clear()
 
 
-def utilisation(starts, ends, outside: np.ndarray, places: float, start: float, end: float) -> float:
+def draw_outside(rng: np.random.Generator, per_year: float, length, now: float, horizon: float) -> tuple[list[float], list[float]]:
+    """Referrals from outside the pathway from ``now`` to the horizon, ``per_year`` a year (Poisson),
+    each staying for a draw of ``length`` (a distribution with ``ppf``): (times, days)."""
+    if per_year <= 0.0:
+        return [], []
+    n = rng.poisson(per_year * (horizon - now) / 365.0)
+    times = np.sort(rng.uniform(now, horizon, n)).tolist()
+    return times, length.ppf(rng.random(n)).tolist()
+
+
+def utilisation(starts, ends, outside: Optional[np.ndarray], places: float, start: float, end: float) -> float:
     """The share of the place-days of [start, end) in use: stays from ``starts`` to ``ends`` (NaN
-    start: never began; NaN end: still there) and the outside referrals' (start, end) episodes."""
+    start: never began; NaN end: still there) and the outside referrals' (start, end) episodes, if any."""
     s = np.clip(np.asarray(starts, dtype=float), start, end)
     e = np.clip(np.nan_to_num(np.asarray(ends, dtype=float), nan=end), start, end)
     busy = float(np.nansum(np.where(np.isnan(np.asarray(starts, dtype=float)), 0.0, np.clip(e - s, 0.0, None))))
-    busy += float((np.clip(outside[:, 1], start, end) - np.clip(outside[:, 0], start, end)).sum())
+    if outside is not None:
+        busy += float((np.clip(outside[:, 1], start, end) - np.clip(outside[:, 0], start, end)).sum())
     return busy / (places * (end - start))

@@ -30,7 +30,7 @@ import pandas as pd
 from ..engine.arrivals import DAYS_PER_YEAR
 from ..engine.casework import slots as case_slots
 from ..engine.metrics import Metric, yearly
-from ..engine.pools import Pool
+from ..engine.places import Places, utilisation
 from ..engine.stage import Stage, register, stocks
 from ..scenario.schema import PerpetratorProgramme
 
@@ -59,13 +59,18 @@ def days_attended(p: PerpetratorProgramme, u_completes: float, u_duration: float
 
 
 class ProgrammeModel:
-    """One programme's places and waiting list."""
+    """One programme's places and waiting list (:class:`~simcj.engine.places.Places`)."""
 
     def __init__(self, world, name: str, params: PerpetratorProgramme):
         self.world = world
         self.name = name
         self.params = params
-        self.pool = Pool(world.env, case_slots(params), name, lapsed=self._lapsed)
+        self.places = Places(world.env, name, case_slots(params), params.max_wait_days, on_lapse=self._waited_too_long)
+
+    def retune(self, params: PerpetratorProgramme) -> None:
+        self.params = params
+        self.places.resize(case_slots(params))
+        self.places.max_wait_days = params.max_wait_days
 
     def refer(self, i: int, route: str) -> None:
         w = self.world
@@ -76,15 +81,10 @@ class ProgrammeModel:
         if not funnel(p, c.u_programme_assessed[i], c.u_programme_starts[i]):
             c.t_programme_end[i] = now
             return
-        self.pool.call_when_free(i, self._start)
+        self.places.refer(i, self._start)
 
-    def _lapsed(self, i: int, now: float) -> bool:
-        limit = self.params.max_wait_days
-        c = self.world.cases
-        if limit is not None and now - c.t_programme_referral[i] > limit:
-            c.t_programme_end[i] = c.t_programme_referral[i] + limit
-            return True
-        return False
+    def _waited_too_long(self, i: int, when: float) -> None:
+        self.world.cases.t_programme_end[i] = when
 
     def _start(self, i: int) -> None:
         w = self.world
@@ -97,7 +97,7 @@ class ProgrammeModel:
         c = self.world.cases
         c.t_programme_end[i] = self.world.env.now
         c.programme_completed[i] = int(completes)
-        self.pool.release()
+        self.places.leave()
 
 
 @register
@@ -141,8 +141,7 @@ class Programmes(Stage):
         w = self.world
         for name, params in w.scenario.programmes.items():
             if name in self.programmes:
-                self.programmes[name].params = params
-                self.programmes[name].pool.resize(case_slots(params))
+                self.programmes[name].retune(params)
             else:
                 self.programmes[name] = ProgrammeModel(w, name, params)
         self._tune()
@@ -172,14 +171,14 @@ class Programmes(Stage):
 
     def snapshot(self):
         for name, programme in self.programmes.items():
-            yield from programme.pool.snapshot(name)
+            yield from programme.places.snapshot(name)
 
     def finish(self) -> dict:
-        return {"places": {n: p.pool.capacity for n, p in self.programmes.items()}}
+        return {n: p.places.finish() for n, p in self.programmes.items()}
 
     def clear(self) -> None:
         for programme in self.programmes.values():
-            programme.pool.clear()
+            programme.places.clear()
 
     # ------------------------------------------------------------------ after the run
 
@@ -222,12 +221,10 @@ class Programmes(Stage):
         """Each programme's use of its places, referrals, completions and wait for a place."""
         cases, years = output.cases, (end - start) / DAYS_PER_YEAR
         rows = []
-        for name, places in output.stage_data["programmes"]["places"].items():
+        data = output.stage_data["programmes"]
+        for name, used in data.items():
             mine = cases[cases["programme"] == name]
-            s = mine["t_programme_start"].clip(lower=start, upper=end)
-            e = mine["t_programme_end"].fillna(end).clip(lower=start, upper=end)
-            busy = float((e - s).where(mine["t_programme_start"].notna(), 0.0).clip(lower=0).sum())
-            rows.append((f"{name}_utilisation", "all", busy / (places * (end - start))))
+            rows.append((f"{name}_utilisation", "all", utilisation(mine["t_programme_start"], mine["t_programme_end"], None, used["places"], start, end)))
             referred = (mine["t_programme_referral"] >= start) & (mine["t_programme_referral"] < end)
             rows.append((f"{name}_referrals", "all", float(referred.sum()) / years))
             done = (mine["t_programme_end"] >= start) & (mine["t_programme_end"] < end) & mine["programme_completed"]
@@ -235,7 +232,7 @@ class Programmes(Stage):
             started = (mine["t_programme_start"] >= start) & (mine["t_programme_start"] < end)
             waits = (mine["t_programme_start"] - mine["t_programme_referral"])[started]
             rows.append((f"{name}_wait_days_mean", "all", float(waits.mean()) if len(waits) else np.nan))
-        rows += stocks(output.timeseries, [f"{n}_waiting" for n in output.stage_data["programmes"]["places"]], start, end)
+        rows += stocks(output.timeseries, [f"{n}_waiting" for n in data], start, end)
         return rows
 
     @classmethod

@@ -22,7 +22,7 @@ import numpy as np
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.cases import Exit, within
 from ..engine.metrics import Metric, yearly
-from ..engine.places import Places, utilisation
+from ..engine.places import Places, draw_outside, utilisation
 from ..engine.stage import Stage, register, stocks
 
 
@@ -74,7 +74,7 @@ class Refuges(Stage):
 
     def start(self) -> None:
         w = self.world
-        self.places.begin_outside(w.streams["refuges/other_referrals"], self.p.other_referrals_per_year, self.p.stay, w.horizon)
+        self.places.begin_outside(*draw_outside(w.streams["refuges/other_referrals"], self.p.other_referrals_per_year, self.p.stay, w.env.now, w.horizon))
 
     def take(self, i: int) -> None:
         c, now = self.world.cases, self.world.env.now
@@ -114,7 +114,7 @@ class Refuges(Stage):
         return self.p.hr_repeat if self._until.get(victim, -1.0) > now else 1.0
 
     def snapshot(self):
-        return self.places.pool.snapshot("refuge")
+        return self.places.snapshot("refuge")
 
     def finish(self) -> dict:
         return self.places.finish()

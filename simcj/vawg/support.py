@@ -34,11 +34,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..engine.alarms import callbacks, set_alarm
 from ..engine.cases import Exit, within
 from ..engine.casework import slots as case_slots
 from ..engine.metrics import Metric, yearly
-from ..engine.pools import Pool
+from ..engine.places import Places, draw_outside, utilisation
 from ..engine.stage import Stage, register, stocks
 from ..scenario.schema import AdvocacyService, Support
 
@@ -71,49 +70,31 @@ def waiting_list_level(service: AdvocacyService, risk: str) -> int:
 
 
 class AdvocacyServiceModel:
-    """One service's slots and waiting list, driven by event callbacks (one timeout per day of endings)."""
+    """One service's slots and waiting list (:class:`~simcj.engine.places.Places`), and when each
+    victim's support ends (one event a day for all the support ending that day)."""
 
     def __init__(self, world, name: str, params, milestones: tuple):
         self.world = world
         self.name = name
         self.params = params
         self.milestones = milestones  # the charge and CPS referral times, if the pathway has them
-        self.pool = Pool(world.env, case_slots(params), name, lapsed=self._lapsed, levels=len(params.priority) + 1)
+        self.places = Places(world.env, name, case_slots(params), params.max_wait_days, lapsed=self._case_lapsed,
+                             on_lapse=self._waited_too_long, levels=len(params.priority) + 1)
         self._ending: dict[int, list[int]] = {}  # day -> cases whose support ends at its close
         self._end_day_of: dict[int, int] = {}  # case -> the day its support is due to end
-        self._start_when_free = self._start
-        self.other_episodes: list[tuple[float, float]] = []  # (start, end) of support for referrals from outside the CJS
-        self._other_referred: list[float] = []
-        self.other_lapsed: list[float] = []  # when each referral from outside the CJS lapsed unserved
+
+    def retune(self, params) -> None:
+        self.params = params
+        self.places.resize(case_slots(params))
+        self.places.max_wait_days = params.max_wait_days
 
     def begin_other_referrals(self, streams, horizon: float) -> None:
-        """Referrals from outside the criminal justice system, from now to the horizon: their times and
-        durations are drawn now from the service's own stream, so they are the same in every option."""
-        env, p = self.world.env, self.params
-        if p.other_referrals_per_year <= 0.0:
-            return
-        rng = streams[f"support/{self.name}/other_referrals"]
-        n = rng.poisson(p.other_referrals_per_year * (horizon - env.now) / 365.0)
-        times = np.sort(rng.uniform(env.now, horizon, n))
-        self._other_days = p.duration.ppf(rng.random(n)).tolist()
-        self._other_times = times.tolist()
-        self._other_alarm = callbacks(lambda alarm: self._other_arrives(alarm.i))
-        if n:
-            set_alarm(env, self._other_times[0] - env.now, self._other_alarm, 0)
-
-    def _other_arrives(self, k: int) -> None:
-        """Referral ``k`` from outside the CJS joins the waiting list at the level of ``other`` in the
-        service's priority (last if it is not listed)."""
-        self._other_referred.append(self.world.env.now)
-        self.pool.call_when_free(-(k + 1), self._start_other, waiting_list_level(self.params, OTHER))
-        if k + 1 < len(self._other_times):
-            set_alarm(self.world.env, self._other_times[k + 1] - self.world.env.now, self._other_alarm, k + 1)
-
-    def _start_other(self, item: int) -> None:
-        now = self.world.env.now
-        days = self._other_days[-item - 1]
-        self.other_episodes.append((now, now + days))
-        self.pool.release_after(days)
+        """Referrals from outside the criminal justice system, from now to the horizon, at the level
+        of ``other`` in the service's priority (last if it is not listed): their times and durations
+        are drawn now from the service's own stream, so they are the same in every option."""
+        p = self.params
+        drawn = draw_outside(streams[f"support/{self.name}/other_referrals"], p.other_referrals_per_year, p.duration, self.world.env.now, horizon)
+        self.places.begin_outside(*drawn, level=waiting_list_level(p, OTHER))
 
     def refer(self, i: int, route: str) -> None:
         """Put the victim of case ``i`` on the waiting list; support starts when a slot is free."""
@@ -121,23 +102,14 @@ class AdvocacyServiceModel:
         c.support_service[i] = self.name
         c.support_route[i] = route
         c.t_support_referral[i] = self.world.env.now
-        self.pool.call_when_free(i, self._start_when_free, waiting_list_level(self.params, c.risk[i]))
+        self.places.refer(i, self._start, waiting_list_level(self.params, c.risk[i]))
 
-    def _lapsed(self, i: int, now: float) -> bool:
-        """A waiting referral lapses if the case has closed, or it has waited longer than the service allows."""
-        limit = self.params.max_wait_days
-        if i < 0:  # a referral from outside the criminal justice system
-            lapsed = limit is not None and now - self._other_referred[-i - 1] > limit
-            if lapsed:
-                self.other_lapsed.append(self._other_referred[-i - 1] + limit)
-            return lapsed
-        c = self.world.cases
-        if c.support_route[i] != "marac" and self.world.lapsed(i, now):  # MARAC's allocations outlive the case
-            return True
-        if limit is not None and now - c.t_support_referral[i] > limit:
-            c.t_support_lapsed[i] = c.t_support_referral[i] + limit
-            return True
-        return False
+    def _case_lapsed(self, i: int, now: float) -> bool:
+        """A waiting referral lapses if the case has closed (MARAC's allocations outlive the case)."""
+        return self.world.cases.support_route[i] != "marac" and self.world.lapsed(i, now)
+
+    def _waited_too_long(self, i: int, when: float) -> None:
+        self.world.cases.t_support_lapsed[i] = when
 
     def _start(self, i: int) -> None:
         w = self.world
@@ -174,7 +146,7 @@ class AdvocacyServiceModel:
         for i in self._ending.pop(day):
             c.t_support_end[i] = now
             del self._end_day_of[i]
-            self.pool.release()
+            self.places.leave()
 
 
 def support_stage(c, i: int, t_charge, t_cps_referral) -> str:
@@ -234,9 +206,7 @@ class Advocacy(Stage):
         w = self.world
         for name, params in w.scenario.support.services.items():
             if name in self.services:
-                service = self.services[name]
-                service.params = params
-                service.pool.resize(case_slots(params))
+                self.services[name].retune(params)
             else:
                 self.services[name] = service = AdvocacyServiceModel(w, name, params, self._milestones)
                 service.begin_other_referrals(w.streams, w.horizon)
@@ -304,18 +274,14 @@ class Advocacy(Stage):
 
     def snapshot(self):
         for name, service in self.services.items():
-            yield from service.pool.snapshot(name)
+            yield from service.places.snapshot(name)
 
     def finish(self) -> dict:
-        return {
-            "slots": {n: s.pool.capacity for n, s in self.services.items()},
-            "other_episodes": {n: np.array(s.other_episodes, dtype=float).reshape(-1, 2) for n, s in self.services.items()},
-            "other_lapsed": {n: np.array(s.other_lapsed, dtype=float) for n, s in self.services.items()},
-        }
+        return {n: s.places.finish() for n, s in self.services.items()}
 
     def clear(self) -> None:
         for service in self.services.values():
-            service.pool.clear()
+            service.places.clear()
 
     case_durations = {"days_support_wait": "d_support_wait"}
 
@@ -364,17 +330,15 @@ class Advocacy(Stage):
         cases, years = output.cases, (end - start) / 365.0
         rows = []
         data = output.stage_data["support"]
-        for service, slots in data["slots"].items():
+        for service, used in data.items():
             mine = cases[cases["support_service"] == service]
             s = mine["t_support_start"].clip(lower=start, upper=end)
             e = mine["t_support_end"].fillna(end).clip(lower=start, upper=end)
-            days = (e - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0)
-            busy = float(days.sum())
-            other = data.get("other_episodes", {}).get(service, np.zeros((0, 2)))
-            other_days = float((np.clip(other[:, 1], start, end) - np.clip(other[:, 0], start, end)).sum())
-            rows.append((f"{service}_utilisation", "all", (busy + other_days) / (slots * (end - start))))
+            busy = float((e - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
+            other = used["outside_episodes"]
+            rows.append((f"{service}_utilisation", "all", utilisation(mine["t_support_start"], mine["t_support_end"], other, used["places"], start, end)))
             rows.append((f"{service}_other_supported", "all", float(((other[:, 0] >= start) & (other[:, 0] < end)).sum()) / years))
-            gone = data.get("other_lapsed", {}).get(service, np.zeros(0))
+            gone = used["outside_lapsed"]
             rows.append((f"{service}_other_lapsed", "all", float(((gone >= start) & (gone < end)).sum()) / years))
             open_until = np.minimum(e, mine["t_exit"].fillna(end).clip(lower=start, upper=end))
             live = float((open_until - s).where(mine["t_support_start"].notna(), 0.0).clip(lower=0).sum())
@@ -395,7 +359,7 @@ class Advocacy(Stage):
                 rows.append((f"victims_supported_at_{route}", offence, float((mine & (cases["support_route"] == route)).sum()) / years))
             for stage in STAGES:
                 rows.append((f"victims_supported_during_{stage}", offence, float((mine & (cases["support_stage"] == stage)).sum()) / years))
-        rows += stocks(output.timeseries, [f"{service}_waiting" for service in output.stage_data["support"]["slots"]], start, end)
+        rows += stocks(output.timeseries, [f"{service}_waiting" for service in data], start, end)
         return rows
 
     @classmethod

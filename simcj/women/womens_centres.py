@@ -22,7 +22,7 @@ from ..engine.alarms import callbacks, set_alarm
 from ..engine.arrivals import incident_times
 from ..engine.casework import slots as case_slots
 from ..engine.metrics import Metric
-from ..engine.pools import Pool
+from ..engine.places import Places, utilisation
 from ..engine.stage import Stage, register
 from ..scenario.schema import WomensService
 from .table import DAYS_PER_YEAR, OFFENCE, by_group, in_window
@@ -44,42 +44,30 @@ def choose_service(services: list[tuple[str, WomensService]], borough: str, rout
 
 
 class ServiceModel:
-    """One service's key-worker places and waiting list."""
+    """One service's key-worker places and waiting list (:class:`~simcj.engine.places.Places`)."""
 
     def __init__(self, world, name: str, params: WomensService, supported):
         self.world = world
         self.name = name
         self.params = params
         self.supported = supported  # tells the arrests stage her support began (its effect on reoffending)
-        self.pool = Pool(world.env, case_slots(params), name, lapsed=self._lapsed)
+        self.places = Places(world.env, name, case_slots(params), params.max_wait_days, on_lapse=self._waited_too_long)
         self._end = callbacks(lambda alarm: self._finish(alarm.i))
-        self._other_arrives = callbacks(lambda alarm: self._other(alarm.i))
-        self._other_ends = callbacks(lambda alarm: self.pool.release())
-        self.other_spells: list[tuple[float, float]] = []  # (start, end) of each outside referral's support
-        self._draw_others(world.env.now)
+        self.places.begin_outside(*self._draw_others(world.env.now))
 
-    def _draw_others(self, now: float) -> None:
-        """Women referred from outside the pathway, from now to the horizon: their times, whether
-        they engage and how long they stay, drawn now from the service's own streams."""
+    def retune(self, params: WomensService) -> None:
+        self.params = params
+        self.places.resize(case_slots(params))
+        self.places.max_wait_days = params.max_wait_days
+
+    def _draw_others(self, now: float) -> tuple[list[float], list[float]]:
+        """Women referred from outside the pathway who engage, from now to the horizon: their times
+        and how long they stay, drawn now from the service's own stream."""
         w, p = self.world, self.params
         rng = w.streams[f"{OFFENCE}/{self.name}/other_referrals"]
         t = np.sort(incident_times(rng, p.other_referrals_per_year, 0.0, 0.0, now, w.horizon)) if p.other_referrals_per_year > 0 else np.zeros(0)
         engages = rng.random(t.size) < p.p_engages
-        self._other_t = t[engages].tolist()
-        self._other_days = p.duration.ppf(rng.random(t.size))[engages].tolist()
-        if self._other_t:
-            set_alarm(w.env, self._other_t[0] - now, self._other_arrives, 0)
-
-    def _other(self, k: int) -> None:
-        days = self._other_days[k]
-        self.pool.call_when_free(None, lambda _item: self._other_start(days))
-        if k + 1 < len(self._other_t):
-            set_alarm(self.world.env, self._other_t[k + 1] - self.world.env.now, self._other_arrives, k + 1)
-
-    def _other_start(self, days: float) -> None:
-        now = self.world.env.now
-        self.other_spells.append((now, now + days))
-        set_alarm(self.world.env, days, self._other_ends, 0)
+        return t[engages].tolist(), p.duration.ppf(rng.random(t.size))[engages].tolist()
 
     def refer(self, i: int) -> None:
         women, now = self.world.women, self.world.env.now
@@ -88,15 +76,10 @@ class ServiceModel:
             women.log(now, i, "women's service", f"referred to {self.name}, did not engage")
             return
         women.engaged[i] = 1
-        self.pool.call_when_free(i, self._start)
+        self.places.refer(i, self._start)
 
-    def _lapsed(self, i: int, now: float) -> bool:
-        limit = self.params.max_wait_days
-        women = self.world.women
-        if limit is not None and now - women.t_service_referral[i] > limit:
-            women.t_service_end[i] = women.t_service_referral[i] + limit
-            return True
-        return False
+    def _waited_too_long(self, i: int, when: float) -> None:
+        self.world.women.t_service_end[i] = when
 
     def _start(self, i: int) -> None:
         women, now = self.world.women, self.world.env.now
@@ -108,7 +91,7 @@ class ServiceModel:
 
     def _finish(self, i: int) -> None:
         self.world.women.t_service_end[i] = self.world.env.now
-        self.pool.release()
+        self.places.leave()
 
 
 @register
@@ -137,8 +120,7 @@ class WomensCentres(Stage):
             if model is None:
                 self.services[name] = ServiceModel(self.world, name, params, lambda i, t: self._supported(i, t))
             else:
-                model.params = params
-                model.pool.resize(case_slots(params))
+                model.retune(params)
 
     def retune(self) -> None:
         self._tune()
@@ -166,14 +148,14 @@ class WomensCentres(Stage):
 
     def snapshot(self):
         for name, model in self.services.items():
-            yield from model.pool.snapshot(name)
+            yield from model.places.snapshot(name)
 
     def clear(self) -> None:
         for model in self.services.values():
-            model.pool.clear()
+            model.places.clear()
 
     def finish(self) -> dict:
-        return {"other_spells": {name: np.array(m.other_spells, dtype=float).reshape(-1, 2) for name, m in self.services.items()}}
+        return {name: m.places.finish() for name, m in self.services.items()}
 
     # ------------------------------------------------------------------ after the run
 
@@ -212,13 +194,11 @@ class WomensCentres(Stage):
         for group, part in by_group(started):
             rows.append(("womens_centre_starts", OFFENCE, len(part) / years, group))
             rows.append(("womens_centre_wait_days_mean", OFFENCE, float(wait[part.index].mean()) if len(part) else float("nan"), group))
-        others = output.stage_data["womens_centres"]["other_spells"]
-        series = output.timeseries
-        for name in scenario.women.services:
-            t = others.get(name, np.zeros((0, 2)))[:, 0]
+        for name, used in output.stage_data["womens_centres"].items():
+            t = used["outside_episodes"][:, 0]
             rows.append((f"{name}_other_starts", OFFENCE, float(((t >= start) & (t < end)).sum()) / years, "all"))
-            used = series[(series["series"] == f"{name}_utilisation") & (series["day"] >= start) & (series["day"] < end)]["value"]
-            rows.append((f"{name}_utilisation", OFFENCE, float(used.mean()) if len(used) else float("nan"), "all"))
+            held = frame[frame["service"].astype(str) == name]
+            rows.append((f"{name}_utilisation", OFFENCE, utilisation(held["t_service_start"], held["t_service_end"], used["outside_episodes"], used["places"], start, end), "all"))
             mine = referred["service"].astype(str) == name
             ok = started["service"].astype(str) == name
             rows.append((f"{name}_referrals", OFFENCE, float(mine.sum()) / years, "all"))
