@@ -48,7 +48,7 @@ def test_a_stage_reads_of_the_others_only_what_it_declares(name):
         if owner == name or other.table != cls.table:
             continue
         for item in declared(other) - set(other.outcomes):
-            if re.search(rf"(\.|\[\"|\"|'){re.escape(item)}\b", source) and f"{owner}.{item}" not in _refs(cls):
+            if re.search(rf"(\.|\[\"|\"|'){re.escape(item)}\b(?!\()", source) and f"{owner}.{item}" not in _refs(cls):  # a call is a method
                 undeclared.append(f"{owner}.{item}")
     assert not undeclared, f"{name} reads {undeclared} without declaring them"
     assert "stages[" not in source and "stages.get(" not in source  # no stage reached by its name

@@ -1,9 +1,11 @@
 """Cases and their exits.
 
-A *case* is one reported incident: a victim, a suspect when one is identified, and what the system
-did with it. Cases are stored column-wise in :class:`CaseTable` (Python lists indexed by case id),
+A *case* is one row of a pathway's case table: for the victims' pathway one reported incident (a
+victim, a suspect when one is identified, and what the system did with it), for the women's one
+arrest. Both are stored column-wise in :class:`CaseTable` (typed arrays and lists indexed by row),
 which is both the fastest layout for the event loop and the one that becomes ``cases.parquet``
-without per-case conversion.
+without per-case conversion: the stage that draws a table's cases (``Stage.draw``) gives its
+inputs and its core columns, and every stage of the table declares the columns it writes.
 
 Every case ends in exactly one :class:`Exit`, or is ``OPEN`` at the end of the run. Incidents that
 are never reported are counted, not simulated; their exit is ``NOT_REPORTED``.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -110,8 +112,10 @@ class Venue(IntEnum):
 
 NAN = math.nan
 
-# Columns every case has, whatever stages it passes: where it is, its one exit, and when its victim
-# withdrew. Each stage adds its own (``Stage.columns``).
+# Columns every case has, whatever stages it passes: its one exit and when. Each stage adds its own
+# (``Stage.columns``).
+EXIT_COLUMNS = {"exit": ("b", int(Exit.OPEN)), "t_exit": ("d", NAN)}
+# A victim's case also has where it is in the prosecution, its Home Office outcome, and when she withdrew.
 CORE_COLUMNS = {
     "phase": ("b", int(Phase.PRE_CHARGE)),
     "exit": ("b", int(Exit.OPEN)),
@@ -131,21 +135,27 @@ def typed(values: np.ndarray, typecode: str) -> array:
 
 
 class CaseTable:
-    """Column store of all simulated (reported) cases of one replication.
+    """Column store of all the cases of one pathway's table in one replication.
 
-    Columns are typed ``array.array`` (8 bytes a time stamp, 1 a code; see :func:`typed`): compact,
-    read as plain Python numbers in the event loop, and viewed by numpy at the end. ``inputs`` are
-    the pre-drawn times, durations and uniforms; the outcome columns (the core ones and those the
-    stages declare) are filled in as the case moves through the pathway.
+    Columns are typed ``array.array`` (8 bytes a time stamp, 1 a code; see :func:`typed`) or lists:
+    compact, read as plain Python numbers in the event loop, and viewed by numpy at the end.
+    The drawn cases (:class:`Drawn`) give the pre-drawn times, durations and uniforms (``inputs``),
+    the attributes for output and the table's core columns; the outcome columns (the core ones and
+    those the stages declare) are filled in as the case moves through the pathway. ``log`` keeps an
+    event log, (day, row, event, detail), for a table whose stages write one.
     """
 
-    def __init__(self, inputs: dict[str, object], columns: dict[str, tuple]):
-        self.n = len(inputs["t_report"])
+    def __init__(self, drawn: Drawn, columns: dict[str, tuple]):
+        inputs = drawn.inputs
+        self.n = len(next(iter(inputs.values()))) if inputs else 0
+        self.attributes = drawn.attributes
         self.on_close: list = []  # stages told when a case closes: fn(i, t)
+        self.events: list[tuple[float, int, str, str]] = []
         self._input_names = list(inputs)
         for name, column in inputs.items():
             setattr(self, name, column)
-        self._outputs = {**CORE_COLUMNS, **columns}
+        self._outputs = {**drawn.core, **columns}
+        self._prosecuted = "phase" in drawn.core  # a victim's case: its phase and Home Office outcome are kept
         for name, (typecode, initial) in self._outputs.items():
             if typecode is None:
                 values = [initial] * self.n
@@ -159,13 +169,20 @@ class CaseTable:
             raise RuntimeError(f"case {i} closed twice: {Exit(self.exit[i]).name} then {exit_.name}")
         self.exit[i] = int(exit_)
         self.t_exit[i] = t
-        self.phase[i] = int(Phase.CLOSED)
-        if ho_outcome is None:
-            ho_outcome = HO_OUTCOME.get(exit_)
-        if ho_outcome:
-            self.ho_outcome[i] = ho_outcome
+        if self._prosecuted:
+            self.phase[i] = int(Phase.CLOSED)
+            if ho_outcome is None:
+                ho_outcome = HO_OUTCOME.get(exit_)
+            if ho_outcome:
+                self.ho_outcome[i] = ho_outcome
         for hook in self.on_close:
             hook(i, t)
+
+    def log(self, t: float, i: int, event: str, detail: str = "") -> None:
+        self.events.append((t, i, event, detail))
+
+    def event_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.events, columns=["day", "row", "event", "detail"])
 
     def _output_names(self) -> list[str]:
         return [
@@ -186,6 +203,7 @@ class CaseTable:
             column = self.columns_of(name)
             setattr(self, name, column[keep])
             del column
+        self.attributes = {name: column[keep] for name, column in self.attributes.items()}
         self.n = int(keep.sum())
 
     def columns_of(self, name: str):
@@ -200,12 +218,19 @@ class CaseTable:
         return np.frombuffer(values, dtype=np.dtype(values.typecode))
 
 
-@dataclass
-class Incidents:
-    """The victims' cases of a replication, drawn before the run by the stage that draws them (``Stage.draw``)."""
+@dataclass(kw_only=True)
+class Drawn:
+    """A table's cases, drawn before the run by the stage that draws them (``Stage.draw``)."""
 
-    inputs: dict[str, object]  # per-case typed columns the event loop reads, sorted by report time
+    inputs: dict[str, object]  # per-case columns the event loop reads, in the order the cases arrive
     attributes: dict[str, pd.Categorical]  # per-case attributes for output, same order
+    core: dict[str, tuple] = field(default_factory=lambda: dict(CORE_COLUMNS))  # the columns every case of the table has
+
+
+@dataclass(kw_only=True)
+class Incidents(Drawn):
+    """The victims' cases of a replication, sorted by report time."""
+
     incident_times: dict[str, np.ndarray]  # every incident of the class in [0, horizon)
     unreported_times: dict[str, np.ndarray]  # incidents in [0, horizon) not reported before the horizon
     repeat_cap: float = 1.0  # candidate further incidents are drawn at this multiple of the repeat rate (see repeats)

@@ -145,6 +145,7 @@ class Stage:
     columns: ClassVar[dict[str, tuple[Optional[str], object]]] = {}
     victim_withdrawal: ClassVar[bool] = False
     table: ClassVar[str] = "victims"
+    totals_offence: ClassVar[str] = "all"  # the offence its table's totals (costs) are reported under
     needs: ClassVar[tuple[str, ...]] = ()
     uses: ClassVar[tuple[str, ...]] = ()
     provides: ClassVar[tuple[str, ...]] = ()
@@ -165,7 +166,7 @@ class Stage:
     def column(self, ref: str):
         """Another stage's case column (``"support.t_support_start"``), or None without that stage.
         The case table has every stage's columns from the start: a stage may take them when it is built."""
-        return getattr(self.world.cases, ref.partition(".")[2]) if self._declared(ref) else None
+        return getattr(self.world.tables[self.table], ref.partition(".")[2]) if self._declared(ref) else None
 
     def service(self, ref: str):
         """Another stage's method (``"repeats.occurs"``), or None without that stage: in ``bound()``,

@@ -72,10 +72,18 @@ class World:
         kinds = pathway(sc)
         self.pathway = {kind.name for kind in kinds}
         self.options = options = tuple(branches) + ((self.option,) if self.option is not None else ())
-        victims = [kind for kind in kinds if kind.table == "victims"]
-        drawn = [d for d in (kind.draw(sc, victims, self.streams, self.horizon, options) for kind in victims) if d is not None]
-        self.incidents = drawn[0] if drawn else no_incidents(sc)
-        self.cases = c = CaseTable(self.incidents.inputs, {k: v for kind in victims for k, v in kind.columns.items()})
+        # One case table per ``table`` the stages work on, drawn by the stage of that table that draws;
+        # the victims' always (the withdrawal clocks and the monitor read it), empty without them.
+        self.tables: dict[str, CaseTable] = {}
+        for table in dict.fromkeys(["victims", *(kind.table for kind in kinds)]):
+            mine = [kind for kind in kinds if kind.table == table]
+            drawn = next((d for d in (kind.draw(sc, mine, self.streams, self.horizon, options) for kind in mine) if d is not None), None)
+            if table == "victims":
+                self.incidents = drawn = drawn or no_incidents(sc)
+            if drawn is not None:
+                self.tables[table] = CaseTable(drawn, {k: v for kind in mine for k, v in kind.columns.items()})
+        self.cases = c = self.tables["victims"]
+        self.women = self.tables.get("women")
         shapes = [oc.withdrawal.weibull_shape if oc.withdrawal else 1.0 for oc in self.offences]
         scales = [oc.withdrawal.weibull_scale_days if oc.withdrawal else 1.0 for oc in self.offences]
         self.clock = WithdrawalClock(c.t_report, c.e_withdraw, c.cls, shapes, scales)
@@ -206,13 +214,11 @@ class World:
 
     def _output(self) -> ReplicationOutput:
         stage_data = {name: stage.finish() for name, stage in self.stages.items()}
-        attributes = self.incidents.attributes
         keep = np.frombuffer(self.cases.exit, dtype=np.int8) != Exit.NOT_OCCURRED  # candidate further incidents (repeats)
         if not keep.all():
             self.cases.compact(keep)
-            attributes = {name: column[keep] for name, column in attributes.items()}
         # copy=False: one block per column, viewing the case table's arrays (no copy is made).
-        frame = pd.DataFrame({**attributes, **self.cases.columns()}, copy=False)
+        frame = pd.DataFrame({**self.cases.attributes, **self.cases.columns()}, copy=False)
         return ReplicationOutput(
             replication=self.replication,
             warmup=self.warmup,

@@ -21,7 +21,6 @@ import pandas as pd
 
 from ..engine.stage import pathway
 from ..scenario.schema import Scenario
-from ..women import table as women
 
 KINDS = ("delivery", "consequence")
 RATIOS = ("cost_delivery", "cost_consequence", "cost_total", "cost_per_conviction", "cost_per_victim_supported")
@@ -37,39 +36,34 @@ def is_cost_line(metric: str) -> bool:
     return metric.startswith("cost_") and metric not in RATIOS
 
 
-def women_cost_rows(kpis: pd.DataFrame) -> list[tuple[str, str, float]]:
-    """``cost_delivery``, ``cost_consequence`` and ``cost_total`` of the women's pathway (offence
-    women_offenders), summed from its stages' cost lines: apart from the VAWG pathway's totals."""
-    mine = kpis[(kpis["offence"] == women.OFFENCE) & (kpis["group"] == "all") & kpis["metric"].isin(list(women.COST_KINDS))]
-    if mine.empty:
-        return []
-    by_kind = {kind: float(mine.loc[mine["metric"].map(women.COST_KINDS) == kind, "value"].sum()) for kind in KINDS}
-    rows = [(f"cost_{kind}", women.OFFENCE, value) for kind, value in by_kind.items()]
-    return rows + [("cost_total", women.OFFENCE, sum(by_kind.values()))]
-
-
 def cost_rows(scenario: Scenario, kpis: pd.DataFrame) -> pd.DataFrame:
-    """Cost KPIs (offence 'all', and women_offenders for the women's pathway) from one replication's
-    KPIs; empty if the scenario has no costs."""
+    """Cost KPIs from one replication's KPIs: each stage's cost lines and their totals, under the
+    offence its table reports its totals as ('all' for the victims' pathway, women_offenders for the
+    women's), and for the victims' the cost per conviction and per victim supported; empty if the
+    scenario has no costs."""
+    rows: list[tuple[str, str, float]] = []
     if scenario.costs is None:
-        return pd.DataFrame(columns=["metric", "offence", "value"])
-    if not any(stage.table == "victims" for stage in pathway(scenario)):
-        return pd.DataFrame(women_cost_rows(kpis), columns=["metric", "offence", "value"])
-    allv = kpis[(kpis["offence"] == "all") & (kpis["group"] == "all")].set_index("metric")["value"]
+        return pd.DataFrame(rows, columns=["metric", "offence", "value"])
+    stages = pathway(scenario)
+    for offence in dict.fromkeys(stage.totals_offence for stage in stages):
+        values = kpis[(kpis["offence"] == offence) & (kpis["group"] == "all")].set_index("metric")["value"].to_dict()
 
-    def get(metric: str) -> float:
-        return float(allv.get(metric, 0.0))
+        def get(metric: str, values=values) -> float:
+            return float(values.get(metric, 0.0))
 
-    lines: dict[str, tuple[str, float]] = {}
-    for stage in pathway(scenario):
-        lines.update(stage.costs(scenario, get))
-    by_kind = {kind: sum(v for k, v in lines.values() if k == kind) for kind in KINDS}
-    total = sum(by_kind.values())
-    supported = get("victims_supported")
-    rows = [(name, "all", value) for name, (_kind, value) in lines.items()]
-    rows += [(f"cost_{kind}", "all", value) for kind, value in by_kind.items()]
-    rows.append(("cost_total", "all", total))
-    rows.append(("cost_per_conviction", "all", total / get("convicted") if get("convicted") > 0 else np.nan))
-    rows.append(("cost_per_victim_supported", "all", lines.get("cost_advocacy", ("", 0.0))[1] / supported if supported > 0 else np.nan))
-    rows += women_cost_rows(kpis)
+        lines: dict[str, tuple[str, float]] = {}
+        for stage in stages:
+            if stage.totals_offence == offence:
+                lines.update(stage.costs(scenario, get))
+        if not lines:
+            continue
+        by_kind = {kind: sum(v for k, v in lines.values() if k == kind) for kind in KINDS}
+        total = sum(by_kind.values())
+        rows += [(name, offence, value) for name, (_kind, value) in lines.items()]
+        rows += [(f"cost_{kind}", offence, value) for kind, value in by_kind.items()]
+        rows.append(("cost_total", offence, total))
+        if offence == "all":
+            supported = get("victims_supported")
+            rows.append(("cost_per_conviction", offence, total / get("convicted") if get("convicted") > 0 else np.nan))
+            rows.append(("cost_per_victim_supported", offence, lines.get("cost_advocacy", ("", 0.0))[1] / supported if supported > 0 else np.nan))
     return pd.DataFrame(rows, columns=["metric", "offence", "value"])

@@ -26,17 +26,17 @@ import pandas as pd
 
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.arrivals import categorical, happens, incident_times, recurrent_events
+from ..engine.cases import EXIT_COLUMNS, Drawn, typed
 from ..engine.metrics import Metric
 from ..engine.stage import Stage, register
 from ..engine.streams import Streams
 from ..scenario.schema import WOMEN_NEEDS, Scenario
 from .table import (
     DAYS_PER_YEAR,
-    KEYS,
     OFFENCE,
-    UNIFORMS,
-    WomenCases,
     by_group,
+    column,
+    frame,
     hr_from_pp,
     in_window,
     need_columns,
@@ -70,8 +70,9 @@ def reoffending_cap(scenarios) -> float:
     return max(caps)
 
 
-def generate(sc: Scenario, streams: Streams, horizon: float, cap: float) -> WomenCases:
-    """Every arrest (first and candidate further ones) of the run, in arrest order, with its inputs."""
+def generate(sc: Scenario, stages, streams: Streams, horizon: float, cap: float) -> Drawn:
+    """Every arrest (first and candidate further ones) of the run, in arrest order, with the inputs
+    the women's ``stages`` declare."""
     wo = sc.women
     rng = streams[f"{OFFENCE}/arrests"]
     lookback = LOOKBACK_CAREERS * wo.reoffending.career_years * DAYS_PER_YEAR
@@ -105,18 +106,20 @@ def generate(sc: Scenario, streams: Streams, horizon: float, cap: float) -> Wome
     rearrest = np.arange(woman.size) >= n_women  # a candidate further arrest, to be thinned at its time
     keep = (t_arrest >= 0.0) & (t_arrest < horizon)  # earlier arrests are history the warm-up replaces
     order = np.argsort(t_arrest[keep], kind="stable")
-    woman, t_arrest, rearrest = woman[keep][order], t_arrest[keep][order], rearrest[keep][order].astype(np.int8)
+    woman, t_arrest, rearrest = woman[keep][order], t_arrest[keep][order], rearrest[keep][order]
     n = woman.size
-    inputs = {"woman": woman, "t_arrest": t_arrest, "rearrest": rearrest, "needs": needs[woman], "borough_code": borough[woman]}
-    for column in UNIFORMS:
-        inputs[column] = streams.uniforms(f"{OFFENCE}/{column}", n)
-    for column in KEYS:
-        inputs[column] = streams.keys(f"{OFFENCE}/{column}", n)
+    inputs = {"woman": typed(woman, "q"), "t_arrest": typed(t_arrest, "d"), "rearrest": typed(rearrest, "b"),
+              "needs": typed(needs[woman], "q"), "borough_code": typed(borough[woman], "h")}
+    for stage in stages:
+        for name in stage.uniforms:
+            inputs[name] = typed(streams.uniforms(f"{OFFENCE}/{name}", n), "d")
+        for name in stage.keys:
+            inputs[name] = typed(streams.keys(f"{OFFENCE}/{name}", n), "Q")
     attributes = {
         "borough": pd.Categorical.from_codes(borough[woman], list(sc.population.borough)),
         "ethnicity": pd.Categorical.from_codes(group[woman], list(ethnicity)),
     }
-    return WomenCases(inputs, attributes)
+    return Drawn(inputs=inputs, attributes=attributes, core=dict(EXIT_COLUMNS))
 
 
 @register
@@ -125,18 +128,25 @@ class Arrests(Stage):
 
     name = "arrests"
     table = "women"
+    totals_offence = OFFENCE
     outcomes = ("arrested",)
+    uses = ("womens_courts.sentence", "womens_courts.t_sentence", "probation.t_release", "womens_centres.t_service_start")  # proven reoffending, and by support
+    uniforms = ("u_occurs",)
+    columns = {"occurred": ("b", 0)}
     provides = ("in_prison", "supervised", "supported", "inside")  # what the other stages tell it, or ask
     fixed_at_date = (
         ('^women\\.(arrests_per_year|needs|borough|ethnicity)(\\.|$)', 'the women arrested and their needs are drawn before the run'),
         ('^women\\.reoffending\\.(rate_per_year|career_years|rate_cv|hr_by_need)(\\.|$)', "each woman's offending is drawn before the run"),
     )
 
+    @classmethod
+    def draw(cls, scenario, stages, streams, horizon: float, options=()) -> Drawn:
+        return generate(scenario, stages, streams, horizon, reoffending_cap((scenario, *options)))
+
     def __init__(self, world):
         super().__init__(world)
-        scenarios = (world.scenario, *world.options)
-        self.cap = reoffending_cap(scenarios)
-        world.women = self.women = generate(world.scenario, world.streams, world.horizon, self.cap)
+        self.cap = reoffending_cap((world.scenario, *world.options))
+        self.women = world.women
         self._prison: dict[int, list[tuple[float, float]]] = {}  # woman -> [(from, until)] in prison
         self._supervised: dict[int, list[tuple[float, float]]] = {}  # woman -> [(from, until)] supervised
         self._supported: dict[int, list[float]] = {}  # woman -> starts of women's-service support
@@ -222,7 +232,7 @@ class Arrests(Stage):
 
     def finish(self) -> dict:
         spells = pd.DataFrame(self._spells, columns=["row", "spell", "why", "start", "until"])
-        return {"cases": self.women.frame(), "events": self.women.event_frame(), "spells": spells}
+        return {"cases": frame(self.women), "events": self.women.event_frame(), "spells": spells}
 
     # ------------------------------------------------------------------ after the run
 
@@ -252,7 +262,7 @@ class Arrests(Stage):
         first, last = reoffending_cohort(start, end)
         follow = proven_reoffending(frame, first, last)
         cohort_years = (last - first) / DAYS_PER_YEAR
-        follow = follow.merge(frame[["row", "borough", "ethnicity", *need_columns(frame), "t_service_start"]], on="row")
+        follow = follow.merge(frame[["row", "borough", "ethnicity", *need_columns(frame)]].assign(t_service_start=column(frame, "t_service_start", np.nan)), on="row")
         for group, part in by_group(follow):
             rows.append(("reoffending_12m", OFFENCE, share(part["reoffended"]), group))
             rows.append(("reoffenders_12m", OFFENCE, float(part["reoffended"].sum()) / cohort_years if cohort_years > 0 else float("nan"), group))

@@ -19,6 +19,8 @@ on bail meanwhile):
 
 from __future__ import annotations
 
+import math
+
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.cases import Exit
 from ..engine.metrics import Metric
@@ -47,8 +49,12 @@ class CustodySuiteStage(Stage):
 
     name = "custody_suite"
     table = "women"
+    totals_offence = OFFENCE
+    uniforms = ("u_ld_screened", "u_ld_referral", "u_disposal", "u_eligible", "u_d_decision")
+    columns = {"ld_screened": ("b", 0), "t_decision": ("d", math.nan), "disposal": (None, ""), "t_charge": ("d", math.nan)}
     entries = ("arrests.arrested",)
     needs = ("arrests.arrested",)
+    uses = ("womens_centres.engaged",)  # a conditional caution to engage is complied with if she does
     outcomes = ("charged", "screened", "cautioned")
 
     def __init__(self, world):
@@ -68,6 +74,7 @@ class CustodySuiteStage(Stage):
 
     def bound(self) -> None:
         self._charged, self._screened, self._cautioned = self.onward["charged"], self.onward["screened"], self.onward["cautioned"]
+        self._engaged = self.column("womens_centres.engaged")
 
     def take(self, i: int) -> None:
         women, now, p = self.world.women, self.world.env.now, self.p
@@ -91,7 +98,7 @@ class CustodySuiteStage(Stage):
             women.close(i, Exit.OUT_OF_COURT, now)
         elif choice == CONDITIONAL_CAUTION:
             self._cautioned(i)  # the women's services take the referral now, and she engages or not
-            if women.engaged[i]:
+            if self._engaged is not None and self._engaged[i]:
                 women.close(i, Exit.DIVERTED, now)
             else:  # she did not engage (or no service took her): the condition is not complied with
                 set_alarm(self.world.env, self.p.breach_days, self._breach_alarm, i)
@@ -143,9 +150,11 @@ class CustodySuiteStage(Stage):
             rows.append(("diverted", OFFENCE, float((part["exit"] == Exit.DIVERTED).sum()) / years, group))
         for group, part in by_group(charged):
             rows.append(("charged", OFFENCE, len(part) / years, group))
-        uc = scenario.costs
-        if uc is not None:
-            get = {r[0]: r[2] for r in rows if r[3] == "all"}
-            rows.append(("cost_ld", OFFENCE, get["ld_screened"] * uc.ld_assessment, "all"))
-            rows.append(("cost_conditional_cautions", OFFENCE, get["conditional_cautions"] * uc.conditional_caution, "all"))
         return rows
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, tuple[str, float]]:
+        """Each screening and each conditional caution administered, at its unit cost."""
+        uc = scenario.costs
+        return {"cost_ld": ("delivery", get("ld_screened") * uc.ld_assessment),
+                "cost_conditional_cautions": ("delivery", get("conditional_cautions") * uc.conditional_caution)}

@@ -108,8 +108,13 @@ class Probation(Stage):
 
     name = "probation"
     table = "women"
+    totals_offence = OFFENCE
+    uniforms = ("u_release_referral", "u_d_order")
+    keys = ("k_recall",)  # recalls may come any number of times: counter-based draws (streams.case_uniform)
+    columns = {"t_release": ("d", math.nan), "t_supervision_end": ("d", math.nan), "recalls": ("h", 0), "t_first_recall": ("d", math.nan)}
     entries = ("womens_courts.sentenced",)
-    needs = ("womens_courts.sentenced", "arrests.in_prison", "arrests.supervised", "arrests.inside")
+    needs = ("womens_courts.sentenced", "arrests.in_prison", "arrests.supervised", "arrests.inside", "womens_courts.sentence",
+             "womens_courts.t_sentence", "womens_courts.custodial_days", "womens_courts.remanded", "custody_suite.t_charge")
     outcomes = ("released",)
 
     def __init__(self, world):
@@ -192,6 +197,7 @@ class Probation(Stage):
             Metric("mothers_sent_to_custody", "Mothers of dependent children sent to custody", "a year"),
             Metric("probation_caseload", "Probation caseload (mean)", "stock"),
             Metric("probation_caseload_in_custody_share", "Probation caseload in custody, share", "share"),
+            Metric("probation_caseload_in_community", "Women supervised in the community (mean)", "stock"),
             Metric("cost_prison_women", "Prison places' cost a year, £ (women)", "£ a year"),
             Metric("cost_probation_women", "Probation's cost a year, £ (women)", "£ a year"),
         ]
@@ -226,8 +232,12 @@ class Probation(Stage):
         rows.append(("recall_share_of_prison_population", OFFENCE, women(recalled) / places if places else float("nan"), "all"))
         rows.append(("probation_caseload", OFFENCE, caseload, "all"))
         rows.append(("probation_caseload_in_custody_share", OFFENCE, custody / caseload if caseload else float("nan"), "all"))
-        uc = scenario.costs
-        if uc is not None:
-            rows.append(("cost_prison_women", OFFENCE, places * uc.womens_prison_place_year, "all"))
-            rows.append(("cost_probation_women", OFFENCE, women(~in_prison) * uc.probation_woman_year, "all"))
+        rows.append(("probation_caseload_in_community", OFFENCE, women(~in_prison), "all"))
         return rows
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, tuple[str, float]]:
+        """Prison places used and women supervised in the community, a year at their unit costs."""
+        uc = scenario.costs
+        return {"cost_prison_women": ("consequence", get("prison_places_used") * uc.womens_prison_place_year),
+                "cost_probation_women": ("consequence", get("probation_caseload_in_community") * uc.probation_woman_year)}

@@ -7,63 +7,30 @@ follows it. Every input is drawn before the run, each from a stream of its own n
 ``"women_offenders/<column>"``, for every row in arrest order, so common random numbers hold
 between options exactly as for the victims' cases.
 
-A woman's further arrests (reoffending) are rows too: the arrests stage draws *candidate* re-arrests
+The rows are a :class:`~simcj.engine.cases.CaseTable`, as the victims' are: the arrests stage draws
+them (:meth:`simcj.women.arrests.Arrests.draw`) and every women's stage declares the columns it
+writes and the uniforms it reads. A woman's further arrests (reoffending) are rows too: the arrests stage draws *candidate* re-arrests
 for each woman at the highest hazard the settings allow and decides at each one's time whether it
 happens (thinning, as for repeat victimisation; see :mod:`simcj.women.arrests`). A candidate that
 does not happen is dropped from every output.
 
-The table also keeps an event log, (day, row, event, detail), so that one woman's path can be
-printed (``simcj trace``) and tested stage by stage.
+The women's stages write the table's event log, (day, row, event, detail), so that one woman's
+path can be printed (``simcj trace``) and tested stage by stage.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
 
 import numpy as np
 import pandas as pd
 
 from ..engine.arrivals import DAYS_PER_YEAR
-from ..engine.cases import Exit
+from ..engine.cases import CaseTable, Exit
 from ..scenario.schema import WOMEN_NEEDS
 
 OFFENCE = "women_offenders"  # the offence under which the women's KPIs are reported
 
-# Per-row uniforms, each its own stream (names are the columns).
-UNIFORMS = (
-    "u_occurs", "u_ld_screened", "u_ld_referral", "u_disposal", "u_eligible", "u_remanded",
-    "u_convicted", "u_custody", "u_suspended", "u_community", "u_requirement", "u_release_referral",
-    "u_engages", "u_d_decision", "u_d_sentence", "u_d_custodial", "u_d_order", "u_d_service",
-)
-KEYS = ("k_recall",)  # recalls may come any number of times: counter-based draws (streams.case_uniform)
-
-# Outcome columns: name -> (typecode, initial); typecode None for a text label.
-NAN = math.nan
-COLUMNS = {
-    "exit": ("b", int(Exit.OPEN)),
-    "t_exit": ("d", NAN),
-    "occurred": ("b", 0),
-    "ld_screened": ("b", 0),
-    "t_decision": ("d", NAN),
-    "disposal": (None, ""),
-    "t_charge": ("d", NAN),
-    "remanded": ("b", 0),
-    "t_sentence": ("d", NAN),
-    "sentence": (None, ""),
-    "custodial_days": ("d", 0.0),
-    "problem_solving_court": ("b", 0),
-    "t_release": ("d", NAN),
-    "t_supervision_end": ("d", NAN),
-    "recalls": ("h", 0),
-    "t_first_recall": ("d", NAN),
-    "service": (None, ""),
-    "engaged": ("b", 0),
-    "service_route": (None, ""),
-    "t_service_referral": ("d", NAN),
-    "t_service_start": ("d", NAN),
-    "t_service_end": ("d", NAN),
-}
 # How a woman's case ends, in her pathway's words.
 EXIT_LABELS = {
     Exit.NFA: "no further action",
@@ -75,62 +42,24 @@ EXIT_LABELS = {
 NEED_BIT = {need: 1 << k for k, need in enumerate(WOMEN_NEEDS)}
 # The needs a women's service supports (a first offence and children are circumstances, not needs).
 SUPPORT_NEEDS = NEED_BIT["da_victim"] | NEED_BIT["mental_health"] | NEED_BIT["substance_use"] | NEED_BIT["housing"]
-# The women's pathway's cost lines (KPIs of offence women_offenders) and their kind: delivery is the
-# capacity funded (screening, cautions administered, women's services' places, a court's places);
-# consequence is what follows from the cases (prison places, probation supervision).
-COST_KINDS = {
-    "cost_ld": "delivery",
-    "cost_conditional_cautions": "delivery",
-    "cost_womens_centres": "delivery",
-    "cost_problem_solving_court": "delivery",
-    "cost_prison_women": "consequence",
-    "cost_probation_women": "consequence",
-}
 
 
-class WomenCases:
-    """Column store of the women's rows, read and written by the women's stages during the run."""
-
-    def __init__(self, inputs: dict[str, np.ndarray], attributes: dict[str, pd.Categorical]):
-        self.n = len(inputs["t_arrest"])
-        self.attributes = attributes
-        self._inputs = list(inputs)
-        for name, values in inputs.items():
-            setattr(self, name, values.tolist())
-        for name, (typecode, initial) in COLUMNS.items():
-            setattr(self, name, [initial] * self.n if typecode is None else array(typecode, [initial]) * self.n)
-        self.events: list[tuple[float, int, str, str]] = []
-
-    def log(self, t: float, i: int, event: str, detail: str = "") -> None:
-        self.events.append((t, i, event, detail))
-
-    def close(self, i: int, exit_: Exit, t: float) -> None:
-        if self.exit[i] != Exit.OPEN:
-            raise RuntimeError(f"women's case {i} closed twice: {Exit(self.exit[i]).name} then {exit_.name}")
-        self.exit[i] = int(exit_)
-        self.t_exit[i] = t
-
-    def frame(self) -> pd.DataFrame:
-        """The rows that happened (candidate re-arrests that did not are dropped), with their needs
-        as flags, and the event log re-numbered to match."""
-        keep = np.frombuffer(self.occurred, dtype=np.int8).astype(bool) if self.n else np.zeros(0, dtype=bool)
-        cols: dict[str, object] = {name: column[keep] for name, column in self.attributes.items()}
-        for name in ("woman", "rearrest", "t_arrest"):
-            cols[name] = np.asarray(getattr(self, name))[keep]
-        needs = np.asarray(self.needs, dtype=np.int64)[keep]
-        for need, bit in NEED_BIT.items():
-            cols[f"need_{need}"] = (needs & bit) != 0
-        for name, (typecode, _initial) in COLUMNS.items():
-            if name == "occurred":
-                continue
-            values = getattr(self, name)
-            cols[name] = pd.Categorical(np.asarray(values, dtype=object)[keep]) if typecode is None else np.asarray(values)[keep]
-        frame = pd.DataFrame(cols)
-        frame.insert(0, "row", np.flatnonzero(keep))
-        return frame
-
-    def event_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.events, columns=["day", "row", "event", "detail"])
+def frame(women: CaseTable) -> pd.DataFrame:
+    """The rows that happened (candidate re-arrests that did not are dropped), with their needs as
+    flags: the women's output, numbered as the event log is."""
+    keep = np.asarray(women.columns_of("occurred"), dtype=bool) if women.n else np.zeros(0, dtype=bool)
+    cols: dict[str, object] = {name: column[keep] for name, column in women.attributes.items()}
+    for name in ("woman", "rearrest", "t_arrest"):
+        cols[name] = np.asarray(getattr(women, name))[keep]
+    needs = np.asarray(women.needs, dtype=np.int64)[keep]
+    for need, bit in NEED_BIT.items():
+        cols[f"need_{need}"] = (needs & bit) != 0
+    for name, column in women.columns().items():
+        if name not in cols and name not in ("occurred", "needs"):
+            cols[name] = column[keep]
+    out = pd.DataFrame(cols)
+    out.insert(0, "row", np.flatnonzero(keep))
+    return out
 
 
 def needs_mask(u: np.ndarray, prevalence: dict[str, float]) -> np.ndarray:
@@ -149,14 +78,21 @@ def hr_from_pp(pp: float, comparison_rate: float) -> float:
     return math.log1p(-target) / math.log1p(-r)
 
 
+def column(frame: pd.DataFrame, name: str, default) -> pd.Series:
+    """A column of the frame, or ``default`` for every row when the stage that writes it is not in
+    the pathway (a pathway may stop before the courts, probation or the women's services)."""
+    return frame[name] if name in frame else pd.Series(default, index=frame.index)
+
+
 def index_events(frame: pd.DataFrame) -> pd.DataFrame:
     """The start of each proven-reoffending follow-up (MoJ definition): a caution or other
     out-of-court disposal, a conviction without immediate custody (at sentence), or release from
     custody. Columns: woman, t_index."""
     convicted = frame["exit"] == Exit.CONVICTED
     out_of_court = frame["exit"].isin([Exit.OUT_OF_COURT, Exit.DIVERTED])
-    custody = convicted & (frame["sentence"] == "custody")
-    t = np.where(out_of_court, frame["t_exit"], np.where(convicted & ~custody, frame["t_sentence"], np.where(custody, frame["t_release"], np.nan)))
+    custody = convicted & (column(frame, "sentence", "") == "custody")
+    t_sentence, t_release = column(frame, "t_sentence", np.nan), column(frame, "t_release", np.nan)
+    t = np.where(out_of_court, frame["t_exit"], np.where(convicted & ~custody, t_sentence, np.where(custody, t_release, np.nan)))
     out = pd.DataFrame({"woman": frame["woman"].to_numpy(), "t_index": t, "row": frame["row"].to_numpy()})
     return out[np.isfinite(out["t_index"])]
 

@@ -16,6 +16,8 @@ reoffending is in force (see :mod:`simcj.women.arrests`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..engine.alarms import callbacks, set_alarm
@@ -100,6 +102,16 @@ class WomensCentres(Stage):
 
     name = "womens_centres"
     table = "women"
+    totals_offence = OFFENCE
+    uniforms = ("u_engages", "u_d_service")
+    columns = {
+        "service": (None, ""),
+        "engaged": ("b", 0),
+        "service_route": (None, ""),
+        "t_service_referral": ("d", math.nan),
+        "t_service_start": ("d", math.nan),
+        "t_service_end": ("d", math.nan),
+    }
     entries = tuple(ROUTES)
     needs = ("arrests.supported",)
     fixed_at_date = (
@@ -204,8 +216,10 @@ class WomensCentres(Stage):
             rows.append((f"{name}_referrals", OFFENCE, float(mine.sum()) / years, "all"))
             rows.append((f"{name}_starts", OFFENCE, float(ok.sum()) / years, "all"))
             rows.append((f"{name}_wait_days_mean", OFFENCE, float(wait[ok].mean()) if ok.any() else float("nan"), "all"))
-        uc = scenario.costs
-        if uc is not None:
-            places = sum(case_slots(s) for s in scenario.women.services.values())
-            rows.append(("cost_womens_centres", OFFENCE, places * uc.womens_centre_place_year, "all"))
         return rows
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, tuple[str, float]]:
+        """Every key-worker place funded, a year."""
+        places = sum(case_slots(s) for s in scenario.women.services.values())
+        return {"cost_womens_centres": ("delivery", places * scenario.costs.womens_centre_place_year)}

@@ -21,6 +21,8 @@ under review at once): custody is less likely
 
 from __future__ import annotations
 
+import math
+
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.cases import Exit
 from ..engine.metrics import Metric
@@ -56,8 +58,17 @@ class WomensCourtsStage(Stage):
 
     name = "womens_courts"
     table = "women"
+    totals_offence = OFFENCE
+    uniforms = ("u_remanded", "u_convicted", "u_custody", "u_suspended", "u_community", "u_requirement", "u_d_sentence", "u_d_custodial")
+    columns = {
+        "remanded": ("b", 0),
+        "t_sentence": ("d", math.nan),
+        "sentence": (None, ""),
+        "custodial_days": ("d", 0.0),
+        "problem_solving_court": ("b", 0),
+    }
     entries = ("custody_suite.charged",)
-    needs = ("custody_suite.charged", "arrests.in_prison")
+    needs = ("custody_suite.charged", "arrests.in_prison", "custody_suite.t_charge")
     outcomes = ("sentenced", "ordered")
 
     def __init__(self, world):
@@ -187,8 +198,10 @@ class WomensCourtsStage(Stage):
         custody = done[done["sentence"].astype(str) == CUSTODY]
         white = custody["ethnicity"].astype(str) == "White"
         rows.append(("bame_share_of_custody", OFFENCE, share(~white), "all"))
-        psc = scenario.women.courts.problem_solving_court if scenario.women is not None else None
-        uc = scenario.costs
-        if uc is not None:
-            rows.append(("cost_problem_solving_court", OFFENCE, (psc.places if psc is not None else 0.0) * uc.problem_solving_court_place_year, "all"))
         return rows
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, tuple[str, float]]:
+        """The problem-solving court's places funded, a year."""
+        psc = scenario.women.courts.problem_solving_court
+        return {"cost_problem_solving_court": ("delivery", (psc.places if psc is not None else 0.0) * scenario.costs.problem_solving_court_place_year)}
