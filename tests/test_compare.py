@@ -19,8 +19,8 @@ from simcj.experiment import costs
 from simcj.experiment.compare import DIFFERENCE_COLUMNS, _ratio_ci, paired_differences
 from simcj.experiment.replications import Precision, relative_half_widths, solution
 from simcj.scenario import load_scenario, variant, with_run
-from simcj.scenario.schema import Sentencing
 from simcj.vawg import sentencing
+from simcj.vawg.sentencing import Sentencing
 
 from .conftest import BASELINE, ROOT, TINY
 

@@ -8,19 +8,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simcj.engine.cases import Venue
-from simcj.scenario.schema import Charging, Police, Prosecution, Support
-from simcj.vawg.charging import ChargingDecision, charging_decision
+from simcj.vawg.charging import Charging, ChargingDecision, charging_decision
 from simcj.vawg.courts import (
     ListingResult,
+    Prosecution,
     at_listing,
     choose_venue,
     continues_evidence_led,
     convicted_at_trial,
     pleads_guilty_early,
 )
-from simcj.vawg.police import PoliceDecision, police_decision, suspect_identified
+from simcj.vawg.police import Police, PoliceDecision, police_decision, suspect_identified
 from simcj.vawg.reporting import is_recorded
-from simcj.vawg.support import is_referred, referral_probability, waiting_list_level
+from simcj.vawg.support import Support, is_referred, referral_probability, waiting_list_level
 
 GRID = (np.arange(100_000) + 0.5) / 100_000  # a fine uniform grid: frequencies are then exact to 1e-5
 

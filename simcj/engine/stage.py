@@ -51,11 +51,10 @@ from typing import ClassVar, Optional
 import pandas as pd
 
 from ..scenario.intervention import STAGE_RULES
-from ..scenario.schema import ASSEMBLY_CHECKS
+from ..scenario.schema import ASSEMBLY_CHECKS, PATHWAYS
 from .metrics import Metric
 
 REGISTRY: dict[str, type[Stage]] = {}
-PATHWAYS = ("simcj.vawg", "simcj.women")  # the packages whose modules are stages
 
 
 def case_names(cls: type[Stage]) -> set[str]:

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from ..files import located
 from .intervention import fixed_changes
-from .schema import REPORT_CHECKS, Scenario, reference_problems
+from .schema import REPORT_CHECKS, Scenario, complete, reference_problems
 
 SOURCE_KEYS = frozenset({"value", "source", "low", "high", "dist", "note"})
 # How `simcj compare --uncertainty` draws a ranged parameter: uniform over [low, high] (the default),
@@ -439,6 +439,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     problems: list[Problem] = []
     plain = _collapse_sources(tree, origins, "", sources, problems)
     try:
+        complete()
         scenario = Scenario.model_validate(plain)
     except ValidationError as exc:
         raise ScenarioError(problems + _validation_problems(exc, origins)) from None
@@ -482,6 +483,7 @@ def _overrides_for(path: Path, overrides: Iterable[str]) -> list[str]:
 
 def json_schema() -> dict:
     """JSON Schema of scenario files, allowing ``{value, source, low, high}`` wherever a number goes."""
+    complete()
     schema = Scenario.model_json_schema(by_alias=True)
     schema["properties"]["extends"] = {"type": "string", "description": "a scenario file this one overrides"}
     schema["properties"]["calibration"] = {"type": "string", "description": "a fitted-parameters file (simcj calibrate) laid over this file's values"}

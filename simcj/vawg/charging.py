@@ -17,12 +17,39 @@ from array import array
 from enum import Enum
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from ..engine.cases import HO_CAUTION, HO_CHARGE, PRE_CHARGE_EXITS, Exit, Phase, closed_in, within
 from ..engine.casework import Casework
 from ..engine.metrics import Metric
 from ..engine.stage import register
-from ..scenario.schema import Charging
+from ..scenario.distributions import Duration
+from ..scenario.schema import EffortShare, Prob, StaffedUnit, Strict, section, undeclared
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Charging(Strict):
+    unit: str = Field(description="CPS unit (a key of cps.units)")
+    decision_time: Duration = Field(description="elapsed time from the start of CPS consideration to the charging decision, days")
+    effort_share: EffortShare = Field(
+        1.0, description="share of the elapsed decision time a lawyer works the file (holding a slot); the rest it waits on "
+        "the police (action plans, further material) and holds none"
+    )
+    p_charge: Prob = Field(description="charge, of CPS legal decisions")
+    p_out_of_court: Prob = Field(description="out-of-court disposal, of CPS legal decisions")
+
+    @model_validator(mode="after")
+    def _sum(self):
+        if self.p_charge + self.p_out_of_court > 1.0 + 1e-9:
+            raise ValueError("p_charge + p_out_of_court must not exceed 1 (the rest is NFA)")
+        return self
+
+
+@section
+class CpsSettings(Strict):
+    units: dict[str, StaffedUnit] = Field(min_length=1)
 
 
 class ChargingDecision(Enum):
@@ -59,6 +86,11 @@ class ChargingUnit(Casework):
     queued_column = "t_cps_referral"
     start_column = "t_cps_start"
     duration_column = "d_cps"
+
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        return undeclared(scenario, "charging.unit", scenario.cps.units, "cps.units")
 
     def __init__(self, world):
         super().__init__(world)

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import math
 from enum import Enum
+from typing import Annotated, Optional
 
 import numpy as np
 import simpy
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from ..engine.arrivals import DAYS_PER_YEAR, whole_years
 from ..engine.cases import Exit, Plea, Venue, within
@@ -34,7 +36,96 @@ from ..engine.metrics import Metric, yearly
 from ..engine.pools import Pool
 from ..engine.stage import Stage, register, stocks
 from ..engine.streams import case_uniform
-from ..scenario.schema import CourtTier, Prosecution, SpecialistCourts
+from ..scenario.distributions import Duration
+from ..scenario.schema import CAPACITY, MAX_CAPACITY, MAX_VOLUME, VOLUME, ByVenue, NonNeg, Prob, Strict, section, unknown_offences
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Prosecution(Strict):
+    p_crown: Prob = Field(description="share of charged cases heard in the Crown Court")
+    p_sdvc: Prob = Field(0.0, description="share of magistrates' cases listed in a specialist DV court")
+    first_hearing_delay: Duration = Field(description="charge to first hearing, days")
+    p_guilty_plea_first_hearing: ByVenue
+    p_late_guilty_plea: Prob = Field(description="guilty plea when the trial is listed (cracked trial)")
+    p_discontinued_at_trial: Prob = Field(description="prosecution ends the case at the listing (cracked)")
+    p_convict_at_trial: ByVenue
+    p_convict_evidence_led: Prob = Field(description="conviction at trial when the victim has withdrawn")
+    trial_sitting_days: Duration = Field(description="court time of an effective trial, sitting days")
+
+    @model_validator(mode="after")
+    def _venues_covered(self):
+        needed = []
+        if self.p_crown > 0:
+            needed.append("crown")
+        if self.p_crown < 1:
+            needed.append("magistrates")
+            if self.p_sdvc > 0:
+                needed.append("sdvc")
+        for field in ("p_guilty_plea_first_hearing", "p_convict_at_trial"):
+            missing = [v for v in needed if getattr(getattr(self, field), v) is None]
+            if missing:
+                raise ValueError(f"{field}: needs a value for {', '.join(missing)} (cases reach that venue)")
+        return self
+
+
+@section
+class CourtTier(Strict):
+    """A court tier whose trial list is shared with a background stream of non-VAWG cases."""
+
+    sitting_days_per_year: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)]
+    sitting_days_per_courtroom: PositiveFloat = Field(description="sitting days a courtroom gives per year")
+    background_cases_per_year: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)]
+    background_sitting_days: Duration = Field(description="court time of a background case, sitting days")
+    initial_backlog: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        0.0, description="background cases waiting at the start of the run"
+    )
+    listing_delay: Duration = Field(description="not-guilty plea to the earliest trial date the list offers, days")
+    p_ineffective: Prob = Field(description="a listed trial does not go ahead and is re-listed")
+    cracked_sitting_days: NonNeg = Field(description="court time of a cracked or ineffective listing")
+    relist_delay: Duration = Field(description="ineffective trial to its next listing, days")
+
+
+@section
+class SpecialistCourts(Strict):
+    """Specialist domestic violence courts: dedicated weekly sessions."""
+
+    courts: Annotated[float, Field(ge=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)]
+    trials_per_session: PositiveInt
+    p_ineffective: Prob
+    relist_delay: Duration
+    hr_withdrawal: NonNeg = Field(1.0, description="hazard ratio of withdrawal once listed at an SDVC")
+    p_evidence_led: Optional[Prob] = Field(
+        None, description="dedicated prosecutors: the probability an SDVC prosecution goes on without the victim after a "
+        "retraction, in place of the offence class's (none: the class's)"
+    )
+
+
+@section
+class SpecialistCrownList(Strict):
+    """A specialist Crown Court list for named offences (a RASSO court): ring-fenced courtrooms.
+
+    Crown cases of the listed offences are tried here instead of in the shared Crown list, so they
+    do not queue behind the background stream. Its sitting days are its own capacity.
+    """
+
+    offences: list[str] = Field(min_length=1, description="offence classes whose Crown cases it hears (names under offences:)")
+    sitting_days_per_year: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)]
+    sitting_days_per_courtroom: PositiveFloat
+    listing_delay: Duration = Field(description="not-guilty plea to the earliest trial date the list offers, days")
+    p_ineffective: Prob
+    cracked_sitting_days: NonNeg
+    relist_delay: Duration
+    hr_withdrawal: NonNeg = Field(1.0, description="hazard ratio of withdrawal once listed at the specialist court")
+
+
+@section
+class Courts(Strict):
+    crown: CourtTier
+    magistrates: CourtTier
+    sdvc: SpecialistCourts
+    rasso: Optional[SpecialistCrownList] = Field(None, description="a specialist rape and serious sexual offences list")
 
 DAYS_PER_WEEK = 7.0
 SESSIONS_PER_YEAR = DAYS_PER_YEAR / DAYS_PER_WEEK
@@ -276,7 +367,7 @@ NAN = float("nan")
 
 
 @register
-class Courts(Stage):
+class CourtsStage(Stage):
     """Magistrates', SDVC and Crown Court lists, and a specialist RASSO list if the scenario has one."""
 
     name = "courts"
@@ -303,6 +394,12 @@ class Courts(Stage):
         "t_completion": ("d", NAN),
         "court_days": ("d", 0.0),
     }
+
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        rasso = scenario.courts.rasso
+        return unknown_offences("courts.rasso.offences", rasso.offences, scenario) if rasso is not None else []
 
     def __init__(self, world):
         super().__init__(world)

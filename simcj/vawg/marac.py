@@ -30,15 +30,52 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, PositiveFloat, model_validator
 
 from ..engine.arrivals import DAYS_PER_YEAR
 from ..engine.cases import Exit, Phase
 from ..engine.metrics import Metric, yearly
 from ..engine.stage import Stage, register, stocks
-from ..scenario.schema import Marac
+from ..scenario.schema import CAPACITY, MAX_CAPACITY, MAX_VOLUME, RISK_LEVELS, VOLUME, HazardRatio, Prob, Strict, check_keys, section, unknown_offences
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Marac(Strict):
+    """Multi-agency risk assessment conferences: one per borough, meeting at a set frequency and
+    hearing at most ``cases_per_meeting`` cases each time (the rest wait for the next meeting)."""
+
+    offences: list[str] = Field(min_length=1, description="offence classes whose victims are referred (names under offences:)")
+    meetings_per_year: Annotated[float, Field(gt=0.0, le=365.0)] = Field(description="meetings of each borough's MARAC a year")
+    cases_per_meeting: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)] = Field(
+        description="cases a meeting of a borough of average volume can hear; each borough's is sized to its share of population.borough"
+    )
+    p_referral: dict[str, Prob] = Field(description="referral at report by DASH risk level, or under the key 'all'")
+    p_referral_repeat: Prob = Field(1.0, description="referral of a victim heard in the last repeat_window_days, whatever her risk level")
+    repeat_window_days: PositiveFloat = Field(365.0, description="a case heard within this many days of her last hearing is a repeat (SafeLives: 12 months)")
+    p_idva_allocation: Prob = Field(0.0, description="MARAC action: an IDVA for a victim not yet referred to one")
+    agency_referrals_per_year: dict[str, Annotated[float, Field(ge=0.0, le=MAX_VOLUME)]] = Field(
+        default_factory=dict,
+        json_schema_extra=VOLUME,
+        description="by offence class: victims a year referred by agencies other than the police (IDVA, health, children's "
+        "services) whose abuse the police have no record of",
+    )
+    p_third_party_report: Prob = Field(
+        0.0, description="an agency-referred case whose disclosure at the hearing the police record as a crime (a third-party report)"
+    )
+    hr_withdrawal_third_party: HazardRatio = Field(
+        1.0, description="hazard ratio of withdrawal for a victim whose crime was recorded from a third-party report (she did not report it)"
+    )
+
+    @model_validator(mode="after")
+    def _keys(self):
+        check_keys("p_referral", self.p_referral, ("all", *RISK_LEVELS), "key(s)")
+        return self
 
 
 def referral_probability(p: Marac, risk: str) -> float:
@@ -80,6 +117,17 @@ class Maracs(Stage):
         "marac_repeat": ("?", 0),
         "third_party_report": ("?", 0),
     }
+
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        m = scenario.marac
+        if m is None:
+            return []
+        return unknown_offences("marac.offences", m.offences, scenario) + [
+            (f"marac.agency_referrals_per_year.{name}", f"'{name}' is not one of marac.offences ({m.offences})")
+            for name in m.agency_referrals_per_year if name not in m.offences
+        ]
 
     def __init__(self, world):
         super().__init__(world)

@@ -16,15 +16,53 @@ The queue-and-work mechanics are shared with charging (:mod:`simcj.engine.casewo
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.cases import HO_CAUTION, Exit, within
 from ..engine.casework import Casework
 from ..engine.metrics import Metric
 from ..engine.stage import register
-from ..scenario.schema import Police
+from ..scenario.distributions import Duration
+from ..scenario.schema import EffortShare, Prob, StaffedUnit, Strict, section, undeclared
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Police(Strict):
+    unit: str = Field(description="investigating unit (a key of police.units)")
+    p_suspect_identified: Prob
+    p_stranger: Prob = Field(0.0, description="share of recorded crimes whose victim does not know the suspect (a stranger)")
+    p_arrest: Prob = Field(description="probability a suspect is arrested (reported per 100 recorded crimes)")
+    p_decided_in_custody: Prob = Field(
+        0.0, description="share of arrested suspects whose case goes to a charging decision while they are held (charge in "
+        "custody); the others are released on bail or under investigation and the crime waits for an investigator"
+    )
+    custody_days: Annotated[float, Field(gt=0.0, le=4.0)] = Field(
+        1.0, description="from arrest to the charging decision in custody, days (PACE: 24 hours, 36 with a superintendent's extension)"
+    )
+    investigation_time: Duration = Field(description="elapsed time from the start of the investigation to the police outcome, days")
+    effort_share: EffortShare = Field(
+        1.0, description="share of the elapsed investigation time an investigator works the case (holding a slot); the rest "
+        "it waits on others (forensics, digital downloads, the suspect) and holds none"
+    )
+    p_refer_cps: Prob = Field(description="after investigation, victim still engaged: refer to the CPS")
+    p_caution: Prob = Field(description="after investigation: police out-of-court disposal (caution)")
+
+    @model_validator(mode="after")
+    def _sum(self):
+        if self.p_refer_cps + self.p_caution > 1.0 + 1e-9:
+            raise ValueError("p_refer_cps + p_caution must not exceed 1 (the rest is outcome 15)")
+        return self
+
+
+@section
+class PoliceSettings(Strict):
+    units: dict[str, StaffedUnit] = Field(min_length=1)
 
 
 class PoliceDecision(Enum):
@@ -85,6 +123,11 @@ class Investigation(Casework):
     queued_column = "t_investigation_queued"
     start_column = "t_investigation_start"
     duration_column = "d_investigation"
+
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        return undeclared(scenario, "police.unit", scenario.police.units, "police.units")
 
     def __init__(self, world):
         super().__init__(world)

@@ -23,16 +23,54 @@ the caseload.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, PositiveFloat, model_validator
 
 from ..engine.arrivals import DAYS_PER_YEAR
 from ..engine.casework import slots as case_slots
 from ..engine.metrics import Metric, yearly
 from ..engine.places import Places, utilisation
 from ..engine.stage import Stage, register, stocks
-from ..scenario.schema import PerpetratorProgramme
+from ..scenario.distributions import Duration
+from ..scenario.schema import HazardRatio, Prob, StaffedUnit, check_keys, section, unknown_offences
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+PROGRAMME_ROUTES = ("report", "conviction", "marac")
+
+
+@section
+class PerpetratorProgramme(StaffedUnit):
+    """A perpetrator programme: referral, assessment, attendance, completion.
+
+    Referred perpetrators are assessed (``p_assessed``), start (``p_starts``), and hold a place
+    (staff x caseload) until they complete or drop out (``p_completes``; a drop-out leaves part-way).
+    """
+
+    offences: list[str] = Field(min_length=1, description="offence classes whose perpetrators are referred")
+    p_referral: dict[str, Prob] = Field(
+        description="referral probability by route: 'report' (police, children's services, self, at report), "
+        "'conviction' (court-mandated, on a non-custodial sentence), 'marac' (a case heard at MARAC)"
+    )
+    p_assessed: Prob = Field(description="referred perpetrators who are assessed as suitable")
+    p_starts: Prob = Field(description="assessed perpetrators who start the programme")
+    p_completes: Prob = Field(description="starters who complete it")
+    duration: Duration = Field(description="start to completion, days")
+    max_wait_days: Optional[PositiveFloat] = Field(None, description="an assessed perpetrator not given a place in this many days is lost")
+    hr_repeat: HazardRatio = Field(description="hazard ratio of further incidents against his victim (see effect_from)")
+    effect_from: str = Field(
+        "completion", pattern=r"^(start|completion)$",
+        description="'completion': the effect starts when he completes; 'start': from his start, for as long as he stays and after he completes (case management that disrupts the abuse, as Drive's)",
+    )
+
+    @model_validator(mode="after")
+    def _routes(self):
+        check_keys("p_referral", self.p_referral, PROGRAMME_ROUTES, "route(s)")
+        return self
 
 
 def choose_programme(programmes: list[tuple[str, PerpetratorProgramme]], route: str, u: float):
@@ -125,6 +163,17 @@ class Programmes(Stage):
         "t_programme_end": ("d", math.nan),
         "programme_completed": ("?", 0),
     }
+
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        """Each programme's offence classes exist, and it has a unit cost."""
+        problems = []
+        for name, p in scenario.programmes.items():
+            problems += unknown_offences(f"programmes.{name}.offences", p.offences, scenario)
+            if scenario.costs is not None and name not in scenario.costs.programme_worker_year:
+                problems.append((f"costs.programme_worker_year.{name}", f"no unit cost for the declared programme '{name}'"))
+        return problems
 
     def __init__(self, world):
         super().__init__(world)

@@ -9,21 +9,55 @@ who have no police-recorded crime in the model); a referral with no space within
 
 From her entry her withdrawal hazard is multiplied by ``hr_withdrawal`` (at most 1: the direction
 of the effect is disputed, and a raised hazard cannot be represented; 1 is no effect), and while
-she is there her hazard of further abuse by ``hr_repeat`` (see :meth:`Refuges.repeat_hazard_ratio`).
+she is there her hazard of further abuse by ``hr_repeat`` (see :meth:`RefugesStage.repeat_hazard_ratio`).
 A victim already in refuge is not referred again.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, PositiveFloat, model_validator
 
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.cases import Exit, within
 from ..engine.metrics import Metric, yearly
 from ..engine.places import Places, draw_outside, utilisation
 from ..engine.stage import Stage, register, stocks
+from ..scenario.distributions import Duration
+from ..scenario.schema import CAPACITY, MAX_CAPACITY, MAX_VOLUME, RISK_LEVELS, VOLUME, NonNeg, Prob, Strict, check_keys, section, unknown_offences
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Refuges(Strict):
+    """Refuges: safe accommodation for women escaping domestic abuse (and their children), with bed
+    spaces that run out. Victims of ``offences`` are referred when their crime is recorded, by their
+    DASH risk level; women referred from elsewhere share the spaces."""
+
+    offences: list[str] = Field(description="offence classes whose victims are referred")
+    bed_spaces: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)] = Field(description="family places (one woman and her children)")
+    p_referral: dict[str, Prob] = Field(description="probability a victim is referred at her recorded crime, by DASH risk level (a level not listed: 0)")
+    p_declined: Prob = Field(description="a referral that ends without a place for a reason other than space (she declines it, or it is not suitable)")
+    max_wait_days: PositiveFloat = Field(description="a referral with no space within this many days is refused for lack of space")
+    stay: Duration = Field(description="length of stay in refuge, days")
+    other_referrals_per_year: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        0.0, description="women referred from elsewhere (no police-recorded crime in the model: helpline, housing, self) who want a place"
+    )
+    hr_withdrawal: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        description="hazard ratio of withdrawal from her entry to refuge; at most 1 (as for support: the police and CPS stages "
+        "sleep until the earlier of their work's end and the withdrawal time, which a later effect can only postpone)"
+    )
+    hr_repeat: Annotated[float, Field(gt=0.0, le=1.0)] = Field(description="hazard ratio of further abuse while she is in refuge")
+    cost_per_space_year: NonNeg = Field(description="cost of a bed space for a year, £ (support and housing)")
+
+    @model_validator(mode="after")
+    def _risk_levels(self):
+        check_keys("p_referral", self.p_referral, RISK_LEVELS)
+        return self
 
 
 def is_referred(p_referral: dict[str, float], risk: str, u: float) -> bool:
@@ -32,7 +66,7 @@ def is_referred(p_referral: dict[str, float], risk: str, u: float) -> bool:
 
 
 @register
-class Refuges(Stage):
+class RefugesStage(Stage):
     """Bed spaces in refuges for victims referred at their recorded crime and women referred from elsewhere."""
 
     name = "refuges"
@@ -129,11 +163,7 @@ class Refuges(Stage):
         p = scenario.refuges
         if p is None:
             return [("refuges", "the pathway has the refuges stage, which needs a refuges: section")]
-        return [
-            (f"refuges.offences.{k}", f"'{name}' is not an offence class of this scenario (classes: {sorted(scenario.offences)})")
-            for k, name in enumerate(p.offences)
-            if name not in scenario.offences
-        ]
+        return unknown_offences("refuges.offences", p.offences, scenario)
 
     case_metrics = {
         "refuge_referrals": "refuge_referred",

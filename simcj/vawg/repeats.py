@@ -37,14 +37,56 @@ victim's, and her history is the third-party report if her disclosure was record
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, PositiveFloat, model_validator
 
 from ..engine.arrivals import DAYS_PER_YEAR, happens
 from ..engine.cases import Exit, Phase
 from ..engine.metrics import Metric
 from ..engine.stage import Stage, register
+from ..scenario.schema import RISK_LEVELS, HazardRatio, Strict, check_keys, section
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Repeat(Strict):
+    """Further reported incidents against the same victim: domestic abuse is a course of conduct.
+
+    While her course of abuse goes on (its length drawn for each victim, exponential with mean
+    ``course_years``), further incidents are reported to the police at ``rate_per_year`` times the
+    hazard ratios in force: what became of her latest case (the suspect arrested, the case charged
+    and awaiting trial, a conviction; none at all while he is in custody), her IDVA support and a
+    MARAC hearing (for ``effect_days`` after each began), and a perpetrator programme he completed
+    (that programme's ``hr_repeat``). Whether arrest deters or provokes is disputed, so
+    ``hr_arrested`` may be above 1.
+    """
+
+    rate_per_year: PositiveFloat = Field(description="further reported incidents a year while the abuse goes on, with nothing in force")
+    course_years: PositiveFloat = Field(description="mean length of the course of abuse from the first report, years (exponential)")
+    rate_cv: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
+        0.0, description="coefficient of variation of the rate between victims (gamma); 0: every victim's course has the same rate"
+    )
+    hr_by_risk: dict[str, HazardRatio] = Field(
+        default_factory=dict, description="hazard ratio by the DASH risk level of her latest case (a level not listed: 1)"
+    )
+    hr_arrested: HazardRatio = Field(1.0, description="hazard ratio after her latest case's suspect was arrested")
+    hr_charged: HazardRatio = Field(1.0, description="hazard ratio while her latest case is charged and awaiting trial (bail conditions, remand)")
+    hr_convicted: HazardRatio = Field(1.0, description="hazard ratio after a non-custodial conviction (custody: no incident while he is inside)")
+    hr_supported: HazardRatio = Field(1.0, description="hazard ratio for effect_days after her IDVA support began")
+    hr_marac: HazardRatio = Field(1.0, description="hazard ratio for effect_days after her case was heard at MARAC")
+    effect_days: PositiveFloat = Field(365.0, description="how long support and a MARAC hearing keep their effect, days")
+    hr_withdrawal_withdrew_before: HazardRatio = Field(
+        1.0, description="withdrawal hazard ratio of a new case when she withdrew from an earlier one (her history is known)"
+    )
+
+    @model_validator(mode="after")
+    def _risk_levels(self):
+        check_keys("hr_by_risk", self.hr_by_risk, RISK_LEVELS)
+        return self
 
 LOOKBACK_COURSES = 4.0  # victims whose first report came up to 4 mean course lengths before the run
 YEAR = 365.0  # "in the previous 12 months", as the Met and SafeLives count repeats

@@ -18,8 +18,11 @@ know of to MARAC (``agency_referral``) at its date.
 
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.arrivals import DAYS_PER_YEAR, categorical, incident_times, recurrent_events
@@ -27,8 +30,51 @@ from ..engine.cases import Exit, Incidents, typed
 from ..engine.metrics import Metric
 from ..engine.stage import Stage, register
 from ..engine.streams import Streams
-from ..scenario.schema import OffenceClass, Scenario
+from ..scenario.distributions import Duration
+from ..scenario.schema import MAX_VOLUME, RISK_LEVELS, VOLUME, NonNeg, OffenceClass, Prob, Scenario, Strict, check_keys, section
 from . import repeats
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Seasonality(Strict):
+    """Incidence varies as 1 + amplitude * cos(2*pi*(day - peak_day)/365)."""
+
+    amplitude: Prob = 0.0
+    peak_day: Annotated[float, Field(ge=0.0, lt=365.0)] = 182.0
+
+
+@section
+class Reporting(Strict):
+    incidents_per_year: Annotated[float, Field(gt=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        description="incidents (reported or not) per year"
+    )
+    seasonality: Seasonality = Seasonality()
+    p_report: Prob = Field(description="probability the victim (or a third party) reports to police")
+    delay: Duration = Field(description="incident to report, days")
+    p_record: Prob = Field(description="probability a report is recorded as a crime")
+    risk_mix: Optional[dict[str, NonNeg]] = Field(
+        None, description="DASH risk level shares of reported cases (domestic abuse only): standard, medium, high; they sum to 1"
+    )
+    borough: dict[str, NonNeg] = Field(
+        default_factory=dict, description="this class's weights by borough (keys of population.borough, a borough not listed: 0); none: population.borough"
+    )
+    age_band: dict[str, NonNeg] = Field(
+        default_factory=dict, description="this class's victims' weights by age band (keys of population.age_band); none: population.age_band"
+    )
+    ethnicity: dict[str, NonNeg] = Field(
+        default_factory=dict, description="this class's victims' weights by ethnic group (keys of population.ethnicity); none: population.ethnicity"
+    )
+
+    @model_validator(mode="after")
+    def _risk_levels(self):
+        if self.risk_mix is not None:
+            check_keys("risk_mix", self.risk_mix, RISK_LEVELS)
+            total = sum(self.risk_mix.values())
+            if abs(total - 1.0) > 1e-3:
+                raise ValueError(f"risk_mix: shares must sum to 1, found {total:.4g} (a level that is absent is 0)")
+        return self
 
 MAX_LOOKBACK_DAYS = 3650.0
 VICTIM_BITS = 40  # a victim's id is her class's index shifted by this, plus her number in the class
@@ -222,7 +268,7 @@ def is_recorded(p_record: float, u: float) -> bool:
 
 
 @register
-class Reporting(Stage):
+class ReportingStage(Stage):
     """The pathway's entry: recorded reports go on at their report time, the rest are closed."""
 
     name = "reporting"

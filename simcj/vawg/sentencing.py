@@ -8,11 +8,24 @@ recorded on the case and costed at the cost of a prison place.
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from ..engine.arrivals import whole_years
 from ..engine.cases import Exit, Venue, within
 from ..engine.metrics import Metric, yearly
 from ..engine.stage import Stage, register
-from ..scenario.schema import Sentencing
+from ..scenario.distributions import Duration
+from ..scenario.schema import ByVenue, Strict, section
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Sentencing(Strict):
+    """What a conviction leads to: immediate custody or not, and the custodial term imposed."""
+
+    p_custody: ByVenue = Field(description="immediate custody on conviction, by the venue that convicted")
+    custodial_years: Duration = Field(description="custodial sentence imposed, years")
 
 
 def receives_custody(p: Sentencing, venue: Venue, u: float) -> bool:

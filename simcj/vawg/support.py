@@ -30,16 +30,90 @@ with what result.
 from __future__ import annotations
 
 import math
+from typing import Annotated, Optional
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, PositiveFloat, model_validator
 
 from ..engine.cases import Exit, within
 from ..engine.casework import slots as case_slots
 from ..engine.metrics import Metric, yearly
 from ..engine.places import Places, draw_outside, utilisation
 from ..engine.stage import Stage, register, stocks
-from ..scenario.schema import AdvocacyService, Support
+from ..scenario.distributions import Duration
+from ..scenario.schema import MAX_VOLUME, RISK_LEVELS, VOLUME, NonNeg, Prob, StaffedUnit, Strict, check_keys, section, undeclared
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Support(Strict):
+    service: Optional[str] = Field(None, description="advocacy service (a key of support.services)")
+    p_referral: dict[str, Prob] = Field(
+        default_factory=dict, description="referral at report (police referral, co-located advocates): probability by "
+        "risk level, or under the key 'all'"
+    )
+    p_referral_sarc: Prob = Field(
+        0.0, description="a victim who reports within sarc_window_days of the offence is examined at a sexual assault referral "
+        "centre (the Havens), which refers her to the service at report; the police route is for the others"
+    )
+    sarc_window_days: Annotated[float, Field(gt=0.0, le=30.0)] = Field(7.0, description="the SARC's forensic window after the offence, days")
+    p_referral_at_charge: Prob = Field(0.0, description="referral at charge (witness care, the CPS) of a victim not yet referred")
+    sdvc_service: Optional[str] = Field(None, description="the court advocates at the specialist DA courts (a key of support.services)")
+    p_referral_at_sdvc: Prob = Field(
+        0.0, description="a victim whose case is listed for trial at an SDVC and who has no advocate is supported by a court advocate"
+    )
+    health_service: Optional[str] = Field(None, description="advocates in health settings (hospital IDVAs; a key of support.services)")
+    p_referral_health: Prob = Field(
+        0.0, description="a victim not referred by the police who is identified in a health setting around her report is supported there"
+    )
+
+    @model_validator(mode="after")
+    def _keys(self):
+        check_keys("p_referral", self.p_referral, ("all", *RISK_LEVELS), "key(s)")
+        return self
+
+
+@section
+class AdvocacyService(StaffedUnit):
+    """IDVA or ISVA service: FTE x caseload slots, a waiting list, a support duration."""
+
+    duration: Duration = Field(description="longest support, days")
+    priority: list[str] = Field(
+        default_factory=lambda: ["high", "medium", "standard"],
+        description="waiting-list order by risk level, first served first ('other': referrals from outside the CJS; last if not listed)",
+    )
+    after_case_days: Optional[NonNeg] = Field(
+        None, description="support ends this many days after the criminal case closes (if its duration has not run out "
+        "first), freeing the slot; none: support runs its whole duration whatever happens to the case"
+    )
+    max_wait_days: Optional[PositiveFloat] = Field(
+        None, description="a referral not taken up within this many days lapses (the victim gets a brief contact, not "
+        "support); none: it waits until a slot is free or the case closes"
+    )
+    other_referrals_per_year: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        0.0, description="victims referred from outside the criminal justice system (health, self, children's services) who "
+        "share the slots, last on the waiting list, for the service's duration"
+    )
+
+
+@section
+class SupportEffect(Strict):
+    """Effects the evidence disputes: set them as ranges and report sensitivity."""
+
+    hr_withdrawal: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        description="hazard ratio of withdrawal while supported; at most 1: support never raises the hazard (the "
+        "police and CPS stages sleep until the earlier of their work's end and the withdrawal time, which "
+        "support can then only postpone)"
+    )
+    conviction_rr: NonNeg = Field(description="relative risk of conviction at trial when supported")
+
+
+@section
+class SupportSettings(Strict):
+    services: dict[str, AdvocacyService] = Field(default_factory=dict)
+    effect: SupportEffect
 
 ROUTES = ("sarc", "report", "health", "charge", "sdvc", "marac")
 OTHER = "other"  # the priority level of referrals from outside the criminal justice system
@@ -187,6 +261,17 @@ class Advocacy(Stage):
         "t_support_start": ("d", float("nan")),
         "t_support_end": ("d", float("nan")),
     }
+
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        """Each class's services are declared, and each service has a unit cost."""
+        services = scenario.support.services
+        problems = [p for key in ("support.service", "support.sdvc_service", "support.health_service")
+                    for p in undeclared(scenario, key, services, "support.services")]
+        if scenario.costs is not None:
+            problems += [(f"costs.advocate_year.{s}", f"no unit cost for the declared advocacy service '{s}'") for s in services if s not in scenario.costs.advocate_year]
+        return problems
 
     def __init__(self, world):
         super().__init__(world)

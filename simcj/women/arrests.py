@@ -21,8 +21,11 @@ its inputs, and at its time a candidate happens with probability HR(t)/cap.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import numpy as np
 import pandas as pd
+from pydantic import Field, PositiveFloat, model_validator
 
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.arrivals import categorical, happens, incident_times, recurrent_events
@@ -30,7 +33,7 @@ from ..engine.cases import EXIT_COLUMNS, Drawn, typed
 from ..engine.metrics import Metric
 from ..engine.stage import Stage, register
 from ..engine.streams import Streams
-from ..scenario.schema import WOMEN_NEEDS, Scenario
+from ..scenario.schema import MAX_VOLUME, VOLUME, WOMEN_NEEDS, HazardRatio, NonNeg, Prob, Scenario, Strict, check_keys, section, unknown_boroughs
 from .table import (
     DAYS_PER_YEAR,
     OFFENCE,
@@ -45,6 +48,59 @@ from .table import (
     reoffending_cohort,
     share,
 )
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class Reoffending(Strict):
+    """New arrests of the same woman: a hazard while her offending goes on, none while she is inside."""
+
+    rate_per_year: PositiveFloat = Field(description="new arrests a year while her offending goes on, with nothing in force")
+    career_years: PositiveFloat = Field(description="mean length of her offending from her first arrest in the model, years (exponential)")
+    rate_cv: Annotated[float, Field(ge=0.0, le=5.0)] = Field(0.0, description="coefficient of variation of the rate between women (gamma frailty)")
+    hr_by_need: dict[str, HazardRatio] = Field(default_factory=dict, description="hazard ratio for each need she has (keys of needs)")
+    hr_supervised: HazardRatio = Field(1.0, description="hazard ratio while under probation supervision (order, licence, post-sentence supervision)")
+    centre_effect_pp: Annotated[float, Field(ge=0.0, le=50.0)] = Field(
+        description="percentage points off 12-month proven reoffending for a woman supported by a women's service"
+    )
+    comparison_rate_12m: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        description="12-month proven reoffending of the comparison group the percentage points are measured against (turns them into a hazard ratio)"
+    )
+    effect_days: PositiveFloat = Field(365.0, description="how long women's-service support keeps its effect, from its start, days")
+
+    @model_validator(mode="after")
+    def _needs(self):
+        check_keys("hr_by_need", self.hr_by_need, WOMEN_NEEDS, "need(s)")
+        return self
+
+
+@section
+class Women(Strict):
+    """Women in contact with the criminal justice system: arrest to the end of licence (the women's pathway stages)."""
+
+    arrests_per_year: Annotated[float, Field(gt=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        description="women arrested a year for the first time in the model (further arrests of the same women come from reoffending)"
+    )
+    borough: dict[str, NonNeg] = Field(default_factory=dict, description="weights by borough (default: population.borough)")
+    ethnicity: dict[str, NonNeg] = Field(default_factory=dict, description="weights by ethnic group (default: population.ethnicity)")
+    needs: dict[str, Prob] = Field(description="prevalence of each need among women arrested: " + ", ".join(WOMEN_NEEDS))
+    custody_suite: CustodySuite
+    courts: WomensCourts
+    probation: WomensProbation
+    reoffending: Reoffending
+    services: dict[str, WomensService] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _needs(self):
+        check_keys("needs", self.needs, WOMEN_NEEDS, "need(s)")
+        return self
+
+if TYPE_CHECKING:  # the other stages' settings: resolved when they register (simcj.scenario.schema.complete)
+    from .custody_suite import CustodySuite
+    from .probation import WomensProbation
+    from .womens_centres import WomensService
+    from .womens_courts import WomensCourts
 
 LOOKBACK_CAREERS = 3.0  # women first arrested up to three mean careers before the run
 
@@ -138,6 +194,10 @@ class Arrests(Stage):
         ('^women\\.(arrests_per_year|needs|borough|ethnicity)(\\.|$)', 'the women arrested and their needs are drawn before the run'),
         ('^women\\.reoffending\\.(rate_per_year|career_years|rate_cv|hr_by_need)(\\.|$)', "each woman's offending is drawn before the run"),
     )
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        return unknown_boroughs("women.borough", scenario.women.borough, scenario) if scenario.women is not None else []
 
     @classmethod
     def draw(cls, scenario, stages, streams, horizon: float, options=()) -> Drawn:

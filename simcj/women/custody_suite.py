@@ -21,12 +21,39 @@ from __future__ import annotations
 
 import math
 
+from pydantic import Field, PositiveFloat, model_validator
+
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.cases import Exit
 from ..engine.metrics import Metric
 from ..engine.stage import Stage, register
-from ..scenario.schema import CustodySuite
+from ..scenario.distributions import Duration
+from ..scenario.schema import Prob, Strict, section, unknown_boroughs
 from .table import DAYS_PER_YEAR, OFFENCE, SUPPORT_NEEDS, by_group, in_window
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class CustodySuite(Strict):
+    """Police custody: liaison and diversion screening, then the disposal decision."""
+
+    p_ld_screened: Prob = Field(description="women in custody seen by the liaison and diversion service")
+    p_ld_referral: Prob = Field(description="screened women with at least one need referred to a women's service")
+    decision_time: Duration = Field(description="arrest to the disposal decision (released under investigation or on bail meanwhile), days")
+    p_nfa: Prob = Field(description="no further action")
+    p_out_of_court: Prob = Field(description="an out-of-court disposal (caution, community resolution) without a referral")
+    p_eligible_for_diversion: Prob = Field(
+        description="of women otherwise charged: low-level offence admitted, eligible for a conditional caution (the Met's diversion scheme)"
+    )
+    diversion_boroughs: list[str] = Field(default_factory=list, description="boroughs where the diversion scheme runs")
+    breach_days: PositiveFloat = Field(90.0, description="conditional caution to the prosecution of a woman who did not engage with a women's service, days")
+
+    @model_validator(mode="after")
+    def _shares(self):
+        if self.p_nfa + self.p_out_of_court > 1.0 + 1e-9:
+            raise ValueError("p_nfa + p_out_of_court must not exceed 1 (the rest are charged)")
+        return self
 
 NFA, OUT_OF_COURT, CONDITIONAL_CAUTION, CHARGE = "NFA", "out-of-court disposal", "conditional caution", "charge"
 
@@ -56,6 +83,12 @@ class CustodySuiteStage(Stage):
     needs = ("arrests.arrested",)
     uses = ("womens_centres.engaged",)  # a conditional caution to engage is complied with if she does
     outcomes = ("charged", "screened", "cautioned")
+
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        wo = scenario.women
+        return unknown_boroughs("women.custody_suite.diversion_boroughs", wo.custody_suite.diversion_boroughs, scenario) if wo is not None else []
 
     def __init__(self, world):
         super().__init__(world)

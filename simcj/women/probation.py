@@ -25,14 +25,28 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from pydantic import Field
 
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.metrics import Metric
 from ..engine.stage import Stage, register
 from ..engine.streams import case_uniform
-from ..scenario.schema import WomensProbation
+from ..scenario.schema import NonNeg, Prob, Strict, section
 from .table import DAYS_PER_YEAR, OFFENCE, by_group, in_window
 from .womens_courts import CUSTODY
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class WomensProbation(Strict):
+    """Release, licence, post-sentence supervision and recall (Offender Rehabilitation Act 2014)."""
+
+    release_point: Prob = Field(0.5, description="share of the sentence served before release on licence (the halfway point)")
+    pss_until_days: NonNeg = Field(365.0, description="post-sentence supervision ends this many days after release (sentences under two years)")
+    recall_rate_per_year: NonNeg = Field(description="recalls a year while on licence (a breach of post-sentence supervision goes to court: not modelled)")
+    p_fixed_term: Prob = Field(description="a recall is a fixed-term recall (14 days under a 12-month sentence, else 28); else a standard recall")
+    p_release_referral: Prob = Field(description="a woman released from custody referred through the gate to a women's service")
 
 TWO_YEARS = 2 * DAYS_PER_YEAR
 ONE_YEAR = DAYS_PER_YEAR

@@ -17,8 +17,10 @@ reoffending is in force (see :mod:`simcj.women.arrests`).
 from __future__ import annotations
 
 import math
+from typing import Annotated, Optional
 
 import numpy as np
+from pydantic import Field, PositiveFloat, model_validator
 
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.arrivals import incident_times
@@ -26,8 +28,33 @@ from ..engine.casework import slots as case_slots
 from ..engine.metrics import Metric
 from ..engine.places import Places, utilisation
 from ..engine.stage import Stage, register
-from ..scenario.schema import WomensService
+from ..scenario.distributions import Duration
+from ..scenario.schema import MAX_VOLUME, VOLUME, Prob, StaffedUnit, check_keys, section, unknown_boroughs
 from .table import DAYS_PER_YEAR, OFFENCE, by_group, in_window
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+WOMEN_ROUTES = ("liaison_diversion", "conditional_caution", "community_order", "release")
+
+
+@section
+class WomensService(StaffedUnit):
+    """A women's service (a women's centre's key workers): key workers x caseload, for the boroughs it covers."""
+
+    boroughs: list[str] = Field(min_length=1, description="boroughs whose women it takes")
+    routes: list[str] = Field(min_length=1, description="referral routes it takes: " + ", ".join(WOMEN_ROUTES))
+    duration: Duration = Field(description="support from the first appointment, days")
+    p_engages: Prob = Field(description="referred women who engage (referrals from arrest and release reach centres less than expected)")
+    max_wait_days: Optional[PositiveFloat] = Field(None, description="a referral not given a key worker in this many days is lost")
+    other_referrals_per_year: Annotated[float, Field(ge=0.0, le=MAX_VOLUME, json_schema_extra=VOLUME)] = Field(
+        0.0, description="women referred from outside the pathway (at risk, self-referral, children's services) who take its places"
+    )
+
+    @model_validator(mode="after")
+    def _routes(self):
+        check_keys("routes", self.routes, WOMEN_ROUTES, "route(s)")
+        return self
 
 ROUTES = {
     "custody_suite.screened": "liaison_diversion",
@@ -117,6 +144,12 @@ class WomensCentres(Stage):
     fixed_at_date = (
         ('^women\\.services\\.[^.]+\\.other_referrals_per_year$', 'referrals from outside the pathway are drawn when the service opens'),
     )
+
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        wo = scenario.women
+        return [p for name, s in (wo.services.items() if wo is not None else ()) for p in unknown_boroughs(f"women.services.{name}.boroughs", s.boroughs, scenario)]
 
     def __init__(self, world):
         super().__init__(world)

@@ -22,14 +22,52 @@ under review at once): custody is less likely
 from __future__ import annotations
 
 import math
+from typing import Annotated, Optional
+
+from pydantic import Field, PositiveFloat
 
 from ..engine.alarms import callbacks, set_alarm
 from ..engine.cases import Exit
 from ..engine.metrics import Metric
 from ..engine.pools import Pool
 from ..engine.stage import Stage, register
-from ..scenario.schema import WomensCourts
+from ..scenario.distributions import Duration
+from ..scenario.schema import CAPACITY, MAX_CAPACITY, Prob, Strict, section, unknown_boroughs
 from .table import DAYS_PER_YEAR, OFFENCE, by_group, in_window, share
+
+# --------------------------------------------------------------------------- settings (the scenario's section)
+
+
+@section
+class ProblemSolvingCourt(Strict):
+    """A problem-solving court for women: the magistrates review her order, with support."""
+
+    boroughs: list[str] = Field(min_length=1, description="the boroughs whose women it sentences")
+    places: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)] = Field(
+        description="women under the court's review at once"
+    )
+    rr_custody: Annotated[float, Field(ge=0.0, le=1.0)] = Field(description="relative risk of immediate custody for a woman it sentences")
+    review_days: PositiveFloat = Field(description="how long the court reviews her order, days")
+
+
+@section
+class WomensCourts(Strict):
+    """Remand or bail, verdict and sentence of a woman charged."""
+
+    p_remanded: Prob = Field(description="remanded in custody at the first hearing")
+    time_to_sentence: Duration = Field(description="charge to verdict and sentence, days")
+    p_convicted: Prob = Field(description="convicted, of women charged")
+    p_custody_remanded: Prob = Field(description="immediate custody, of convicted women who were remanded")
+    p_custody_bailed: Prob = Field(description="immediate custody, of convicted women on bail")
+    p_suspended: Prob = Field(description="suspended sentence order, of convicted women not given immediate custody")
+    p_community_order: Prob = Field(description="community order, of the rest (the others: fine, discharge)")
+    custodial_days: Duration = Field(description="custodial sentence imposed, days")
+    order_days: Duration = Field(description="supervision of a community order or suspended sentence, days")
+    p_centre_requirement: Prob = Field(description="a community order or suspended sentence with a women's-centre requirement or referral")
+    custody_reduction: Prob = Field(
+        0.0, description="relative reduction in immediate custody: a woman on the cusp of custody it spares gets a community order with a women's-centre requirement"
+    )
+    problem_solving_court: Optional[ProblemSolvingCourt] = None
 
 CUSTODY, SUSPENDED, COMMUNITY, OTHER = "custody", "suspended sentence", "community order", "fine or discharge"
 CUSP = "community order instead of custody"  # with a women's-centre requirement
@@ -70,6 +108,12 @@ class WomensCourtsStage(Stage):
     entries = ("custody_suite.charged",)
     needs = ("custody_suite.charged", "arrests.in_prison", "custody_suite.t_charge")
     outcomes = ("sentenced", "ordered")
+
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        psc = scenario.women.courts.problem_solving_court if scenario.women is not None else None
+        return unknown_boroughs("women.courts.problem_solving_court.boroughs", psc.boroughs, scenario) if psc is not None else []
 
     def __init__(self, world):
         super().__init__(world)
