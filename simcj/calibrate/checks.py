@@ -47,10 +47,12 @@ def erlang_c_wait(lam: float, mu: float, c: int) -> float:
 
 
 def mmc_scenario(scenario: Scenario, lam_per_day: float, mean_service: float, servers: int, years: float) -> Scenario:
-    """The scenario's first offence class's police stage alone, as an M/M/c queue."""
+    """The scenario's first offence class's police stage alone, as an M/M/c queue: a pathway of
+    reporting and the police only (nothing else's events or monitored series)."""
     name = next(iter(scenario.offences))
     oc = scenario.offences[name]
     mm1 = {f"offences.{other}": REMOVE for other in scenario.offences if other != name}
+    mm1.update({"pathway": ["reporting", "police"], "performance": {}})
     here = f"offences.{name}"
     mm1.update({
         f"{here}.reporting.incidents_per_year": lam_per_day * 365.0,
