@@ -374,10 +374,9 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
 @click.option("--only", "only", multiple=True, metavar="PATH", help="Fit only this free parameter of --parameters (repeatable); the others keep their current values.")
 def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, scale, jobs, dask_workers, scheduler, out, fitted_path, refine, only):
     """Fit the free parameters to the published targets; write the fitted values and a report."""
-    from .calibrate.fit import KPIS_ONLY, Fit, fit_figure, load_free_parameters, write_fitted
-    from .calibrate.targets import compare, load_targets
+    from .calibrate.fit import Fit, calibrate_and_report, load_free_parameters
+    from .calibrate.targets import load_targets
     from .calibrate.validate import Validation, format_table
-    from .scenario.variants import variant
 
     sc = _load(scenario_path)
     try:
@@ -397,13 +396,8 @@ def calibrate(scenario_path, targets_path, parameters_path, budget, reps, seed, 
     if fit.done:
         click.echo(f"resuming: {len(fit.done)} evaluations already in {out_dir / 'evaluations.jsonl'}", err=True)
     with click.progressbar(length=1000, label=f"calibrating {len(free)} parameters", file=sys.stderr, show_eta=True) as bar:
-        best = fit.run(budget, lambda f: bar.update(int(f * 1000) - bar.pos), refine=refine)
-    res = simulate(variant(sc, best["values"]), reps=reps, seed=seed, scale=scale, jobs=jobs, want=KPIS_ONLY)
+        best, table = calibrate_and_report(fit, budget, out_dir, Path(fitted_path), targets_path, refine, lambda f: bar.update(int(f * 1000) - bar.pos))
     _close(jobs)
-    table = compare(res.summary, targets, sc, scale)
-    table.to_csv(out_dir / "report.csv", index=False)
-    fit_figure(table, out_dir / "fit.png")
-    write_fitted(Path(fitted_path), free, best, targets_path)
     click.echo(format_table(Validation(sc.name, table, [])))
     click.echo("\nfitted values:")
     for p in free:
@@ -502,7 +496,7 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years, warmup_years, jobs, dask_workers, scheduler, out, force, resume, quiet):
     """Sweep settings of SCENARIO over a design; store every point as it finishes (resumable)."""
-    from .experiment.sweep import SweepSpec, load_sweep_file, parse_vary, run_sweep
+    from .experiment.sweep import SweepSpec, key_results_by_point, load_sweep_file, parse_vary, run_sweep
 
     try:
         spec = load_sweep_file(located(sweep_file)) if sweep_file else SweepSpec(scenario=scenario or "", factors=[])
@@ -546,14 +540,8 @@ def sweep(scenario, sweep_file, vary, design, samples, reps, seed, scale, years,
     finally:
         _close(executor)
     failures = pd.read_csv(out_path / "failures.csv")
-    summary = pd.read_csv(out_path / "summary.csv")
-    from .experiment.catalogue import key_results
-
-    keys = key_results(load_scenario(spec.scenario))
-    view = summary.merge(pd.DataFrame([k[:2] for k in keys], columns=["metric", "offence"]), on=["metric", "offence"])
-    names = [f.path for f in spec.factors]
     with pd.option_context("display.width", 250, "display.max_rows", 60, "display.max_columns", None):
-        click.echo(view.pivot_table(index=["point", *names], columns="metric", values="mean").to_string())
+        click.echo(key_results_by_point(out_path, spec).to_string())
     if len(failures):
         click.echo(f"\n{len(failures)} point x replication(s) failed; see {out_path / 'failures.csv'}")
     click.echo(f"\n{len(table):,} rows written to {out_path} (sweep.parquet, sweep.csv, summary.csv, parts/)")
@@ -577,9 +565,8 @@ def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only
         _global_sensitivity(Path(scenario), kpis)
         return
     from .experiment.catalogue import key_results
-    from .experiment.sensitivity import ranged_parameters, run_sensitivity, tornado
-    from .files import atomic_folder
-    from .report.export import write_results
+    from .experiment.sensitivity import ranged_parameters, run_sensitivity
+    from .report.sensitivity import swings, write_sensitivity
 
     sc = _load(scenario, overrides)
     known = {p for p, *_ in ranged_parameters(sc)}
@@ -596,25 +583,14 @@ def sensitivity(scenario, reps, seed, scale, jobs, dask_workers, scheduler, only
         _close(executor)
     command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
-        with atomic_folder(out_path, force) as tmp:
-            table.to_csv(tmp / "sensitivity.csv", index=False)
-            write_results(base, tmp / "scenario", command, cases=False)
-            import matplotlib.pyplot as plt
-
-            for metric, offence, label in key_results(sc):
-                if not ((table["metric"] == metric) & (table["offence"] == offence)).any():
-                    continue  # a KPI of the other pathway
-                fig = tornado(table, metric, offence, label)
-                fig.savefig(tmp / f"tornado_{metric}{'' if offence == 'all' else '_' + offence}.png", dpi=130)
-                plt.close(fig)
+        write_sensitivity(base, table, sc, out_path, command, force)
     except OSError as exc:
         _writing_failed(out_path, exc)
     metric, _offence, what = key_results(sc)[0]
     what = what[0].lower() + what[1:]
-    view = table[table["metric"] == metric].pivot_table(index="parameter", columns="end", values="diff_mean")
     with pd.option_context("display.width", 200, "display.float_format", "{:+,.1f}".format):
         click.echo(f"\nChange in {what} against {sc.name} (paired, {base.spec.reps} replications), parameter at each end of its range:\n")
-        click.echo(view.reindex(view.abs().max(axis=1).sort_values(ascending=False).index).to_string())
+        click.echo(swings(table, metric).to_string())
     click.echo(f"\nsensitivity.csv and tornado plots written to {out_path}")
 
 
@@ -631,7 +607,8 @@ def _first_key_results(folder: Path) -> list[tuple[str, str]]:
 
 def _global_sensitivity(folder: Path, kpis) -> None:
     """Sobol or Morris indices of a sweep folder's KPIs, written beside it (sensitivity_indices.csv, plots)."""
-    from .experiment.global_sensitivity import plot, sweep_sensitivity
+    from .experiment.global_sensitivity import sweep_sensitivity
+    from .report.sensitivity import write_global_sensitivity
 
     if not (folder / "manifest.json").is_file() or not (folder / "sweep.parquet").is_file():
         _fail([f"{folder}: not a sweep folder (no manifest.json and sweep.parquet)"])
@@ -640,13 +617,7 @@ def _global_sensitivity(folder: Path, kpis) -> None:
         table = sweep_sensitivity(folder, wanted)
     except ValueError as exc:
         _fail([str(exc)])
-    write_text_atomic(folder / "sensitivity_indices.csv", table.to_csv(index=False))
-    import matplotlib.pyplot as plt
-
-    for metric, offence in wanted:
-        fig = plot(table, metric, offence)
-        fig.savefig(folder / f"sensitivity_{metric}_{offence}.png", dpi=130)
-        plt.close(fig)
+    write_global_sensitivity(folder, table, wanted)
     with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
         click.echo(table.to_string(index=False))
     click.echo(f"\nsensitivity_indices.csv and plots written to {folder}")

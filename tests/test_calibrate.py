@@ -25,8 +25,9 @@ FREE = [FreeParameter(WITHDRAW, 20.0, 60.0, "test"), FreeParameter(REFER, 0.15, 
 
 @pytest.fixture(scope="module")
 def da_only(baseline):
+    """Domestic abuse alone, through the stages the fitted parameters and targets concern."""
     others = {f"offences.{name}": REMOVE for name in baseline.offences if name != "domestic_abuse"}
-    return variant(baseline, {**others, "run.years": 1.0, "run.warmup_years": 0.5})
+    return variant(baseline, {**others, "run.years": 1.0, "run.warmup_years": 0.5, "pathway": ["reporting", "police", "charging"], "performance": {}})
 
 
 @pytest.fixture(scope="module")

@@ -173,6 +173,18 @@ class Fit:
         return min(self.done.values(), key=lambda r: r["objective"])
 
 
+def calibrate_and_report(fit: Fit, budget: int, out_dir: Path, fitted_path: Path, targets_path: str, refine: bool = False, progress=None) -> tuple[dict, pd.DataFrame]:
+    """Run the fit (its evaluations stored as they finish), run the best values again and write
+    ``report.csv`` (each target against them), ``fit.png`` and the fitted file: (best, report)."""
+    best = fit.run(budget, progress, refine=refine)
+    res = simulate(variant(fit.scenario, best["values"]), reps=fit.reps, seed=fit.seed, scale=fit.scale, jobs=fit.jobs, want=KPIS_ONLY)
+    table = compare(res.summary, fit.targets, fit.scenario, fit.scale)
+    table.to_csv(out_dir / "report.csv", index=False)
+    fit_figure(table, out_dir / "fit.png")
+    write_fitted(fitted_path, fit.free, best, targets_path)
+    return best, table
+
+
 def write_fitted(path: Path, free: list[FreeParameter], best: dict, targets_path: str) -> None:
     """Write the fitted values as a file a scenario names under ``calibration:`` (atomically).
 

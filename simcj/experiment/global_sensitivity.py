@@ -62,30 +62,3 @@ def sweep_sensitivity(sweep_dir: str | Path, kpis: list[tuple[str, str]]) -> pd.
         out.insert(0, "metric", metric)
         frames.append(out)
     return pd.concat(frames, ignore_index=True)
-
-
-def plot(table: pd.DataFrame, metric: str, offence: str):
-    """Bars of each parameter's index with its 95% CI (Sobol: first and total order; Morris: mu*)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = table[(table["metric"] == metric) & (table["offence"] == offence)]
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(t) + 1.6))
-    y = np.arange(len(t))
-    if "S1" in t:
-        for shift, (col, label, colour) in zip((-0.18, 0.18), (("S1", "first order", "#1f5f8b"), ("ST", "total order", "#a83232"))):
-            err = [t[col] - t[f"{col}_ci_low"], t[f"{col}_ci_high"] - t[col]]
-            ax.barh(y + shift, t[col], height=0.35, xerr=err, color=colour, label=label, capsize=2)
-        ax.set_xlabel("Sobol index (95% CI)")
-    else:
-        err = [t["mu_star"] - t["mu_star_ci_low"], t["mu_star_ci_high"] - t["mu_star"]]
-        ax.barh(y, t["mu_star"], xerr=err, color="#1f5f8b", capsize=2, label="mu*")
-        ax.set_xlabel("Morris mu* (95% CI)")
-    ax.set_yticks(y, t["parameter"], fontsize=7)
-    ax.set_title(f"Global sensitivity: {metric} ({offence})")
-    ax.legend(fontsize=7)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig

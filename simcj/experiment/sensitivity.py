@@ -101,28 +101,3 @@ def run_sensitivity(
     if progress is not None:
         progress(1.0)
     return base, pd.DataFrame(rows, columns=COLUMNS)
-
-
-def tornado(table: pd.DataFrame, metric: str, offence: str, label: str, top: int = 15):
-    """Bars from the low end's to the high end's change in one KPI, widest swing on top."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = table[(table["metric"] == metric) & (table["offence"] == offence)]
-    wide = t.pivot_table(index="parameter", columns="end", values="diff_mean")
-    wide["swing"] = (wide["high"] - wide["low"]).abs()
-    wide = wide.sort_values("swing").tail(top)
-    fig, ax = plt.subplots(figsize=(9, 0.38 * len(wide) + 1.4))
-    y = range(len(wide))
-    ax.barh(y, wide["low"], color="#1f5f8b", label="parameter at its low end")
-    ax.barh(y, wide["high"], color="#a83232", alpha=0.8, label="parameter at its high end")
-    ax.set_yticks(list(y), wide.index, fontsize=7)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"change in {label.lower()} against the scenario")
-    ax.set_title(f"One-way sensitivity: {label}")
-    ax.legend(fontsize=7)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig

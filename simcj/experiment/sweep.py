@@ -37,6 +37,7 @@ from scipy import stats
 from ..files import write_text_atomic
 from ..scenario.loader import Problem, ScenarioError, is_finite_number, load_scenario, parse_yaml, read_yaml
 from ..scenario.variants import variant
+from .catalogue import key_results
 from .executor import ReplicationTask, executor_for
 from .runner import resolve
 from .stats import summarise
@@ -351,3 +352,11 @@ def sweep(
         with tempfile.TemporaryDirectory() as tmp:
             return run_sweep(spec, Path(tmp) / "sweep", jobs, resume=False)
     return run_sweep(spec, Path(out), jobs, resume=resume)
+
+
+def key_results_by_point(folder: Path, spec: SweepSpec) -> pd.DataFrame:
+    """The stored sweep's key results (the catalogue's) at each point: a row a point, a column a KPI."""
+    summary = pd.read_csv(folder / "summary.csv")
+    keys = pd.DataFrame([k[:2] for k in key_results(load_scenario(spec.scenario))], columns=["metric", "offence"])
+    view = summary.merge(keys, on=["metric", "offence"])
+    return view.pivot_table(index=["point", *(f.path for f in spec.factors)], columns="metric", values="mean")
