@@ -22,12 +22,18 @@ def seasonal_factor(t: np.ndarray, amplitude: float, peak_day: float) -> np.ndar
     return 1.0 + amplitude * np.cos(2.0 * np.pi * (t - peak_day) / DAYS_PER_YEAR)
 
 
-def incident_times(rng: np.random.Generator, per_year: float, amplitude: float, peak_day: float, start: float, end: float) -> np.ndarray:
-    """Arrival times (unordered) of a seasonal Poisson process on [start, end), by thinning."""
+def incident_times(rng: np.random.Generator, per_year: float, amplitude: float, peak_day: float, start: float, end: float, level=None) -> np.ndarray:
+    """Arrival times (unordered) of a seasonal Poisson process on [start, end), by thinning.
+
+    ``level(t)``, if given, is the rate at times ``t`` as a share of ``per_year`` (at most 1): a
+    rate that follows dated values (:meth:`simcj.scenario.timelines.Timeline.levels`)."""
     rate_max = per_year / DAYS_PER_YEAR * (1.0 + amplitude)
     n = rng.poisson(rate_max * (end - start))
     t = rng.uniform(start, end, n)
-    keep = rng.random(n) * (1.0 + amplitude) < seasonal_factor(t, amplitude, peak_day)
+    accept = seasonal_factor(t, amplitude, peak_day)
+    if level is not None:
+        accept = accept * level(t)
+    keep = rng.random(n) * (1.0 + amplitude) < accept
     return t[keep]
 
 

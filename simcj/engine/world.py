@@ -20,6 +20,7 @@ import pandas as pd
 import simpy
 
 from ..scenario.schema import OffenceClass, Scenario
+from ..scenario.variants import at_day, schedule
 from .arrivals import DAYS_PER_YEAR
 from .cases import HO_WITHDREW_NO_SUSPECT, CaseTable, Exit, Phase, no_incidents
 from .monitors import Monitor
@@ -68,6 +69,12 @@ class World:
             scenario = scenario.before  # the date is beyond the run: the option never takes effect
         self.scenario = sc = scenario.before if self.option is not None else scenario
         self.offences: list[OffenceClass] = [oc for _, oc in sc.offences.items()]
+        # The days the settings change: each dated setting's (simcj.scenario.timelines), and an option's date.
+        if self.option is None:
+            self.changes = schedule(sc, 0.0, self.horizon)
+        else:
+            day = self.intervention_day
+            self.changes = [*schedule(sc, 0.0, day), (day, at_day(self.option, day)), *schedule(self.option, day, self.horizon)]
 
         kinds = pathway(sc)
         self.pathway = {kind.name for kind in kinds}
@@ -135,7 +142,10 @@ class World:
     # ------------------------------------------------------------------ running
 
     def option_column(self, column: str, default):
-        """The option's version of a per-case input column (its durations), or ``default``."""
+        """The option's version of a per-case input column (its durations) once the option is in
+        force, or ``default`` (a dated setting's change before the option's date keeps the base's)."""
+        if self.option is None or self.env.now < self.intervention_day:
+            return default
         return getattr(self.cases, f"{column}@{self.option.name}", default)
 
     def branch(self, option: Scenario) -> None:
@@ -143,12 +153,13 @@ class World:
         if option.intervention_day() != self.env.now:
             raise ValueError(f"{option.name}: its date is day {option.intervention_day()}, the world is at day {self.env.now}")
         self.option, self.intervention_day = option, self.env.now
-        self.switch()
+        self.changes = schedule(option, self.env.now, self.horizon)
+        self.switch(at_day(option, self.env.now))
 
-    def switch(self) -> None:
-        """The option's settings take effect now: decisions read them from here on, stages retune."""
-        self.scenario = self.option
-        self.offences = [oc for _, oc in self.option.offences.items()]
+    def switch(self, scenario: Scenario) -> None:
+        """These settings take effect now: decisions read them from here on, stages retune."""
+        self.scenario = scenario
+        self.offences = [oc for _, oc in scenario.offences.items()]
         for stage in self.stages.values():
             stage.retune()
 
@@ -164,15 +175,16 @@ class World:
         self.monitor.start()
 
     def advance(self, until: float, progress: Optional[Callable[[float], None]] = None) -> None:
-        """Run the event loop up to ``until`` in steps (for the progress bar), switching at the date.
+        """Run the event loop up to ``until`` in steps (for the progress bar), switching settings on
+        the days they change (an option's date, a dated setting's).
 
-        Every event before the date happens under the parent's settings, and the switch comes before
-        any event at the date itself, exactly as when a run is branched at the date.
+        Every event before such a day happens under the settings in force before it, and the switch
+        comes before any event on the day itself, exactly as when a run is branched at an option's date.
         """
         env = self.env
         steps = {min(until, env.now + PROGRESS_STEP_DAYS * k) for k in range(1, int((until - env.now) / PROGRESS_STEP_DAYS) + 2)}
-        if self.intervention_day is not None and env.now < self.intervention_day <= until:
-            steps.add(self.intervention_day)
+        due = {day: sc for day, sc in self.changes if env.now < day <= until}
+        steps |= set(due)
         # The event loop makes no reference cycles (events, closures and finished processes are freed
         # by reference counting; tests/test_withdrawal_and_pools.py checks it), but the cyclic
         # collector's full passes walk the whole live heap, which grows with volume: paused, a London
@@ -182,8 +194,8 @@ class World:
         try:
             for t in sorted(s for s in steps if s > env.now):
                 env.run(until=t)
-                if t == self.intervention_day and self.scenario is not self.option:
-                    self.switch()
+                if t in due:
+                    self.switch(due[t])
                 if progress is not None:
                     progress(t / self.horizon)
         finally:

@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from ..experiment import performance
 from ..files import atomic_folder
 from ..version import __version__
@@ -59,7 +62,20 @@ def manifest(results, command: str = "") -> dict:
         "packages": versions,
         "resolved_scenario": spec.scenario.model_dump(mode="json", by_alias=True),
         "sources": {path: {k: v for k, v in vars(src).items() if v is not None} for path, src in spec.scenario.sources.items()},
+        "timelines": {
+            path: {"interpolation": t.interpolation, "values": {d.isoformat(): v for d, v in t.points}} for path, t in spec.scenario.timelines.items()
+        },
     }
+
+
+def dated(timeseries, scenario):
+    """The time series with a ``date`` column (the calendar date of each snapshot) when the run has
+    a start date (``run.start_date``)."""
+    start = scenario.run.start_date
+    if start is None or timeseries.empty:
+        return timeseries
+    days = pd.to_timedelta(np.floor(timeseries["day"].to_numpy()), unit="D")
+    return timeseries.assign(date=(pd.Timestamp(start) + days).strftime("%Y-%m-%d"))
 
 
 def write_results(results, out: Path, command: str = "", cases: bool = True, replace: bool = False) -> Path:
@@ -73,7 +89,7 @@ def write_results(results, out: Path, command: str = "", cases: bool = True, rep
         (tmp / "manifest.json").write_text(json.dumps(manifest(results, command), indent=2), encoding="utf-8")
         results.kpis.to_csv(tmp / "kpis.csv", index=False)
         results.summary.to_csv(tmp / "summary.csv", index=False)
-        results.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+        dated(results.timeseries, results.scenario).to_csv(tmp / "timeseries.csv", index=False)
         if results.scenario.performance:
             performance.table(results.scenario, results.summary).to_csv(tmp / "performance.csv", index=False)
         if cases:

@@ -48,6 +48,11 @@ def changed_settings(before, after) -> list[str]:
     return sorted(set(out) | {f"offences.{c}" for c in classes})
 
 
+def fixed_rules(scenario) -> list[tuple[str, str]]:
+    """(regular expression over key paths, why) for every setting fixed for the whole run."""
+    return [*FIXED, *(rule for rules in STAGE_RULES for rule in rules(scenario))]
+
+
 def fixed_changes(before, after) -> list[tuple[str, str]]:
     """(key path, why) for each change an option cannot make at its intervention date."""
     problems = []
@@ -59,7 +64,7 @@ def fixed_changes(before, after) -> list[tuple[str, str]]:
             continue  # no MARACs from the date: the agencies' referrals close unheard
         if parts[:2] == ["women", "services"] and before.women is not None and parts[2] not in before.women.services:
             continue  # a women's service the option opens draws its outside referrals at the date
-        for pattern, why in [*FIXED, *(rule for rules in STAGE_RULES for rule in rules(before))]:
+        for pattern, why in fixed_rules(before):
             if re.search(pattern, path):
                 problems.append((path, why))
                 break

@@ -15,7 +15,9 @@ expected and what was found. Nothing here raises anything but :class:`ScenarioEr
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,10 +27,13 @@ import yaml
 from pydantic import ValidationError
 
 from ..files import located
-from .intervention import fixed_changes
+from .intervention import fixed_changes, fixed_rules
 from .schema import REPORT_CHECKS, Scenario, complete, reference_problems
+from .timelines import INTERPOLATIONS, TIMELINE_KEYS, as_date, drawn_by_date
+from .timelines import parse as timelines_parse
 
 SOURCE_KEYS = frozenset({"value", "source", "low", "high", "dist", "note"})
+DATED_KEYS = frozenset({"source", "note"}) | TIMELINE_KEYS  # a setting given as dated values (simcj.scenario.timelines)
 # How `simcj compare --uncertainty` draws a ranged parameter: uniform over [low, high] (the default),
 # or triangular with its mode at the value.
 DISTRIBUTIONS = ("uniform", "triangular")
@@ -210,7 +215,12 @@ def read_yaml(path: Path) -> dict:
 
 
 def _is_sourced(node: Any) -> bool:
-    return isinstance(node, dict) and "value" in node and set(node) <= SOURCE_KEYS
+    """A value with its provenance: ``{value:, source:}``, or dated values ``{timeline:, source:}``."""
+    return isinstance(node, dict) and (("value" in node and set(node) <= SOURCE_KEYS) or _is_dated(node))
+
+
+def _is_dated(node: Any) -> bool:
+    return isinstance(node, dict) and "timeline" in node and "value" not in node and set(node) <= DATED_KEYS
 
 
 def _merge(base: dict, over: dict, origins: dict, file: str, prefix: str = "") -> None:
@@ -312,17 +322,21 @@ def _apply_set(tree: dict, origins: dict, assignment: str) -> Optional[Problem]:
         node = nxt
     leaf = parts[-1]
     if _is_sourced(node.get(leaf)) and not isinstance(value, dict):
-        node[leaf] = {**node[leaf], "value": value, "source": OVERRIDE_SOURCE}
+        kept = {k: v for k, v in node[leaf].items() if k not in TIMELINE_KEYS}  # a value set replaces the timeline
+        node[leaf] = {**kept, "value": value, "source": OVERRIDE_SOURCE}
     else:
         node[leaf] = value
     origins[key] = "--set"
     return None
 
 
-def _collapse_sources(node: Any, origins: dict, prefix: str, sources: dict, problems: list) -> Any:
-    """Replace each ``{value:, source:}`` by its value, recording the provenance."""
+def _collapse_sources(node: Any, origins: dict, prefix: str, sources: dict, problems: list, timelines: dict | None = None, start=None) -> Any:
+    """Replace each ``{value:, source:}`` by its value, recording the provenance; and each
+    ``{timeline:, source:}`` by its first value, recording the timeline in ``timelines``."""
     if isinstance(node, list):
-        return [_collapse_sources(v, origins, f"{prefix}.{i}", sources, problems) for i, v in enumerate(node)]
+        return [_collapse_sources(v, origins, f"{prefix}.{i}", sources, problems, timelines, start) for i, v in enumerate(node)]
+    if isinstance(node, dict) and "timeline" in node:
+        return _collapse_dated(node, origins, prefix.lstrip("."), sources, problems, timelines, start)
     if isinstance(node, dict) and "value" in node and not _is_sourced(node):
         path = prefix.lstrip(".")
         unknown = sorted(set(node) - SOURCE_KEYS)
@@ -357,7 +371,29 @@ def _collapse_sources(node: Any, origins: dict, prefix: str, sources: dict, prob
             source=str(node.get("source", "")), file=file, low=node.get("low"), high=node.get("high"), note=node.get("note"), dist=str(dist)
         )
         return node["value"]
-    return {k: _collapse_sources(v, origins, f"{prefix}.{k}", sources, problems) for k, v in node.items()}
+    return {k: _collapse_sources(v, origins, f"{prefix}.{k}", sources, problems, timelines, start) for k, v in node.items()}
+
+
+def _collapse_dated(node: dict, origins: dict, path: str, sources: dict, problems: list, timelines: dict | None, start=None) -> Any:
+    """A setting given as dated values: its value on the run's start date (without one, its first),
+    the timeline recorded."""
+    file = _origin(origins, path)
+    unknown = sorted(set(node) - DATED_KEYS)
+    if unknown:
+        problems.append(Problem(file, path, f"unknown key(s) {unknown} beside timeline; expected {sorted(DATED_KEYS)}"))
+        return None
+    if not isinstance(node.get("source"), str) or not node["source"].strip():
+        problems.append(Problem(file, path, "a {timeline: ...} entry needs a source: the publication of the dated values"))
+    timeline, found = timelines_parse(node)
+    problems += [Problem(file, f"{path}.{key}", message) for key, message in found]
+    if timeline is None:
+        return None
+    if timelines is None:
+        problems.append(Problem(file, path, "dated values are not allowed here"))
+        return None
+    timelines[path] = timeline
+    sources[path] = ParamSource(source=str(node.get("source", "")), file=file, note=node.get("note"))
+    return timeline.points[0][1] if start is None else timeline.at_date(start)
 
 
 def is_finite_number(value) -> bool:
@@ -437,18 +473,23 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     tree, origins = resolve_tree(path, overrides)
     sources: dict[str, ParamSource] = {}
     problems: list[Problem] = []
-    plain = _collapse_sources(tree, origins, "", sources, problems)
+    timelines: dict = {}
+    plain = _collapse_sources(tree, origins, "", sources, problems, timelines, _start_date(tree))
     try:
         complete()
         scenario = Scenario.model_validate(plain)
     except ValidationError as exc:
         raise ScenarioError(problems + _validation_problems(exc, origins)) from None
+    if timelines:
+        problems += [Problem(_origin(origins, p), p, m) for p, m in timeline_problems(scenario, timelines)]
+        if not problems:
+            scenario = _on_day_zero(scenario, timelines, origins)
     problems += [Problem(_origin(origins, p), p, m) for p, m in reference_problems(scenario)]
     if not problems:  # naming a KPI needs the stages to exist
         problems += [Problem(_origin(origins, p), p, m) for check in REPORT_CHECKS for p, m in check(scenario)]
     if problems:
         raise ScenarioError(problems)
-    scenario._sources = sources
+    scenario._sources = {**scenario.sources, **sources}
     parent = read_yaml(Path(path)).get("extends")
     if isinstance(parent, str):
         parent_path = (Path(path).parent / parent).resolve()
@@ -464,6 +505,51 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
             scenario._before = before
         # otherwise a variant of its parent's world from the start: it changes what makes the cases
     return scenario
+
+
+def _start_date(tree: dict):
+    """``run.start_date`` as written in the merged file (a date, or None)."""
+    run = tree.get("run")
+    start = run.get("start_date") if isinstance(run, dict) else None
+    return as_date(start.get("value") if _is_sourced(start) else start)
+
+
+def timeline_problems(scenario: Scenario, timelines: dict) -> list[tuple[str, str]]:
+    """Dated values need the run's start date, and a setting that is drawn or built before the run
+    cannot follow a timeline (unless its draw does: :data:`simcj.scenario.timelines.DRAWN_BY_DATE`)."""
+    problems = []
+    if scenario.run.start_date is None:
+        problems += [(p, "dated values need run.start_date: the calendar date of day 0 (YYYY-MM-DD)") for p in timelines]
+    rules = fixed_rules(scenario)
+    for path in timelines:
+        why = next((why for rule, why in rules if re.search(rule, path)), None)
+        if why is not None and not drawn_by_date(path):
+            problems.append((path, f"cannot follow a timeline: {why}"))
+    return problems
+
+
+def _on_day_zero(scenario: Scenario, timelines: dict, origins: dict) -> Scenario:
+    """The scenario with each dated setting at its value on day 0, and its timelines; the settings
+    in force on each later date are checked too, so that a run never meets an invalid one."""
+    from .variants import variant
+
+    start = scenario.run.start_date
+    sources = scenario.sources
+    days = sorted({0.0} | {float((d - start).days) for t in timelines.values() for d, _ in t.points if d > start})
+    problems, out = [], None
+    for day in days:
+        try:
+            valid = variant(scenario, {p: t.at(day, start) for p, t in timelines.items()})
+        except ScenarioError as exc:
+            when = start + dt.timedelta(days=day)
+            problems += [Problem(_origin(origins, p.path), p.path, f"the values in force on {when}{' (day 0)' if day == 0 else ''}: {p.message}") for p in exc.problems]
+            continue
+        out = valid if out is None else out
+    if problems:
+        raise ScenarioError(problems)
+    out._sources = sources
+    out._timelines = dict(timelines)
+    return out
 
 
 def _overrides_for(path: Path, overrides: Iterable[str]) -> list[str]:
@@ -482,7 +568,8 @@ def _overrides_for(path: Path, overrides: Iterable[str]) -> list[str]:
 
 
 def json_schema() -> dict:
-    """JSON Schema of scenario files, allowing ``{value, source, low, high}`` wherever a number goes."""
+    """JSON Schema of scenario files, allowing ``{value, source, low, high}`` and dated values
+    ``{timeline, interpolation, source}`` wherever a number goes."""
     complete()
     schema = Scenario.model_json_schema(by_alias=True)
     schema["properties"]["extends"] = {"type": "string", "description": "a scenario file this one overrides"}
@@ -532,4 +619,15 @@ def _sourced_schema(prop: dict) -> dict:
         "required": ["value", "source"],
         "additionalProperties": False,
     }
-    return {**meta, "anyOf": [bare, sourced]}
+    dated = {
+        "type": "object",
+        "properties": {
+            "timeline": {"type": "object", "propertyNames": {"pattern": r"^\d{4}-\d{2}-\d{2}$"}, "additionalProperties": bare, "minProperties": 1},
+            "interpolation": {"type": "string", "enum": list(INTERPOLATIONS)},
+            "source": {"type": "string", "minLength": 1},
+            "note": {"type": "string"},
+        },
+        "required": ["timeline", "source"],
+        "additionalProperties": False,
+    }
+    return {**meta, "anyOf": [bare, sourced, dated]}

@@ -13,7 +13,9 @@ Units: time in days, volumes per year, money in GBP at ``price_year`` prices.
 
 from __future__ import annotations
 
+import datetime
 import importlib
+import math
 import pkgutil
 from collections.abc import Callable
 from typing import Annotated, Optional
@@ -98,6 +100,9 @@ class RunSettings(Strict):
         None,
         description="for a scenario that extends another: years from the start at which its own settings take effect "
         "(default: the end of the warm-up); before then the scenario it extends runs",
+    )
+    start_date: Optional[datetime.date] = Field(
+        None, description="the calendar date of day 0 (the first day of the warm-up); needed by settings given as a timeline of dated values"
     )
 
 
@@ -300,6 +305,7 @@ class Scenario(Strict):
 
     _sources: dict = PrivateAttr(default_factory=dict)
     _before: Optional[Scenario] = PrivateAttr(None)
+    _timelines: dict = PrivateAttr(default_factory=dict)
 
     @field_validator("offences", mode="before")
     @classmethod
@@ -328,6 +334,16 @@ class Scenario(Strict):
     def sources(self) -> dict:
         """Key path -> :class:`simcj.scenario.loader.ParamSource` for every sourced parameter."""
         return self._sources
+
+    @property
+    def timelines(self) -> dict:
+        """Key path -> :class:`simcj.scenario.timelines.Timeline` for every setting given as dated values."""
+        return self._timelines
+
+    def date_of(self, day: float) -> Optional[datetime.date]:
+        """The calendar date of simulated day ``day`` (None without ``run.start_date``)."""
+        start = self.run.start_date
+        return None if start is None else start + datetime.timedelta(days=math.floor(day))
 
 
 # Checks of a scenario against what is built on it (the stages of its pathway, the KPIs they report),

@@ -10,6 +10,7 @@ all make their variants here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -74,6 +75,7 @@ def _variant(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     if refs:
         raise ScenarioError([Problem("(variant)", p, m) for p, m in refs])
     out._sources = scenario.sources
+    out._timelines = {p: t for p, t in scenario.timelines.items() if p not in values}  # a value set replaces its timeline
     return out
 
 
@@ -88,16 +90,47 @@ def scaled(scenario: Scenario, factor: float) -> Scenario:
     _scale_in_place(out, factor)
     out._sources = scenario.sources
     out._before = scaled(scenario.before, factor) if scenario.before is not None else None
+    out._timelines = {p: replace(t, points=tuple((d, v * factor) for d, v in t.points)) if scales(out, p) else t for p, t in scenario.timelines.items()}
     return out
+
+
+def scales(scenario: Scenario, dotted: str) -> bool:
+    """Is the setting at ``dotted`` a volume or a capacity (scaled by ``--scale``)?"""
+    node, extra = scenario, {}
+    for part in dotted.split("."):
+        if isinstance(node, BaseModel):
+            field = type(node).model_fields.get(part)
+            if field is None:
+                return False
+            extra, node = _extra(field), getattr(node, part)
+        elif isinstance(node, dict):
+            node = node.get(part)  # a volume by class keeps its field's tag
+        else:
+            return False
+    return "scales" in extra and isinstance(node, (int, float))
+
+
+def at_day(scenario: Scenario, day: float) -> Scenario:
+    """The scenario with each dated setting at its value on ``day`` (itself without timelines)."""
+    if not scenario.timelines:
+        return scenario
+    out = _variant(scenario, {p: t.at(day, scenario.run.start_date) for p, t in scenario.timelines.items()})
+    out._timelines = scenario.timelines
+    return out
+
+
+def schedule(scenario: Scenario, after: float, until: float) -> list[tuple[float, Scenario]]:
+    """(day, the scenario in force from that day) for each day in (after, until) on which a dated
+    setting changes value."""
+    start = scenario.run.start_date
+    days = sorted({d for t in scenario.timelines.values() for d in t.change_days(start, until) if d > after}) if start else []
+    return [(day, at_day(scenario, day)) for day in days]
 
 
 def _scale_in_place(model: BaseModel, factor: float) -> None:
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        for meta in field.metadata:
-            if isinstance(getattr(meta, "json_schema_extra", None), dict):
-                extra = {**extra, **meta.json_schema_extra}
+        extra = _extra(field)
         if "scales" in extra and isinstance(value, (int, float)):
             setattr(model, name, value * factor)
         elif isinstance(value, BaseModel):
@@ -108,3 +141,12 @@ def _scale_in_place(model: BaseModel, factor: float) -> None:
             for v in value.values():
                 if isinstance(v, BaseModel):
                     _scale_in_place(v, factor)
+
+
+def _extra(field) -> dict:
+    """A field's JSON-schema extras, from the field and its type's constraints (``scales``)."""
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    for meta in field.metadata:
+        if isinstance(getattr(meta, "json_schema_extra", None), dict):
+            extra = {**extra, **meta.json_schema_extra}
+    return extra

@@ -18,6 +18,7 @@ know of to MARAC (``agency_referral``) at its date.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Optional
 
 import numpy as np
@@ -76,6 +77,7 @@ class Reporting(Strict):
                 raise ValueError(f"risk_mix: shares must sum to 1, found {total:.4g} (a level that is absent is 0)")
         return self
 
+
 MAX_LOOKBACK_DAYS = 3650.0
 VICTIM_BITS = 40  # a victim's id is her class's index shifted by this, plus her number in the class
 
@@ -94,7 +96,11 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
     repeat = oc.repeat if any(stage.name == "repeats" for stage in stages) else None
     if repeat is not None:  # victims whose course of abuse began before the run
         lookback += repeats.LOOKBACK_COURSES * repeat.course_years * DAYS_PER_YEAR
-    t_inc = incident_times(rng, rep.incidents_per_year, rep.seasonality.amplitude, rep.seasonality.peak_day, -lookback, horizon)
+    per_year, level = rep.incidents_per_year, None
+    dated = sc.timelines.get(f"offences.{name}.reporting.incidents_per_year")
+    if dated is not None:  # a rate that follows its dated values (before the first: the first)
+        per_year, level = dated.maximum(), partial(dated.levels, start=sc.run.start_date)
+    t_inc = incident_times(rng, per_year, rep.seasonality.amplitude, rep.seasonality.peak_day, -lookback, horizon, level)
     reported = rng.random(t_inc.size) < rep.p_report
     t_rep = t_inc + rep.delay.ppf(rng.random(t_inc.size))
     in_run = t_inc >= 0.0
