@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from ..engine.stage import pathway  # noqa: E402
 from ..experiment import catalogue  # noqa: E402
@@ -69,17 +70,23 @@ def funnel(results, ax=None):
     return fig
 
 
-def _trajectories(ax, ts, lines, warmup_days: float) -> None:
-    """Each (series, label, colour) over simulated years: median of replications, 5-95% shaded,
-    the warm-up marked."""
+def _trajectories(ax, ts, lines, warmup_days: float, start=None) -> None:
+    """Each (series, label, colour) over time, in simulated years or, with the run's start date
+    (``run.start_date``), in calendar dates: median of replications, 5-95% shaded, the warm-up marked."""
+
+    def at(days):
+        days = np.asarray(days, dtype=float)
+        return days / 365.0 if start is None else pd.Timestamp(start) + pd.to_timedelta(np.floor(days), unit="D")
+
     for series, label, colour in lines:
         data = ts[ts["series"] == series].pivot_table(index="day", columns="replication", values="value")
         if data.empty:
             continue
-        years = data.index.to_numpy() / 365.0
-        ax.plot(years, data.median(axis=1), color=colour, label=label)
-        ax.fill_between(years, data.quantile(0.05, axis=1), data.quantile(0.95, axis=1), color=colour, alpha=0.2)
-    ax.axvspan(0, warmup_days / 365.0, color="grey", alpha=0.12, label="warm-up (not measured)")
+        x = at(data.index.to_numpy())
+        ax.plot(x, data.median(axis=1), color=colour, label=label)
+        ax.fill_between(x, data.quantile(0.05, axis=1), data.quantile(0.95, axis=1), color=colour, alpha=0.2)
+    ax.axvspan(*at([0.0, warmup_days]), color="grey", alpha=0.12, label="warm-up (not measured)")
+    ax.set_xlabel("simulated years" if start is None else "date")
 
 
 def backlog(results, ax=None):
@@ -89,8 +96,7 @@ def backlog(results, ax=None):
     else:
         fig = ax.figure
     ts = results.timeseries
-    _trajectories(ax, ts, (("crown_backlog", "Crown Court (median)", "#a83232"), ("magistrates_backlog", "Magistrates' courts (median)", "#1f5f8b")), results.warmup_days)
-    ax.set_xlabel("simulated years")
+    _trajectories(ax, ts, (("crown_backlog", "Crown Court (median)", "#a83232"), ("magistrates_backlog", "Magistrates' courts (median)", "#1f5f8b")), results.warmup_days, results.scenario.run.start_date)
     ax.set_ylabel("cases waiting or in trial")
     ax.set_title("Court backlog over time (shaded: 5-95% of replications)")
     ax.legend(fontsize=8)
@@ -162,8 +168,7 @@ def womens_stocks(results):
     services = list(results.scenario.women.services) if results.scenario.women is not None else []
     lines = [("women_in_prison", "In prison", "#a83232"), ("women_supervised", "Supervised by probation", "#1f5f8b")]
     lines += [(f"{n}_busy", f"Key workers' women: {n.replace('_', ' ')}", _PALETTE[(k + 2) % len(_PALETTE)]) for k, n in enumerate(services)]
-    _trajectories(ax, ts, lines, results.warmup_days)
-    ax.set_xlabel("simulated years")
+    _trajectories(ax, ts, lines, results.warmup_days, results.scenario.run.start_date)
     ax.set_ylabel("women at a time")
     ax.set_yscale("log")
     ax.set_title("Women in prison, supervised and supported over time (shaded: 5-95% of replications)")
