@@ -125,3 +125,22 @@ def test_no_import_runs_upward():
             if LAYERS.get(target, 99) > LAYERS[mine]:
                 upward.append(f"{rel} imports {dots}{module}")
     assert not upward
+
+
+def test_a_scenario_validates_wherever_it_is_read(tmp_path, baseline):
+    """The stages' settings live with the stages; a process that has imported only the schema can
+    still validate a resolved scenario (a results folder's manifest) and unpickle one (a worker's)."""
+    import pickle
+    import subprocess
+    import sys
+
+    (tmp_path / "resolved.json").write_text(baseline.model_dump_json(by_alias=True))
+    (tmp_path / "scenario.pickle").write_bytes(pickle.dumps(baseline))
+    code = (
+        "import pathlib, pickle, sys; from simcj.scenario.schema import Scenario; d = pathlib.Path(sys.argv[1]);"
+        "a = Scenario.model_validate(__import__('json').loads((d / 'resolved.json').read_text()));"
+        "b = pickle.loads((d / 'scenario.pickle').read_bytes()); print(a.refuges.bed_spaces, b.model_dump()['refuges']['bed_spaces'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(baseline.refuges.bed_spaces)] * 2

@@ -30,7 +30,7 @@ import pandas as pd
 from ..experiment import catalogue
 from ..experiment.compare import ECONOMICS_LABELS, Comparison, headline_table
 from ..files import atomic_folder, write_text_atomic
-from ..scenario.schema import Scenario, complete
+from ..scenario.schema import Scenario
 from ..version import __version__
 from ..women.table import OFFENCE as WOMEN  # the women's pathway's KPIs
 from . import comparison_figures as cf
@@ -165,7 +165,6 @@ class Folder:
     @cached_property
     def scenario(self) -> Scenario:
         """The base scenario, as the run resolved it (its pathway decides what the report shows)."""
-        complete()
         return Scenario.model_validate(self.manifests[self.base]["resolved_scenario"])
 
     @property

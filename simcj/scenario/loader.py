@@ -476,7 +476,6 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     timelines: dict = {}
     plain = _collapse_sources(tree, origins, "", sources, problems, timelines, _start_date(tree))
     try:
-        complete()
         scenario = Scenario.model_validate(plain)
     except ValidationError as exc:
         raise ScenarioError(problems + _validation_problems(exc, origins)) from None

@@ -314,6 +314,11 @@ class Scenario(Strict):
             raise ValueError("'all' is reserved for totals over every offence class; choose another name")
         return offences
 
+    @classmethod
+    def model_validate(cls, obj, **kwargs):
+        complete()  # the stages' settings models must be registered first, whoever validates
+        return super().model_validate(obj, **kwargs)
+
     def __setstate__(self, state) -> None:
         complete()  # unpickled in a worker process that has not validated a scenario itself
         super().__setstate__(state)

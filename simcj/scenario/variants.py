@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .loader import Problem, ScenarioError
-from .schema import Scenario, complete, reference_problems
+from .schema import Scenario, reference_problems
 
 
 class _Remove:
@@ -67,7 +67,6 @@ def _variant(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     try:
-        complete()
         out = Scenario.model_validate(d)
     except ValidationError as exc:
         raise ScenarioError([Problem("(variant)", ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors(include_url=False)]) from None
