@@ -471,6 +471,10 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         braces = f"; {{2.5, 97.5 percentiles}} over {uncertainty_sets} sets of the uncertain parameters" if uncertainty_sets else ""
         click.echo(f"\nDifference from {names[0]}, paired on common random numbers: mean [95% CI] over {cmp.base.spec.reps} replications{braces}\n")
         click.echo(cmp.headline().T.to_string())
+        timing = cmp.timing()
+        if not timing.empty:
+            click.echo("\nWhen: the difference in year 1 and in the settled (last whole) year; a one-off change is gone once settled\n")
+            click.echo(timing.to_string(index=False))
     try:
         written = write_comparison(cmp, out_path, replace=force)
     except OSError as exc:

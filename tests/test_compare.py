@@ -154,8 +154,10 @@ def test_convictions_carry_custody_only_when_convicted(baseline):
 def test_compare_writes_differences_costs_and_report(comparison):
     out, result = comparison
     assert "Convictions a year" in result.output and "idva_plus_20" in result.output
-    diff = pd.read_csv(out / "differences.csv")
-    assert list(diff.columns) == DIFFERENCE_COLUMNS
+    table = pd.read_csv(out / "differences.csv", dtype={"year": str})
+    assert list(table.columns) == ["year", *DIFFERENCE_COLUMNS]
+    assert set(table["year"]) == {"all"}  # half a measured year has no whole year (test_uncertainty has two)
+    diff = table[table["year"] == "all"]
     assert set(diff["scenario"]) == {"idva_plus_20", "rasso_court"}
     # Common random numbers: the RASSO court cannot change anything before charge.
     pre = diff[(diff["scenario"] == "rasso_court") & (diff["metric"].isin(["recorded", "referred_cps", "charged"])) & (diff["group"] == "all")]
@@ -176,12 +178,12 @@ def test_compare_writes_differences_costs_and_report(comparison):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["common_random_numbers"] and manifest["replications"] == 3 and manifest["alternatives"] == ["idva_plus_20", "rasso_court"]
     html = (out / "report.html").read_text()
-    for heading in ("Headlines", "Attrition funnel", "Differences from the base", "Backlog trajectories", "Cost-effect", "common random numbers buy", "Warm-up diagnostic", "Assumptions and sources", "Manifest"):
+    for heading in ("Headlines", "When the effects happen", "Attrition funnel", "Differences from the base", "Backlog trajectories", "Cost-effect", "common random numbers buy", "Warm-up diagnostic", "Assumptions and sources", "Manifest"):
         assert heading in html, heading
     assert "src=\"http" not in html and html.count("data:image/png;base64,") >= 7  # self-contained
     assert "IDVA FTE + 20 (the option)" in html  # the option's source is shown
     book = load_workbook(out / "report.xlsx", read_only=True)
-    assert {"Headline", "Economics", "Paired vs unpaired", "Differences", "Unit costs", "Changes", "Manifest"} <= set(book.sheetnames)
+    assert {"Headline", "When", "Economics", "Paired vs unpaired", "Differences", "Unit costs", "Changes", "Manifest"} <= set(book.sheetnames)
 
 
 def test_report_rebuilds_from_the_folder(comparison, tmp_path):

@@ -99,9 +99,14 @@ def test_present_values_discount_each_year_after_the_date_at_the_green_book_rate
     yearly = e.loc[("idva_plus_20", "incremental_delivery_cost"), "mean"]
     assert e.loc[("idva_plus_20", "pv_incremental_delivery_cost"), "mean"] == pytest.approx(yearly * (1 + 1 / (1 + DISCOUNT_RATE)))
     assert "2023 prices" in e.loc[("idva_plus_20", "pv_incremental_cost"), "unit"]
-    k = cmp.alternatives[0].kpis
-    per_year = [k[k["metric"] == f"convicted_in_year_{y}"]["value"].sum() for y in (1, 2)]
-    assert sum(per_year) == pytest.approx(k[(k["metric"] == "convicted") & (k["offence"] == "all") & (k["group"] == "all")]["value"].sum() * 2)
+    k, y = cmp.alternatives[0].kpis, cmp.alternatives[0].yearly
+    whole = k[(k["metric"] == "convicted") & (k["offence"] == "all") & (k["group"] == "all")]["value"].sum()
+    assert y[(y["metric"] == "convicted") & (y["offence"] == "all")]["value"].sum() == pytest.approx(whole * 2)  # each year's flow: the whole period's
+    # differences.csv: the whole period's differences and each year's; the settled year against year 1 (the timing table)
+    table = cmp.by_year()
+    assert set(table["year"]) == {"all", "1", "2"}
+    timing = cmp.timing()
+    assert set(timing["scenario"]) == {"idva_plus_20"} and timing["settled year"].str.endswith("(year 2)").all()
 
 
 def test_an_option_keeps_its_own_value_of_a_setting_it_changes(tmp_path):

@@ -10,7 +10,7 @@ calibration's volumes all read it; nothing else lists metrics.
 
 from __future__ import annotations
 
-from ..engine.metrics import UNITS, Metric, yearly
+from ..engine.metrics import UNITS, Metric
 from ..engine.stage import pathway
 from ..scenario.schema import REPORT_CHECKS, Scenario
 from ..women.table import OFFENCE as WOMEN
@@ -22,7 +22,6 @@ ALL = "all"
 
 def _core(scenario: Scenario) -> list[Metric]:
     """The victims' pathway's own metrics: what every case has, and the cases left open."""
-    years = range(1, int(scenario.run.years + 1e-9) + 1)
     return [
         Metric("reported", "Reported a year", "a year", headline=20, funnel=20, short="Reported"),
         Metric("recorded", "Recorded crimes a year", "a year", headline=30, funnel=30, short="Recorded"),
@@ -32,7 +31,6 @@ def _core(scenario: Scenario) -> list[Metric]:
         Metric("outcome_o18", "Investigation complete, no suspect a year (O18)", "a year"),
         Metric("cautions_and_out_of_court", "Cautions and out-of-court disposals a year", "a year"),
         Metric("open_at_end", "Cases open at the end of the run (stock)", "stock"),
-        *yearly("withdrawals_pre_charge_in_year", "Victims withdrawing before charge", "a year", years),
     ]
 
 

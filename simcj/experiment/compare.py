@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -23,7 +23,7 @@ from scipy import stats
 
 from ..scenario.schema import Scenario
 from .catalogue import headline_differences
-from .executor import TABLES, BranchTask, LocalExecutor, ReplicationTask, can_branch, executor_for
+from .executor import BY_YEAR, BranchTask, LocalExecutor, ReplicationTask, can_branch, executor_for
 from .replications import Precision, simulate_to_precision
 from .results import Results, from_replications
 from .runner import resolve
@@ -67,6 +67,14 @@ class Comparison:
     chosen_reps: Optional[int] = None
     command: str = ""
     uncertainty: Optional[object] = None  # simcj.experiment.uncertainty.Uncertainty, with --uncertainty
+    yearly: pd.DataFrame = field(default_factory=pd.DataFrame)  # the differences in each measured year (a ``year`` column)
+
+    def by_year(self) -> pd.DataFrame:
+        """Every difference, the whole period's (``year`` 'all') and each measured year's, as ``differences.csv`` has them."""
+        whole = self.differences.assign(year="all")
+        table = pd.concat([whole, self.yearly.astype({"year": str})], ignore_index=True) if len(self.yearly) else whole
+        columns = ["year", *DIFFERENCE_COLUMNS]
+        return table[columns]
 
     @property
     def scenarios(self) -> list[Results]:
@@ -75,6 +83,10 @@ class Comparison:
     def headline(self) -> pd.DataFrame:
         """Scenario x headline KPI (see :func:`headline_table`)."""
         return headline_table(self.differences, [r.scenario.name for r in self.alternatives], headline_differences(self.base.scenario))
+
+    def timing(self) -> pd.DataFrame:
+        """Year 1 against the settled year for the headline KPIs (see :func:`timing_table`)."""
+        return timing_table(self.yearly, [r.scenario.name for r in self.alternatives], headline_differences(self.base.scenario))
 
 
 def headline_table(differences: pd.DataFrame, alternatives: list[str], kpis: list[tuple]) -> pd.DataFrame:
@@ -88,11 +100,57 @@ def headline_table(differences: pd.DataFrame, alternatives: list[str], kpis: lis
         for metric, offence, label, fmt in kpis:
             if (name, metric, offence) in d.index:
                 r = d.loc[(name, metric, offence)]
-                row[label] = f"{fmt.format(r['diff_mean'])} [{fmt.format(r['diff_ci_low'])}, {fmt.format(r['diff_ci_high'])}]"
+                row[label] = _cell(r, fmt)
                 if np.isfinite(r["uncertainty_low"]):
                     row[label] += f" {{{fmt.format(r['uncertainty_low'])}, {fmt.format(r['uncertainty_high'])}}}"
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def clear(low: float, high: float) -> int:
+    """The sign of a difference whose CI excludes zero (+1 or -1), or 0 (no clear change)."""
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0.0 <= high:
+        return 0
+    return 1 if low > 0.0 else -1
+
+
+def timing_verdict(first: tuple[float, float], settled: tuple[float, float], years: int) -> str:
+    """When an effect happens, from the 95% CIs of year 1's and the settled (last whole) year's differences.
+
+    A queue clearing shows in year 1 and is gone once the queue has settled: a one-off. A lasting
+    effect is still there in the settled year."""
+    if years < 2:
+        return "one year measured: one-off and lasting cannot be told apart"
+    a, b = clear(*first), clear(*settled)
+    if b == 0:
+        return "one-off: year 1 only" if a != 0 else "no clear change"
+    if a == -b:
+        return "reverses: the settled effect has the opposite sign to year 1's"
+    return "lasting" if a == b else "builds: clear only once settled"
+
+
+def timing_table(yearly: pd.DataFrame, alternatives: list[str], kpis: list[tuple]) -> pd.DataFrame:
+    """For each alternative and headline KPI (``kpis`` as :func:`headline_table`'s): the difference in
+    year 1 and in the settled year (the last whole measured year), each 'mean [95% CI]', and the
+    verdict of :func:`timing_verdict`."""
+    rows = []
+    if yearly.empty:
+        return pd.DataFrame(columns=["scenario", "KPI", "year 1", "settled year", "when"])
+    d = yearly[yearly["group"] == "all"].astype({"year": int})
+    last = int(d["year"].max())
+    d = d.set_index(["scenario", "metric", "offence", "year"])
+    for name in alternatives:
+        for metric, offence, label, fmt in kpis:
+            if (name, metric, offence, 1) not in d.index or (name, metric, offence, last) not in d.index:
+                continue
+            first, settled = d.loc[(name, metric, offence, 1)], d.loc[(name, metric, offence, last)]
+            verdict = timing_verdict((first["diff_ci_low"], first["diff_ci_high"]), (settled["diff_ci_low"], settled["diff_ci_high"]), last)
+            rows.append({"scenario": name, "KPI": label, "year 1": _cell(first, fmt), "settled year": f"{_cell(settled, fmt)} (year {last})", "when": verdict})
+    return pd.DataFrame(rows, columns=["scenario", "KPI", "year 1", "settled year", "when"])
+
+
+def _cell(r: pd.Series, fmt: str) -> str:
+    return f"{fmt.format(r['diff_mean'])} [{fmt.format(r['diff_ci_low'])}, {fmt.format(r['diff_ci_high'])}]"
 
 
 def _by_rep(kpis: pd.DataFrame) -> pd.DataFrame:
@@ -135,6 +193,16 @@ def paired_differences(base: pd.DataFrame, alt: pd.DataFrame, name: str, level: 
     out["n_reps"] = n
     out["uncertainty_low"] = out["uncertainty_high"] = np.nan  # filled by --uncertainty (simcj.experiment.uncertainty)
     return out[DIFFERENCE_COLUMNS]
+
+
+def yearly_differences(base: pd.DataFrame, alt: pd.DataFrame, name: str) -> pd.DataFrame:
+    """:func:`paired_differences` in each measured year of the yearly KPIs (``year`` column)."""
+    parts = []
+    for year, b in base.groupby("year", sort=True):
+        a = alt[alt["year"] == year]
+        if len(a):
+            parts.append(paired_differences(b.drop(columns="year"), a.drop(columns="year"), name).assign(year=int(year)))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["year", *DIFFERENCE_COLUMNS])
 
 
 def _series(kpis: pd.DataFrame, metric: str, offence: str = "all") -> pd.Series:
@@ -210,11 +278,15 @@ def present_values(base: Results, alt: Results, reps, rng: np.random.Generator) 
     def diff(metric: str) -> np.ndarray:
         return (_series(alt.kpis, metric) - _series(base.kpis, metric)).reindex(reps).to_numpy()
 
+    def in_year(metric: str, k: int) -> np.ndarray:
+        b, a = base.yearly[base.yearly["year"] == k], alt.yearly[alt.yearly["year"] == k]
+        return (_series(a, metric) - _series(b, metric)).reindex(reps).to_numpy()
+
     delivery = diff("cost_delivery") * sum(factors)
     prison = uc.share_of_sentence_served * uc.prison_place_year
-    consequence = sum(f * diff(f"prison_years_imposed_in_year_{k + 1}") * prison for k, f in enumerate(factors))
-    convictions = sum(f * diff(f"convicted_in_year_{k + 1}") for k, f in enumerate(factors))
-    avoided = -sum(f * diff(f"withdrawals_pre_charge_in_year_{k + 1}") for k, f in enumerate(factors))
+    consequence = sum(f * in_year("prison_years_imposed", k + 1) * prison for k, f in enumerate(factors))
+    convictions = sum(f * in_year("convicted", k + 1) for k, f in enumerate(factors))
+    avoided = -sum(f * in_year("withdrawals_pre_charge", k + 1) for k, f in enumerate(factors))
     base_year = alt.scenario.price_year
     unit = f"£ PV, {years} year(s), {DISCOUNT_RATE:.1%}, {base_year} prices"
     return [
@@ -261,7 +333,7 @@ def run_comparison(
     d_table, chosen, base_res = None, None, None
     if reps is None and precision is not None:
         tick = None if progress is None else (lambda f: progress(base.name, f))
-        base_res, d_table, chosen = simulate_to_precision(base, precision, seed=seed, scale=scale, jobs=executor, progress=tick, want=TABLES)
+        base_res, d_table, chosen = simulate_to_precision(base, precision, seed=seed, scale=scale, jobs=executor, progress=tick, want=BY_YEAR)
         reps = base_res.spec.reps
     reps = base.run.reps if reps is None else reps
     base_spec = resolve(base, reps=reps, seed=seed, scale=scale)
@@ -277,10 +349,10 @@ def run_comparison(
     for r in range(reps):
         for k, group in enumerate(groups):
             include_base = base_res is None and k == 0
-            tasks.append(BranchTask(base_spec.scenario, tuple(s.scenario for s in group), r, seed, TABLES, include_base))
+            tasks.append(BranchTask(base_spec.scenario, tuple(s.scenario for s in group), r, seed, BY_YEAR, include_base))
         if not groups and base_res is None:
-            tasks.append(ReplicationTask(base_spec.scenario, r, seed, TABLES))
-        tasks += [ReplicationTask(s.scenario, r, seed, TABLES) for s in alone]
+            tasks.append(ReplicationTask(base_spec.scenario, r, seed, BY_YEAR))
+        tasks += [ReplicationTask(s.scenario, r, seed, BY_YEAR) for s in alone]
     done = executor.map(tasks, None if progress is None else (lambda f: progress("all", f)))
 
     by_name: dict[str, list] = {s.scenario.name: [] for s in [base_spec, *specs]}
@@ -296,8 +368,9 @@ def run_comparison(
         base_res = from_replications(base_spec, by_name[base.name], wall, executor)
     alts = [from_replications(s, by_name[s.scenario.name], wall, executor) for s in specs]
     diffs = pd.concat([paired_differences(base_res.kpis, a.kpis, a.scenario.name) for a in alts], ignore_index=True)
+    yearly = pd.concat([yearly_differences(base_res.yearly, a.yearly, a.scenario.name) for a in alts], ignore_index=True)
     econ = pd.concat(
         [scenario_costs(r) for r in [base_res, *alts]] + [economics(base_res, a) for a in alts],
         ignore_index=True,
     )
-    return Comparison(base_res, alts, diffs, econ, d_table, chosen)
+    return Comparison(base_res, alts, diffs, econ, d_table, chosen, yearly=yearly)

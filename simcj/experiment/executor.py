@@ -30,12 +30,13 @@ from ..engine.cases import Exit, Plea, Venue
 from ..engine.world import World, run_replication
 from ..files import raise_if_signalled
 from ..scenario.schema import Scenario
-from .kpis import replication_kpis
+from .kpis import replication_kpis, yearly_kpis
 
 LABELLED = {"exit": Exit, "venue": Venue, "plea": Plea}
 CATEGORICAL = ("offence", "ethnicity", "age_band", "borough", "risk", "ho_outcome", "support_service", "support_route", "support_stage")
-EVERYTHING = frozenset({"kpis", "cases", "timeseries"})
-TABLES = frozenset({"kpis", "timeseries"})  # what comparisons and sensitivity need
+EVERYTHING = frozenset({"kpis", "cases", "timeseries", "yearly"})
+TABLES = frozenset({"kpis", "timeseries"})  # what sensitivity needs
+BY_YEAR = TABLES | {"yearly"}  # what comparisons need: each year's effect too
 
 
 @dataclass
@@ -45,6 +46,7 @@ class ReplicationResult:
     cases: Optional[pd.DataFrame]  # None unless the task wanted them
     timeseries: Optional[pd.DataFrame]
     wall_seconds: float
+    yearly: Optional[pd.DataFrame] = None  # each measured year's KPIs (simcj.experiment.kpis.yearly_kpis)
 
 
 @dataclass(frozen=True)
@@ -65,12 +67,13 @@ class ReplicationTask:
 def _result(out, scenario: Scenario, want: frozenset, start: float) -> ReplicationResult:
     """What the caller wants of one replication's output."""
     kpis = replication_kpis(out, scenario)
+    yearly = yearly_kpis(out, scenario) if "yearly" in want else None
     ts = None
     if "timeseries" in want:
         ts = out.timeseries
         ts.insert(0, "replication", out.replication)
     cases = case_frame(out.cases, out.warmup, out.replication) if "cases" in want else None
-    return ReplicationResult(out.replication, kpis, cases, ts, time.perf_counter() - start)
+    return ReplicationResult(out.replication, kpis, cases, ts, time.perf_counter() - start, yearly)
 
 
 def can_branch(base: Scenario, option: Scenario) -> bool:
@@ -96,7 +99,7 @@ class BranchTask:
     options: tuple
     replication: int
     seed: int
-    want: frozenset = TABLES
+    want: frozenset = BY_YEAR
     include_base: bool = True
 
     def run(self, progress: Optional[Callable[[float], None]] = None) -> list[ReplicationResult]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..engine.arrivals import whole_years
 from ..engine.cases import Exit, closed_in, within
 from ..engine.stage import pathway
 from ..engine.world import ReplicationOutput
@@ -235,20 +236,6 @@ def _stage_rows(run: ReplicationOutput, scenario: Scenario, start: float, end: f
     return [(*row, ALL) if len(row) == 3 else row for row in rows]  # a stage's breakdown names its group
 
 
-def system_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
-    """Metrics of the system rather than of cases, as each stage of the pathway reports them, and
-    the cases still open at the horizon."""
-    start, end = run.warmup, run.horizon
-    rows = _stage_rows(run, scenario, start, end)
-    if not has_victims(scenario):
-        return pd.DataFrame(rows, columns=["metric", "offence", "value", "group"])[["metric", "offence", "group", "value"]]
-    open_at_end = run.cases["exit"] == Exit.OPEN
-    for name in scenario.offences:
-        rows.append(("open_at_end", name, float((open_at_end & (run.cases["offence"] == name)).sum()), ALL))
-    rows.append(("open_at_end", ALL, float(open_at_end.sum()), ALL))
-    return pd.DataFrame(rows, columns=["metric", "offence", "value", "group"])[["metric", "offence", "group", "value"]]
-
-
 def previous_year_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame | None:
     """The performance table's indicators over the year before the measured period (the last year of
     the warm-up): their direction of travel is read against it. None without a year of warm-up."""
@@ -270,45 +257,55 @@ def year_on_year(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([previous.assign(metric=previous["metric"].map(previous_metric)), change], ignore_index=True)
 
 
-def yearly_flows(cases: pd.DataFrame, start: float, end: float) -> list[tuple[str, str, float]]:
-    """``withdrawals_pre_charge_in_year_<k>`` for each whole year k of [start, end) (a stage adds its
-    own flows year by year: convictions, custody imposed); the present values of an option's effects need them."""
-    rows = []
-    for k in range(1, int((end - start) / 365.0 + 1e-9) + 1):
-        a, b = start + 365.0 * (k - 1), start + 365.0 * k
-        rows.append((f"withdrawals_pre_charge_in_year_{k}", ALL, float(closed_in(cases, a, b, (Exit.WITHDREW_PRE_CHARGE,)).sum())))
-    return rows
-
-
 def has_victims(scenario: Scenario) -> bool:
     """Does the pathway have the victims' stages (the VAWG pathway), or only the women's?"""
     return any(stage.table == "victims" for stage in pathway(scenario))
 
 
-def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
-    """All KPIs of one replication in long format with the replication number."""
-    years = (run.horizon - run.warmup) / 365.0
+def window_kpis(run: ReplicationOutput, scenario: Scenario, start: float, end: float, groups: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Every KPI of the window [start, end): the stages' system KPIs (stocks at its end), the
+    activity and case-based metrics of its cases (a year), and their costs; in long format."""
+    system = pd.DataFrame(_stage_rows(run, scenario, start, end), columns=["metric", "offence", "value", "group"])[["metric", "offence", "group", "value"]]
     if not has_victims(scenario):  # the women's pathway alone: its stages' KPIs and costs
-        frame = system_kpis(run, scenario)
-        money = costs.cost_rows(scenario, frame)
-        money["group"] = ALL
-        frame = pd.concat([frame, money], ignore_index=True)
-        frame.insert(0, "replication", run.replication)
-        return frame
-    used = pd.DataFrame(
-        [row for stage in pathway(scenario) for row in stage.activity(scenario, run.cases, run.warmup, run.horizon, years)]
-        + yearly_flows(run.cases, run.warmup, run.horizon),
-        columns=["metric", "offence", "value"],
-    )
-    used["group"] = ALL
-    frame = pd.concat(
-        [system_kpis(run, scenario), used, case_kpis(run.cases, run.warmup, run.horizon, years, scenario.offences, scenario)], ignore_index=True
-    )
-    previous = previous_year_kpis(run, scenario)
-    if previous is not None and not previous.empty:
-        frame = pd.concat([frame, year_on_year(frame, previous)], ignore_index=True)
+        frame = system
+    else:
+        years = (end - start) / 365.0
+        used = pd.DataFrame(
+            [row for stage in pathway(scenario) for row in stage.activity(scenario, run.cases, start, end, years)], columns=["metric", "offence", "value"]
+        )
+        used["group"] = ALL
+        cases = case_kpis(run.cases, start, end, years, scenario.offences, scenario, groups=groups)
+        frame = pd.concat([system, used, cases], ignore_index=True)
     money = costs.cost_rows(scenario, frame)
     money["group"] = ALL
-    frame = pd.concat([frame, money], ignore_index=True)
+    return pd.concat([frame, money], ignore_index=True)
+
+
+def yearly_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
+    """Each whole measured year's KPIs (group 'all'): its flows and rates, the stocks at its end, its
+    costs; ``year`` 1 is the first year after the warm-up (an option's intervention date)."""
+    frames = []
+    for k, (a, b) in enumerate(whole_years(run.warmup, run.horizon), start=1):
+        frame = window_kpis(run, scenario, a, b, groups=())
+        frame = frame[~frame["metric"].str.contains("_at_year_", regex=False)]
+        frames.append(frame.assign(year=k))
+    if not frames:
+        return pd.DataFrame(columns=["replication", "year", "metric", "offence", "group", "value"])
+    out = pd.concat(frames, ignore_index=True)[["year", "metric", "offence", "group", "value"]]
+    out.insert(0, "replication", run.replication)
+    return out
+
+
+def replication_kpis(run: ReplicationOutput, scenario: Scenario) -> pd.DataFrame:
+    """All KPIs of one replication's measured period in long format with the replication number."""
+    frame = window_kpis(run, scenario, run.warmup, run.horizon)
+    if has_victims(scenario):
+        open_at_end = run.cases["exit"] == Exit.OPEN
+        rows = [("open_at_end", name, ALL, float((open_at_end & (run.cases["offence"] == name)).sum())) for name in scenario.offences]
+        rows.append(("open_at_end", ALL, ALL, float(open_at_end.sum())))
+        frame = pd.concat([frame, pd.DataFrame(rows, columns=["metric", "offence", "group", "value"])], ignore_index=True)
+        previous = previous_year_kpis(run, scenario)
+        if previous is not None and not previous.empty:
+            frame = pd.concat([frame, year_on_year(frame, previous)], ignore_index=True)
     frame.insert(0, "replication", run.replication)
     return frame

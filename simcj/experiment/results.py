@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pandas as pd
@@ -22,6 +22,7 @@ from ..scenario.schema import Scenario
 from . import catalogue
 from .executor import EVERYTHING
 from .runner import RunSpec, assemble, resolve, run_replications
+from .stats import by_year
 
 
 @dataclass
@@ -33,6 +34,12 @@ class Results:
     timeseries: pd.DataFrame
     wall_seconds: float
     jobs: int
+    yearly: pd.DataFrame = field(default_factory=pd.DataFrame)  # each measured year's KPIs, by replication
+
+    def summary_by_year(self) -> pd.DataFrame:
+        """Mean and 95% CI of each KPI in each measured year (group 'all'), with the year's dates
+        when the run has a start date (``run.start_date``)."""
+        return by_year(self.yearly, self.scenario, self.warmup_days)
 
     @property
     def scenario(self) -> Scenario:
@@ -99,5 +106,5 @@ def simulate(
 def from_replications(spec: RunSpec, results: list, wall_seconds: float, jobs) -> Results:
     """Assemble :class:`Results` from finished replications (their count sets ``spec.reps``)."""
     spec = RunSpec(scenario=spec.scenario, reps=len(results), seed=spec.seed, scale=spec.scale)
-    kpis, summary, cases, timeseries = assemble(results)
-    return Results(spec, kpis, summary, cases, timeseries, wall_seconds, getattr(jobs, "jobs", jobs))
+    kpis, summary, cases, timeseries, yearly = assemble(results)
+    return Results(spec, kpis, summary, cases, timeseries, wall_seconds, getattr(jobs, "jobs", jobs), yearly)

@@ -53,8 +53,8 @@ def run_replications(
     return executor_for(jobs).map(tasks, progress)
 
 
-def assemble(results: list[ReplicationResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Concatenate replications: (kpis, summary, cases, timeseries); tables not asked for are empty."""
+def assemble(results: list[ReplicationResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Concatenate replications: (kpis, summary, cases, timeseries, yearly); tables not asked for are empty."""
     kpis = pd.concat([r.kpis for r in results], ignore_index=True)
     case_parts = [r.cases for r in results if r.cases is not None]
     if len(case_parts) == 1:
@@ -68,4 +68,6 @@ def assemble(results: list[ReplicationResult]) -> tuple[pd.DataFrame, pd.DataFra
         cases = pd.DataFrame()
     ts_parts = [r.timeseries for r in results if r.timeseries is not None]
     timeseries = pd.concat(ts_parts, ignore_index=True) if ts_parts else pd.DataFrame(columns=["replication", "day", "series", "value"])
-    return kpis, summarise(kpis), cases, timeseries
+    year_parts = [r.yearly for r in results if r.yearly is not None]
+    yearly = pd.concat(year_parts, ignore_index=True) if year_parts else pd.DataFrame(columns=["replication", "year", "metric", "offence", "group", "value"])
+    return kpis, summarise(kpis), cases, timeseries, yearly

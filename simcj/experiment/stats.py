@@ -36,3 +36,20 @@ SIGNED_SUFFIXES = ("_gap", "_growth_per_year", "_change_on_previous_year")
 def is_proportion(metric: str) -> bool:
     """Metrics bounded by 0 and 1 (rates, shares, utilisations; not the per-100 arrest rate)."""
     return metric.startswith(("rate_", "share_")) or metric.endswith(("_utilisation", "_rate", "_share", "_safe_12m"))
+
+
+def by_year(yearly: pd.DataFrame, scenario, warmup_days: float) -> pd.DataFrame:
+    """:func:`summarise` for each measured year of ``yearly`` (replication, year, metric, ...): a
+    ``year`` column (1 = the first year after the warm-up) and, with a start date, the year's first
+    and last calendar days (``from``, ``to``)."""
+    parts = [summarise(rows.drop(columns="year")).assign(year=int(year)) for year, rows in yearly.groupby("year", sort=True)]
+    if not parts:
+        return pd.DataFrame(columns=["year", *KEYS, "mean", "ci_low", "ci_high", "sd", "n_reps"])
+    out = pd.concat(parts, ignore_index=True)
+    out = out[["year", *KEYS, "mean", "ci_low", "ci_high", "sd", "n_reps"]]
+    start = scenario.run.start_date
+    if start is not None:
+        first = pd.Timestamp(start) + pd.to_timedelta(warmup_days + 365.0 * (out["year"] - 1), unit="D")
+        out.insert(1, "from", first.dt.strftime("%Y-%m-%d"))
+        out.insert(2, "to", (first + pd.Timedelta(days=364)).dt.strftime("%Y-%m-%d"))
+    return out

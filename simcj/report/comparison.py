@@ -3,7 +3,8 @@
 Folder layout (written under a temporary name and renamed into place when complete)::
 
     OUT/manifest.json          the command, seed, replications, scenarios, versions
-    OUT/differences.csv        paired differences of every KPI, each scenario against the base
+    OUT/differences.csv        paired differences of every KPI, each scenario against the base: over the
+                               measured period (year 'all') and in each measured year (year 1, 2, ...)
     OUT/economics.csv          costs, incremental costs and cost-effectiveness ratios, with CIs
     OUT/precision.csv          relative CI half-widths by replications (only with --reps auto)
     OUT/scenarios/NAME/        each scenario's results folder (kpis, summary, timeseries, figures)
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiment import catalogue
-from ..experiment.compare import ECONOMICS_LABELS, Comparison, headline_table
+from ..experiment.compare import ECONOMICS_LABELS, Comparison, headline_table, timing_table
 from ..files import atomic_folder, write_text_atomic
 from ..scenario.schema import Scenario
 from ..version import __version__
@@ -46,7 +47,7 @@ def write_comparison(cmp: Comparison, out: Path, replace: bool = False) -> Path:
         (tmp / "scenarios").mkdir()
         for res in cmp.scenarios:
             write_results(res, tmp / "scenarios" / res.scenario.name, cmp.command, cases=False)
-        cmp.differences.to_csv(tmp / "differences.csv", index=False)
+        cmp.by_year().to_csv(tmp / "differences.csv", index=False)
         cmp.economics.to_csv(tmp / "economics.csv", index=False)
         if cmp.precision is not None:
             cmp.precision.to_csv(tmp / "precision.csv")
@@ -145,7 +146,10 @@ class Folder:
             self.scenario_dirs = {n: self.path / "scenarios" / n for n in names}
             for d in self.scenario_dirs.values():
                 _manifest_of(d)
-            self.differences = pd.read_csv(self.path / "differences.csv")
+            table = pd.read_csv(self.path / "differences.csv", dtype={"year": str})
+            by_year = table["year"] != "all"
+            self.differences = table[~by_year].drop(columns="year").reset_index(drop=True)
+            self.yearly = table[by_year].astype({"year": int}).reset_index(drop=True)
             self.economics = pd.read_csv(self.path / "economics.csv")
             p = self.path / "precision.csv"
             self.precision = pd.read_csv(p, index_col=0) if p.exists() else None
@@ -153,7 +157,7 @@ class Folder:
             self.ranking = pd.read_csv(r) if r.exists() else None
         else:
             self.scenario_dirs = {self.manifest["scenario"]: self.path}
-            self.differences = self.economics = self.precision = self.ranking = None
+            self.differences = self.yearly = self.economics = self.precision = self.ranking = None
         self.summaries = {n: pd.read_csv(d / "summary.csv") for n, d in self.scenario_dirs.items()}
         self.timeseries = {n: pd.read_csv(d / "timeseries.csv") for n, d in self.scenario_dirs.items()}
         self.manifests = {n: _manifest_of(d) for n, d in self.scenario_dirs.items()}
@@ -410,6 +414,14 @@ def build_report(path: Path) -> tuple[Path, Path]:
         head = _headline_frame(f)
         sections.append("<h2>Headline table</h2>" + _table(head) + _uncertainty_section(f))
         sheets["Headline"] = head
+        timing = timing_table(f.yearly, f.alternatives, catalogue.headline_differences(f.scenario))
+        sections.append(
+            "<h2>When the effects happen</h2><p class=note>Each option minus the base in the first year after its date and in the settled "
+            "year (the last whole measured year). <b>One-off</b>: clear in year 1, gone once settled (a queue clearing, for instance); "
+            "<b>lasting</b>: still clear once settled; <b>builds</b>: clear only once settled. Flows in each year; stocks at its end.</p>"
+            + _table(timing)
+        )
+        sheets["When"] = timing
     performance = {n: d / "performance.csv" for n, d in f.scenario_dirs.items() if (d / "performance.csv").exists()}
     if performance:
         sections.append(

@@ -89,6 +89,8 @@ def write_results(results, out: Path, command: str = "", cases: bool = True, rep
         (tmp / "manifest.json").write_text(json.dumps(manifest(results, command), indent=2), encoding="utf-8")
         results.kpis.to_csv(tmp / "kpis.csv", index=False)
         results.summary.to_csv(tmp / "summary.csv", index=False)
+        if not results.yearly.empty:
+            results.summary_by_year().to_csv(tmp / "summary_by_year.csv", index=False)
         dated(results.timeseries, results.scenario).to_csv(tmp / "timeseries.csv", index=False)
         if results.scenario.performance:
             performance.table(results.scenario, results.summary).to_csv(tmp / "performance.csv", index=False)

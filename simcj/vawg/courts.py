@@ -30,9 +30,9 @@ import numpy as np
 import simpy
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-from ..engine.arrivals import DAYS_PER_YEAR, whole_years
+from ..engine.arrivals import DAYS_PER_YEAR
 from ..engine.cases import Exit, Plea, Venue, within
-from ..engine.metrics import Metric, yearly
+from ..engine.metrics import Metric
 from ..engine.pools import Pool
 from ..engine.stage import Stage, register, stocks
 from ..engine.streams import case_uniform
@@ -534,7 +534,6 @@ class CourtsStage(Stage):
             Metric("court_days_magistrates", "Magistrates' sitting days used a year", "a year"),
             Metric("court_days_crown", "Crown Court sitting days used a year", "a year"),
             *(Metric(share, f"Trial listings: {share.removeprefix('share_trials_')}", "share") for share in TRIAL_SHARES),
-            *yearly("convicted_in_year", "Convictions", "a year", years),
             Metric("cost_sdvc", "SDVC sessions' cost a year, £", "£ a year"),
             Metric("cost_specialist_court", "Specialist court's cost a year, £", "£ a year"),
             Metric("cost_sitting_days", "Crown and magistrates' sitting days' cost a year, £", "£ a year"),
@@ -590,9 +589,6 @@ class CourtsStage(Stage):
             total = effective + cracked + bad
             for metric, count in zip(TRIAL_SHARES, (effective, cracked, bad)):
                 rows.append((metric, offence, count / total if total else float("nan")))
-        convicted = cases["exit"] == Exit.CONVICTED
-        for k, (a, b) in enumerate(whole_years(start, end), start=1):  # the present values of an option's effects need them
-            rows.append((f"convicted_in_year_{k}", "all", float((within(cases["t_completion"], a, b) & convicted).sum())))
         return rows
 
     @classmethod

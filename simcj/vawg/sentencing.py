@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..engine.arrivals import whole_years
-from ..engine.cases import Exit, Venue, within
-from ..engine.metrics import Metric, yearly
+from ..engine.cases import Exit, Venue
+from ..engine.metrics import Metric
 from ..engine.stage import Stage, register
 from ..scenario.distributions import Duration
 from ..scenario.schema import ByVenue, Strict, section
@@ -62,7 +61,6 @@ class SentencingStage(Stage):
         return [
             Metric("custodial_sentences", "Custodial sentences a year", "a year", headline=135),
             Metric("prison_years_imposed", "Prison years imposed a year", "a year"),
-            *yearly("prison_years_imposed_in_year", "Prison years imposed", "a year", range(1, int(scenario.run.years + 1e-9) + 1)),
             Metric("cost_prison", "Prison places' cost a year, £ (the share of sentences served)", "£ a year"),
         ]
 
@@ -76,9 +74,6 @@ class SentencingStage(Stage):
             cust = custody if offence == "all" else custody & (cases["offence"] == offence)
             rows.append(("custodial_sentences", offence, float(cust.sum()) / years))
             rows.append(("prison_years_imposed", offence, float(cases.loc[cust, "custody_years"].sum()) / years))
-        for k, (a, b) in enumerate(whole_years(start, end), start=1):  # the present value of prison imposed needs it
-            imposed = within(cases["t_completion"], a, b) & (cases["exit"] == Exit.CONVICTED)
-            rows.append((f"prison_years_imposed_in_year_{k}", "all", float(cases.loc[imposed, "custody_years"].sum())))
         return rows
 
     @classmethod
