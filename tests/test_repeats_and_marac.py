@@ -6,6 +6,7 @@ import math
 from array import array
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -15,7 +16,7 @@ from simcj.engine.cases import Exit
 from simcj.engine.withdrawal import WithdrawalClock
 from simcj.engine.world import World, run_replication
 from simcj.experiment import performance
-from simcj.scenario import ScenarioError, load_scenario, scaled, with_run
+from simcj.scenario import ScenarioError, load_scenario, scaled, variant, with_run
 from simcj.scenario.schema import Indicator
 from simcj.vawg import marac, programmes, repeats
 
@@ -47,10 +48,10 @@ def test_thinning_keeps_a_candidate_with_probability_hr_over_cap():
 
 
 def test_the_cap_is_the_largest_product_the_hazard_ratios_allow(baseline):
-    rp = baseline.offences["domestic_abuse"].repeat
+    rp = baseline.offences["domestic_abuse"].repeat.model_copy(update={"rr_report_supported": 1.0})
     assert repeats.hazard_ratio_cap([(rp, [0.8])]) == pytest.approx(max(1.0, *rp.hr_by_risk.values()))
-    up = rp.model_copy(update={"hr_arrested": 1.3, "hr_supported": 1.1})
-    assert repeats.hazard_ratio_cap([(up, [1.2])]) == pytest.approx(1.3 * max(1.0, *rp.hr_by_risk.values()) * 1.1 * 1.2)
+    up = rp.model_copy(update={"hr_arrested": 1.3, "hr_supported": 1.1, "rr_report_supported": 1.5})
+    assert repeats.hazard_ratio_cap([(up, [1.2])]) == pytest.approx(1.3 * max(1.0, *rp.hr_by_risk.values()) * 1.1 * 1.5 * 1.2)
 
 
 def test_a_course_of_abuse_has_the_rate_and_length_it_is_given(baseline):
@@ -186,7 +187,8 @@ def test_the_hazard_ratio_is_the_product_of_what_is_in_force(baseline):
             w.scenario.refuges.hr_repeat if any(c.t_refuge_start[k] <= now and not c.t_refuge_end[k] <= now for k in history) else 1.0
         )
         candidate = j  # any case of hers: the ratio depends on the victim, not the candidate
-        assert stage.hazard_ratio(candidate, now) == pytest.approx(expected)
+        supported = any(0 <= now - c.t_support_start[k] <= rp.effect_days for k in history)
+        assert stage.hazard_ratio(candidate, now) == pytest.approx((expected, rp.rr_report_supported if supported and not in_custody else 1.0))
         checked += 1
     assert checked > 1000
 
@@ -370,3 +372,20 @@ def test_each_class_draws_its_victims_age_and_ethnicity_by_its_own_weights(world
         share = (cases.loc[cases["offence"] == offence, group] == label).mean()
         assert share == pytest.approx(weights[label] / sum(weights.values()), abs=0.04), (offence, group)
     assert baseline.offences["rape"].reporting.age_band["under 18"] > 4 * baseline.population.age_band["under 18"]
+
+
+def test_support_can_lower_abuse_and_raise_its_reporting_at_once(baseline):
+    """With reporting unchanged by support, further abuse in recorded units is the recorded repeats;
+    with support doubling reporting, more repeats are recorded (common random numbers: the same
+    candidates) while the abuse behind them is counted at the unsupported rate."""
+    from simcj.experiment.kpis import replication_kpis
+
+    def run(rr: float) -> pd.Series:
+        sc = small(variant(baseline, {"offences.domestic_abuse.repeat.rr_report_supported": rr, "offences.domestic_abuse.repeat.hr_supported": 0.5}), 0.05)
+        k = replication_kpis(run_replication(sc, 0, SEED), sc)
+        return k[(k["offence"] == "domestic_abuse") & (k["group"] == "all")].set_index("metric")["value"]
+
+    same, doubled = run(1.0), run(2.0)
+    assert same["repeat_abuse_incidents"] == pytest.approx(same["repeat_incidents"])
+    assert doubled["repeat_incidents"] > same["repeat_incidents"]
+    assert doubled["repeat_abuse_incidents"] < doubled["repeat_incidents"]

@@ -48,7 +48,7 @@ def test_cli_run_writes_a_complete_results_folder(tmp_path):
     assert set(cases["exit"].astype(str)) <= {"open", "not_reported", "not_recorded", "no_suspect", "evidential_difficulties", "withdrew_pre_charge", "nfa", "out_of_court", "diverted", "retraction_post_charge", "discontinued", "acquitted", "convicted"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["replications"] == 2 and manifest["scale"] == 0.02
-    assert manifest["resolved_scenario"]["courts"]["crown"]["initial_backlog"] == pytest.approx(13150 * 0.02)
+    assert manifest["resolved_scenario"]["courts"]["crown"]["background_cases_per_year"] == pytest.approx(22780 * 0.02)
     assert "offences.rape.reporting.p_report" in manifest["sources"]
     assert not list(tmp_path.glob(".r.partial*"))
 

@@ -217,7 +217,7 @@ def test_scale_multiplies_volumes_and_capacities_only(baseline):
     s = scaled(baseline, 0.25)
     assert s.offences["rape"].reporting.incidents_per_year == pytest.approx(0.25 * baseline.offences["rape"].reporting.incidents_per_year)
     assert s.police.units["community_safety"].staff == pytest.approx(0.25 * baseline.police.units["community_safety"].staff)
-    assert s.courts.crown.initial_backlog == pytest.approx(0.25 * baseline.courts.crown.initial_backlog)
+    assert s.courts.crown.background_cases_per_year == pytest.approx(0.25 * baseline.courts.crown.background_cases_per_year)
     assert s.courts.sdvc.courts == pytest.approx(0.25 * baseline.courts.sdvc.courts)
     # rates, durations and caseloads are not volumes
     assert s.offences["rape"].reporting.p_report == baseline.offences["rape"].reporting.p_report

@@ -63,6 +63,7 @@ def test_the_scenario_holds_the_value_in_force_on_day_zero():
         ([f"run.start_date={START}", timeline(SITTING, {"2021-04-01": "many"})], f"{SITTING}.timeline.2021-04-01", "finite number"),
         ([f"run.start_date={START}", timeline(SITTING, {"2021-04-01": 1000}, "cubic")], f"{SITTING}.interpolation", "step"),
         ([f"run.start_date={START}", timeline("offences.rape.reporting.p_report", {"2021-04-01": 0.2})], "offences.rape.reporting.p_report", "drawn before the run"),
+        ([f"run.start_date={START}", timeline("courts.crown.listing_delay.median", {"2021-04-01": 90})], "courts.crown.listing_delay.median", "lead times are drawn before the run"),
         ([f"run.start_date={START}", timeline(SITTING, {"2019-01-01": -5})], SITTING, "greater than 0"),
         ([f"run.start_date={START}", timeline(SITTING, {"2019-01-01": 1000, "2021-04-01": -5})], SITTING, "in force on 2021-04-01"),
         ([f"run.start_date={START}", f"{SITTING}={{timeline: {{2021-04-01: 1}}, value: 2, source: x}}"], SITTING, "unknown key"),
@@ -115,6 +116,26 @@ def test_incidents_follow_their_dated_rate():
     flat = with_run(dated(timeline(RAPE, {START: 20000})), years=1.0, warmup_years=1.0)
     same = variant(with_run(dated(), years=1.0, warmup_years=1.0), {RAPE: 20000})
     np.testing.assert_array_equal(World(scaled(flat, 0.05), 0, 2).incidents.incident_times["rape"], World(scaled(same, 0.05), 0, 2).incidents.incident_times["rape"])
+
+
+def test_the_background_court_load_follows_its_dated_rate_and_court_time():
+    """Crown receipts double on a date, and the court time a case takes with them: each background
+    case takes the time in force on the day it arrives."""
+    from simcj.vawg.courts import dated_durations
+
+    sc = with_run(
+        dated(timeline("courts.crown.background_cases_per_year", {START: 20000, "2020-12-31": 40000}),
+              timeline("courts.crown.background_sitting_days.mean", {START: 1.0, "2020-12-31": 2.0})),
+        years=1.0, warmup_years=1.0,
+    )  # fmt: skip
+    world = World(scaled(sc, 0.05), 0, seed=2)
+    world.start()
+    arrived = world.stages["courts"].crown._arrived
+    first, second = np.histogram(arrived, bins=[0, 365, 730])[0]
+    assert first == pytest.approx(1000, abs=5 * 1000**0.5) and second == pytest.approx(2000, abs=5 * 2000**0.5)
+    segments = dated_durations(sc, "courts.crown.background_sitting_days", sc.courts.crown.background_sitting_days, 730.0)
+    assert [(day, d.mean()) for day, d in segments] == [(0.0, 1.0), (365.0, 2.0)]
+    assert dated_durations(dated(), "courts.crown.background_sitting_days", sc.courts.crown.background_sitting_days, 730.0) is None
 
 
 def test_scaling_scales_dated_volumes_and_capacities_only():

@@ -29,7 +29,11 @@ import numpy as np
 INTERPOLATIONS = ("step", "linear")
 TIMELINE_KEYS = frozenset({"timeline", "interpolation"})
 # Settings drawn before the run whose draw follows their timeline (the rate of a Poisson process).
-DRAWN_BY_DATE = (r"^offences\.[^.]+\.reporting\.incidents_per_year$",)
+DRAWN_BY_DATE = (
+    r"^offences\.[^.]+\.reporting\.incidents_per_year$",
+    r"^courts\.(crown|magistrates)\.background_cases_per_year$",
+    r"^courts\.(crown|magistrates)\.background_sitting_days\.[a-z_]+$",
+)
 MONTH_DAYS = 365.25 / 12.0
 
 

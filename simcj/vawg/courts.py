@@ -6,8 +6,12 @@ is listed for trial:
 
 * the magistrates' and Crown Court tiers are pools of courtrooms whose capacity is the tier's
   sitting days per year. Their trial lists are shared, first come first served, with a background
-  stream of non-VAWG cases, so the backlog and the wait depend on the total load, as they do;
-* SDVCs sit in dedicated weekly sessions, each hearing a fixed number of listed trials.
+  stream of non-VAWG cases, so the backlog and the wait depend on the total load, as they do.
+  Every case, VAWG or background, is listed for the earliest date the list offers (the tier's
+  listing delay, a lead time) and then waits for a free courtroom; the tier's backlog is every case
+  listed and not yet heard, in its lead time or waiting, as HMCTS counts cases awaiting trial;
+* SDVCs sit in dedicated weekly sessions, each hearing a fixed number of listed trials, after a
+  listing delay of their own.
 
 A listed trial may be ineffective (re-listed after a delay), cracked (late guilty plea, the
 prosecution ends the case, or the victim has withdrawn and the prosecution does not continue
@@ -24,13 +28,14 @@ from __future__ import annotations
 
 import math
 from enum import Enum
+from functools import partial
 from typing import Annotated, Optional
 
 import numpy as np
 import simpy
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-from ..engine.arrivals import DAYS_PER_YEAR
+from ..engine.arrivals import DAYS_PER_YEAR, incident_times
 from ..engine.cases import Exit, Plea, Venue, within
 from ..engine.metrics import Metric
 from ..engine.pools import Pool
@@ -53,6 +58,9 @@ class Prosecution(Strict):
     p_convict_at_trial: ByVenue
     p_convict_evidence_led: Prob = Field(description="conviction at trial when the victim has withdrawn")
     trial_sitting_days: Duration = Field(description="court time of an effective trial, sitting days")
+    listing_delay_factor: PositiveFloat = Field(
+        1.0, description="the offence's lead time in a shared (Crown or magistrates') list relative to the list's own: a long trial waits longer for a slot"
+    )
 
     @model_validator(mode="after")
     def _venues_covered(self):
@@ -93,6 +101,7 @@ class SpecialistCourts(Strict):
 
     courts: Annotated[float, Field(ge=0.0, le=MAX_CAPACITY, json_schema_extra=CAPACITY)]
     trials_per_session: PositiveInt
+    listing_delay: Duration = Field(description="not-guilty plea to the earliest SDVC session the list offers, days")
     p_ineffective: Prob
     relist_delay: Duration
     hr_withdrawal: NonNeg = Field(1.0, description="hazard ratio of withdrawal once listed at an SDVC")
@@ -201,6 +210,8 @@ class CourtTierList:
         self.retune(params)
         self._rng = rng
         self._horizon = horizon
+        self.listed = 0  # VAWG cases in their lead time or waiting to be re-listed
+        self._arrived = self._entered = np.empty(0)  # background cases' days: listed, and their lead time over
 
     def retune(self, params) -> None:
         """Sitting days (and the list's other settings) from now: courtrooms open at once, or close as
@@ -235,24 +246,40 @@ class CourtTierList:
         return self.params.listing_delay.at(u)
 
     def backlog(self) -> int:
-        """Cases waiting for or in a trial slot (VAWG and background)."""
-        return self.pool.waiting() + self.pool.busy
+        """Cases awaiting trial: listed and not yet heard, in their lead time, waiting for a courtroom
+        or in one (VAWG and background)."""
+        now = self.env.now
+        pipeline = int(np.searchsorted(self._arrived, now, "right") - np.searchsorted(self._entered, now, "right"))
+        return self.listed + pipeline + self.pool.waiting() + self.pool.busy
 
-    def start_background(self) -> None:
-        """The initial backlog at time 0, then Poisson background arrivals to the horizon.
+    def start_background(self, per_year: float, level=None, sitting: list | None = None) -> None:
+        """The initial backlog at time 0, then Poisson background arrivals to the horizon at
+        ``per_year`` (times ``level(t)``, a dated rate), each listed after the tier's listing delay.
+        ``sitting``: (from day, the court time a case takes) in force from each day, if dated.
 
-        Background cases are pure load, so they are admitted to the list in one batch a day (the
-        day they arrive), by event callbacks: one event a day and one per hearing, no process.
+        Background cases are pure load, so they are admitted to the courtroom list in one batch a
+        day (the day their lead time ends), by event callbacks: one event a day and one per hearing,
+        no process.
         """
         p, rng = self.params, self._rng
         n0 = int(round(p.initial_backlog))
-        n = int(rng.poisson(p.background_cases_per_year / DAYS_PER_YEAR * self._horizon))
-        days = np.floor(np.sort(rng.uniform(0.0, self._horizon, n)))
-        sitting = p.background_sitting_days.ppf(rng.random(n0 + n)).tolist()
+        arrived = np.floor(np.sort(incident_times(rng, per_year, 0.0, 0.0, 0.0, self._horizon, level)))
+        u = rng.random(n0 + arrived.size)
+        if sitting is None:
+            sitting = p.background_sitting_days.ppf(u)
+        else:  # each case takes the court time in force on the day it arrives
+            period = np.searchsorted([day for day, _ in sitting], np.concatenate([np.zeros(n0), arrived]), "right") - 1
+            out = np.empty(u.size)
+            for k, (_day, duration) in enumerate(sitting):
+                out[period == k] = duration.ppf(u[period == k])
+            sitting = out
+        entered = np.floor(arrived + p.listing_delay.ppf(rng.random(arrived.size)))
+        order = np.argsort(entered, kind="stable")
+        self._arrived, self._entered = arrived, entered[order]
         for k in range(n0):
-            self.pool.call_when_free(None, self._sit_callback(sitting[k]))
-        day_list, counts = np.unique(days, return_counts=True)
-        self._next_background_day(day_list.tolist(), np.cumsum(counts).tolist(), sitting, n0, 0)
+            self.pool.call_when_free(None, self._sit_callback(float(sitting[k])))
+        day_list, counts = np.unique(self._entered, return_counts=True)
+        self._next_background_day(day_list.tolist(), np.cumsum(counts).tolist(), sitting[n0:][order].tolist(), 0, 0)
 
     def _next_background_day(self, days: list, ends: list, sitting: list, first: int, k: int) -> None:
         if k == len(days):
@@ -294,6 +321,7 @@ class SpecialistCourtList:
 
     def __init__(self, env: simpy.Environment, params: SpecialistCourts):
         self.env = env
+        self.listed = 0  # cases in their lead time or waiting to be re-listed
         self._queue: list = []
         self._head = 0
         self._timetable = 0
@@ -336,10 +364,11 @@ class SpecialistCourtList:
         return self.params.relist_delay.at(u)
 
     def listing_delay(self, u: float) -> float:
-        return 0.0  # the weekly session list is the lead time
+        return self.params.listing_delay.at(u)
 
     def waiting(self) -> int:
-        return len(self._queue) - self._head
+        """Cases awaiting an SDVC trial: in their lead time or waiting for a session."""
+        return self.listed + len(self._queue) - self._head
 
     def clear(self) -> None:
         """Forget the session list (at the end of a run)."""
@@ -361,6 +390,18 @@ class SpecialistCourtList:
             yield env.timeout(self.session_interval)
 
 
+def dated_durations(scenario, path: str, duration, horizon: float) -> list | None:
+    """(from day, the duration in force) at each day one of its parameters changes, if any follows a
+    timeline (``path.median``, ``path.mean``, ...); None if none does."""
+    params = {p.rsplit(".", 1)[1]: t for p, t in scenario.timelines.items() if p.startswith(path + ".")}
+    if not params:
+        return None
+    start = scenario.run.start_date
+    days = sorted({0.0, *(d for t in params.values() for d in t.change_days(start, horizon))})
+    written = duration.model_dump(by_alias=True)
+    return [(day, type(duration).model_validate({**written, **{name: t.at(day, start) for name, t in params.items()}})) for day in days]
+
+
 # --------------------------------------------------------------------------- the stage
 
 NAN = float("nan")
@@ -376,6 +417,7 @@ class CourtsStage(Stage):
     uses = ("support.t_support_start",)  # a victim supported at trial (the conviction effect)
     fixed_at_date = (
         ('^courts\\.(crown|magistrates)\\.(background_cases_per_year|background_sitting_days|initial_backlog)(\\.|$)', 'the background court load is drawn before the run'),
+        ('^courts\\.(crown|magistrates)\\.listing_delay(\\.|$)', "the background cases' lead times are drawn before the run"),
     )
     outcomes = ("convicted", "listed_sdvc")
     uniforms = ("u_venue", "u_sdvc", "u_plea", "u_evidence_led", "u_late_plea", "u_discontinue", "u_verdict", "u_listing_delay")
@@ -462,12 +504,21 @@ class CourtsStage(Stage):
             self._convicted(i)
 
     def start(self) -> None:
-        self.crown.start_background()
-        self.magistrates.start_background()
+        """The background load of each shared tier, at a rate that follows its timeline if it has one."""
+        sc = self.world.scenario
+        for tier in (self.crown, self.magistrates):
+            path = f"courts.{tier.name}.background_cases_per_year"
+            dated = sc.timelines.get(path)
+            sitting = dated_durations(sc, f"courts.{tier.name}.background_sitting_days", tier.params.background_sitting_days, self.world.horizon)
+            if dated is None:
+                tier.start_background(tier.params.background_cases_per_year, sitting=sitting)
+            else:
+                tier.start_background(dated.maximum(), partial(dated.levels, start=sc.run.start_date), sitting)
 
     def snapshot(self):
         for tier in self.court_lists():
             yield f"{tier.name}_backlog", tier.backlog()
+            yield f"{tier.name}_courtroom_queue", tier.pool.waiting()  # listed, lead time over, waiting for a courtroom
             yield f"{tier.name}_courtrooms_busy", tier.pool.busy
         yield "sdvc_waiting", self.sdvc.waiting() if self.sdvc is not None else 0
 
@@ -647,9 +698,11 @@ def prosecute(stage: Courts, i: int):
         stage.listed_sdvc(i)
     elif court is stage.rasso:
         world.clock.scale_hazard(i, now, world.scenario.courts.rasso.hr_withdrawal)
-    lead = court.listing_delay(c.u_listing_delay[i])
+    lead = court.listing_delay(c.u_listing_delay[i]) * (p.listing_delay_factor if court.shared else 1.0)
     if lead > 0.0:
+        court.listed += 1
         yield env.timeout(lead)
+        court.listed -= 1
 
     key = c.k_listing[i]
     while True:
@@ -661,7 +714,9 @@ def prosecute(stage: Courts, i: int):
         now = env.now
         if court.ineffective(case_uniform(key, 2 * k)):
             _used(c, i, court, court.cracked())
+            court.listed += 1
             yield env.timeout(court.relist_delay(case_uniform(key, 2 * k + 1)))
+            court.listed -= 1
             continue
         c.t_trial[i] = now
         p, p_evidence_led = settings()

@@ -11,6 +11,12 @@ where ``HR(t)`` is the product of the hazard ratios in force at ``t``:
   and awaiting trial (``hr_charged``), a conviction (``hr_convicted``); while he serves a custodial
   sentence (the share served, ``costs.share_of_sentence_served``, else half) the hazard is 0;
 * her IDVA support and a MARAC hearing, each for ``effect_days`` after it began;
+* while her support is in effect, a further incident is also more (or less) likely to be reported
+  (``rr_report_supported``): advocacy may lower abuse and raise its reporting at once (recorded
+  repeats roughly doubled with an IDVA at a London SDA court, Ross, Sebire & Strang 2022), so the
+  model keeps the two apart. ``repeat_abuse_incidents`` counts the further incidents as if each were
+  reported at the unsupported rate (each recorded repeat weighted 1 / its reporting ratio): abuse
+  apart from its reporting, in recorded-incident units;
 * a perpetrator programme (the programme's ``hr_repeat``): from his completion, or from his start
   while he stays for a programme whose ``effect_from`` is ``start``.
 
@@ -76,7 +82,10 @@ class Repeat(Strict):
     hr_arrested: HazardRatio = Field(1.0, description="hazard ratio after her latest case's suspect was arrested")
     hr_charged: HazardRatio = Field(1.0, description="hazard ratio while her latest case is charged and awaiting trial (bail conditions, remand)")
     hr_convicted: HazardRatio = Field(1.0, description="hazard ratio after a non-custodial conviction (custody: no incident while he is inside)")
-    hr_supported: HazardRatio = Field(1.0, description="hazard ratio for effect_days after her IDVA support began")
+    hr_supported: HazardRatio = Field(1.0, description="hazard ratio of further abuse for effect_days after her IDVA support began")
+    rr_report_supported: HazardRatio = Field(
+        1.0, description="a further incident's chance of being reported to the police while her support is in effect, relative to unsupported"
+    )
     hr_marac: HazardRatio = Field(1.0, description="hazard ratio for effect_days after her case was heard at MARAC")
     effect_days: PositiveFloat = Field(365.0, description="how long support and a MARAC hearing keep their effect, days")
     hr_withdrawal_withdrew_before: HazardRatio = Field(
@@ -99,7 +108,8 @@ def hazard_ratio_cap(repeats: list) -> float:
     for rp, programme_hrs in repeats:
         criminal_justice = max(1.0, rp.hr_arrested, rp.hr_charged, rp.hr_convicted)
         risk = max([1.0, *rp.hr_by_risk.values()])
-        cap = max(cap, criminal_justice * risk * max(1.0, rp.hr_supported) * max(1.0, rp.hr_marac) * max([1.0, *programme_hrs]))
+        support = max(1.0, rp.hr_supported) * max(1.0, rp.rr_report_supported)
+        cap = max(cap, criminal_justice * risk * support * max(1.0, rp.hr_marac) * max([1.0, *programme_hrs]))
     return cap
 
 
@@ -127,6 +137,7 @@ class Repeats(Stage):
         "t_previous_report": ("d", math.nan),  # her previous recorded case's report time
         "t_next_report": ("d", math.nan),  # her next recorded case's report time
         "priors_12m": ("h", 0),  # her recorded cases in the 12 months before this one
+        "report_ratio": ("f", 1.0),  # a repeat's chance of being reported relative to unsupported (rr_report_supported)
     }
 
     def __init__(self, world):
@@ -167,20 +178,25 @@ class Repeats(Stage):
         history.append(i)
 
     def occurs(self, i: int, now: float) -> bool:
-        """Does candidate incident ``i`` happen (its report time has come)?"""
-        return happens(self.hazard_ratio(i, now), self.cap, self.world.cases.u_repeat[i])
+        """Does candidate incident ``i`` happen and reach the police (its report time has come)?"""
+        hr, rr = self.hazard_ratio(i, now)
+        if happens(hr * rr, self.cap, self.world.cases.u_repeat[i]):
+            self.world.cases.report_ratio[i] = rr
+            return True
+        return False
 
-    def hazard_ratio(self, i: int, now: float) -> float:
-        """The product of the hazard ratios in force at ``now`` for the victim of candidate ``i``."""
+    def hazard_ratio(self, i: int, now: float) -> tuple[float, float]:
+        """The product of the hazard ratios of further abuse in force at ``now`` for the victim of
+        candidate ``i``, and the ratio of its chance of being reported."""
         w = self.world
         c, rp, has = w.cases, w.offence(i).repeat, self._has
         history = self._cases.get(c.victim[i], ())
         if not history:
-            return 1.0
+            return 1.0, 1.0
         if has["custody_years"]:
             for j in history:
                 if c.exit[j] == Exit.CONVICTED and c.custody_years[j] > 0.0 and custody_until(c.t_exit[j], c.custody_years[j], self._share_served) > now:
-                    return 0.0
+                    return 0.0, 1.0
         latest = history[-1]
         hr = rp.hr_by_risk.get(c.risk[latest], 1.0)
         if c.exit[latest] == Exit.CONVICTED:
@@ -189,8 +205,10 @@ class Repeats(Stage):
             hr *= rp.hr_charged
         elif has["arrested"] and c.arrested[latest]:
             hr *= rp.hr_arrested
+        rr = 1.0
         if has["t_support_start"] and any(0.0 <= now - c.t_support_start[j] <= rp.effect_days for j in history):
             hr *= rp.hr_supported
+            rr = rp.rr_report_supported
         if has["t_marac"] and any(0.0 <= now - c.t_marac[j] <= rp.effect_days for j in history):
             hr *= rp.hr_marac
         if has["programme_completed"]:
@@ -199,7 +217,7 @@ class Repeats(Stage):
                 hr *= min(working)
         for factor in self._factors:
             hr *= factor(c.victim[i], now)
-        return hr
+        return hr, rr
 
     def _programme_works(self, j: int, now: float) -> bool:
         """Is the programme case ``j``'s perpetrator was referred to in effect at ``now``? From his
@@ -224,9 +242,23 @@ class Repeats(Stage):
     def catalogue(cls, scenario) -> list[Metric]:
         return [
             Metric("repeat_incidents", "Repeat incidents a year (a further recorded incident against the same victim)", "a year", headline=190, compare=3),
+            Metric("repeat_abuse_incidents", "Further abuse a year, reported or not (recorded repeats at the unsupported reporting rate)", "a year",
+                   headline=195, compare=2),
             Metric("victims_safe_12m", "Victims with no further recorded incident within 12 months", "share", headline=200, compare=4),
             Metric("repeat_victim_share", "Recorded crimes whose victim had another in the 12 months before", "share"),
         ]
+
+    @classmethod
+    def kpis(cls, scenario, output, start: float, end: float) -> list[tuple[str, str, float]]:
+        """Further abuse apart from its reporting: the recorded repeats of the window, each weighted by
+        1 / its reporting ratio (what would have been recorded at the unsupported reporting rate)."""
+        cases, years = output.cases, (end - start) / DAYS_PER_YEAR
+        classes = [name for name, oc in scenario.offences.items() if oc.repeat is not None]
+        t = cases["t_report"]
+        inside = (t >= start) & (t < end) & (cases["repeat_incident"] == 1) & (cases["exit"] != Exit.NOT_RECORDED) & cases["offence"].isin(classes)
+        weight = 1.0 / cases["report_ratio"].astype(float)
+        rows = [("repeat_abuse_incidents", name, float(weight[inside & (cases["offence"] == name)].sum()) / years) for name in classes]
+        return [*rows, ("repeat_abuse_incidents", "all", float(weight[inside].sum()) / years)]
 
     @classmethod
     def indicators(cls, scenario, cases: pd.DataFrame, start: float, end: float) -> dict[str, np.ndarray]:
