@@ -402,7 +402,51 @@ def validation_body(data: dict, scenario: Scenario) -> str:
         parts += ["**Identity checks** (equal an input or hold by construction: not validation)", table(header, target_rows(identity, scenario))]
     if checks:
         parts += ["**Model checks**", "\n".join(f"- `{c['name']}`: {'pass' if c['passed'] else '**fail**'}. {escape(c['message'])}" for c in checks)]
+    if data.get("queues"):
+        parts += ["**Queues** (growth a year over the measured years against the published trend; none published: steady, within ±5%)", queues_table(data["queues"])]
     return "\n\n".join(parts)
+
+
+def signed_share(v) -> str:
+    return f"{v:+.1%}" if finite(v) else "—"
+
+
+def queues_table(queues: list[dict]) -> str:
+    rows = [
+        [escape(q["label"]), f"{q['level']:,.0f}" if finite(q["level"]) else "—",
+         f"{signed_share(q['growth_per_year'])} [{signed_share(q['ci_low'])}, {signed_share(q['ci_high'])}]",
+         f"{q['published_low']:+.0%} to {q['published_high']:+.0%}", q["verdict"], "pass" if q["passed"] else "**fail**"]
+        for q in queues
+    ]  # fmt: skip
+    return table(["queue", "mean level (London)", "growth a year [95% CI]", "allowed", "verdict", "result"], rows)
+
+
+def history_body(data: dict) -> str:
+    """The back-cast: each published point beside the run on its date, and each series' fit."""
+    history = data.get("history", {})
+    points, series = history.get("points", []), history.get("series", [])
+    rows = [
+        [f"`{p['series']}`", p["date"], p["use"] if p["scored"] else "not scored", f"{p['published']:,.0f}",
+         f"{p['simulated']:,.0f} [{p['sim_ci_low']:,.0f}, {p['sim_ci_high']:,.0f}]" if finite(p["simulated"]) else "—"]
+        for p in points
+    ]  # fmt: skip
+    fits = [[f"`{s['series']}`", s["use"], str(s["points"]), f"{s['mape']:.1%}", f"{s['theil_u']:.3f}"] for s in series]
+    bound = history.get("max_held_out_mape", 0.25)
+    verdict = f"Verdict: **{'pass' if data.get('passed') else 'not met'}** (every series' held-out MAPE at most {bound:.0%}, and the targets and checks of `simcj validate`)."
+    return "\n\n".join([
+        table(["series", "date", "use", "published", "simulated [2.5-97.5% over replications]"], rows),
+        table(["series", "points", "n", "MAPE", "Theil's U"], fits),
+        verdict,
+        "**Queues**", queues_table(data.get("queues", [])),
+    ])  # fmt: skip
+
+
+def gen_history(ctx: Context) -> list[Output]:
+    """London's courts from 2015 on dated inputs against their published history (the back-cast)."""
+    target = ctx.tmp / "history.json"
+    args = ["validate", "scenarios/history/london.yaml", *ctx.validate_flags("4")]
+    ctx.simcj([*args, "--json", str(target)], ok=(0, 1))
+    return [Output("history.md", ctx.shown(args), history_body(json.loads(target.read_text(encoding="utf-8"))))]
 
 
 def gen_validation(ctx: Context) -> list[Output]:
@@ -597,6 +641,7 @@ GENERATORS: dict[str, tuple[Callable[[Context], list[Output]], tuple[str, ...]]]
     "assumptions": (gen_assumptions, ("assumptions.md", "assumptions-women.md")),
     "baseline": (gen_baseline, ("baseline.md", "baseline-boroughs.md", "baseline-withdrawal-timing.md")),
     "validation": (gen_validation, ("validation.md",)),
+    "history": (gen_history, ("history.md",)),
     "options": (gen_options, ("options.md", "options-safety.md")),
     "women": (gen_women, ("women.md", "women-validation.md", "women-options.md")),
     "effects": (gen_effects, ("effects.md",)),

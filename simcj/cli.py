@@ -313,8 +313,14 @@ def check(scenario, overrides, json_path):
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the result as JSON to this file.")
 @click.option("--effects", is_flag=True, help="Also run each option in the effects file against SCENARIO and compare its effect with published evaluations.")
 @click.option("--effects-file", type=click.Path(dir_okay=False), default="calibration/effects.csv", show_default=True, help="Published effects of options (with --effects).")
-def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_path, effects, effects_file):
+@click.option("--history", "history_path", type=click.Path(dir_okay=False), default="calibration/history.csv", show_default=True,
+              help="London's published history, for a scenario with run.start_date (a back-cast).")
+def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_path, effects, effects_file, history_path):
     """Compare SCENARIO with published targets and run the model checks: exit 0 if all hold, 1 if not.
+
+    Every queue's growth over the measured years is set against the published trend (steady where
+    none is published); a dated scenario (run.start_date) is also held against London's history,
+    date by date, with MAPE and Theil's U per series on fitted and held-out points apart.
 
     With --effects, the options named in the effects file (scenarios/<option>.yaml beside SCENARIO)
     are compared with SCENARIO and their effects set beside published evaluations; disagreement is
@@ -327,6 +333,11 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
     sc = _load(scenario, overrides)
     try:
         targets = load_targets(located(targets_path), sc)
+        history = None
+        if sc.run.start_date is not None:
+            from .calibrate.history import load_history
+
+            history = load_history(located(history_path), sc)
         if effects:
             from .calibrate.effects import load_effects
 
@@ -340,7 +351,7 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
     seed = sc.run.seed if seed is None else seed
     jobs = jobs or default_jobs()
     with click.progressbar(length=1000, label=f"validating {sc.name}", file=sys.stderr) as bar:
-        result = run_validation(sc, targets, reps, seed, scale, jobs, lambda f: bar.update(int(f * 1000) - bar.pos))
+        result = run_validation(sc, targets, reps, seed, scale, jobs, lambda f: bar.update(int(f * 1000) - bar.pos), history)
     click.echo(format_table(result))
     report = result.as_json()
     if effects:

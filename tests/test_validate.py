@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -119,6 +120,9 @@ def test_cli_validate_exit_codes_and_json(tmp_path):
     vawg = pd.read_csv(ROOT / "calibration" / "targets.csv").query("offence != 'women_offenders'")  # the women's pathway's are its own
     assert data["targets_total"] == len(data["targets"]) == len(vawg)
     assert [c["name"] for c in data["checks"]] == ["erlang_c", "littles_law_crown", "conservation"]
+    queues = {q["queue"]: q for q in data["queues"]}
+    assert {"crown_backlog", "magistrates_backlog", "idva_waiting"} <= set(queues)
+    assert all({"growth_per_year", "published_low", "published_high", "verdict", "passed"} <= set(q) for q in queues.values())
     assert result.exit_code == (0 if data["passed"] else 1)
     # targets the run meets, built from the run itself: everything passes, exit 0
     meets = tmp_path / "meets.csv"
@@ -131,6 +135,109 @@ def test_cli_validate_exit_codes_and_json(tmp_path):
     ok = CliRunner().invoke(main, [*args, "--targets", str(meets)])
     assert ok.exit_code == 0, ok.output
     assert "checks passed 3/3" in ok.output
+
+
+# --------------------------------------------------------------------------- queues against their published trends
+
+
+def test_a_queues_growth_is_its_trend_relative_to_its_level():
+    from simcj.calibrate.queues import growth_per_year
+
+    days = np.arange(0.0, 366.0, 7.0)
+    assert growth_per_year(days, 1000.0 + days * 100.0 / 365.0) == pytest.approx(100.0 / (1000.0 + 50.0 * days[-1] / 365.0), rel=1e-6)
+    assert growth_per_year(days, np.full(days.size, 500.0)) == pytest.approx(0.0)
+    assert np.isnan(growth_per_year(days, np.zeros(days.size)))  # an empty queue has no trend
+
+
+@pytest.mark.parametrize(
+    "low, high, published, verdict, passed",
+    [
+        (-0.02, 0.03, False, "steady", True),
+        (0.20, 0.40, False, "grows where London's was steady", False),
+        (-0.40, -0.10, False, "drains where London's was steady", False),
+        (0.05, 0.15, True, "as published", True),
+        (0.45, 0.60, True, "grows faster than published", False),
+        (float("nan"), float("nan"), False, "empty", True),
+    ],
+)
+def test_a_queue_is_judged_by_its_growths_interval_against_the_allowed_range(low, high, published, verdict, passed):
+    from simcj.calibrate.queues import STEADY_GROWTH
+    from simcj.calibrate.queues import verdict as judge
+
+    allowed = (0.04, 0.30) if published else (-STEADY_GROWTH, STEADY_GROWTH)
+    assert judge(low, high, allowed, published) == (verdict, passed)
+
+
+def test_the_queue_check_fails_a_list_that_grows_where_londons_did_not(baseline):
+    """Take a fifth of the magistrates' sitting days away: that list grows, the Crown's stays steady."""
+    from simcj.calibrate.queues import queue_trends
+    from simcj.experiment.results import simulate
+    from simcj.scenario import variant
+
+    short = variant(baseline, {"courts.magistrates.sitting_days_per_year": 16000.0})
+    res = simulate(short, reps=2, seed=3, years=2.0, warmup_years=1.0, scale=0.05, want=frozenset({"kpis", "timeseries"}))
+    run = res.scenario.run
+    q = queue_trends(res.timeseries, res.scenario, res.warmup_days, (run.warmup_years + run.years) * 365.0).set_index("queue")
+    assert not q.loc["magistrates_backlog", "passed"] and q.loc["magistrates_backlog", "verdict"] == "grows where London's was steady"
+    assert q.loc["crown_backlog", "passed"]
+
+
+# --------------------------------------------------------------------------- London's history: the back-cast
+
+
+def test_mape_and_theils_u():
+    from simcj.calibrate.history import mape, theil_u
+
+    published = np.array([100.0, 200.0])
+    assert mape(np.array([110.0, 180.0]), published) == pytest.approx(0.10)
+    assert theil_u(published, published) == 0.0
+    assert theil_u(np.zeros(2), published) == pytest.approx(1.0)  # the worst: nothing where there is something
+    assert theil_u(np.array([110.0, 180.0]), published) == pytest.approx(np.sqrt(250.0) / (np.sqrt((110**2 + 180**2) / 2) + np.sqrt(25000.0)))
+
+
+@pytest.mark.parametrize(
+    "row, where, expected",
+    [
+        ("crown_backlog,2021-12-31,-5,London,s,,holdout", "row 2.value", "positive number"),
+        ("crown_backlog,December 2021,15722,London,s,,holdout", "row 2.date", "YYYY-MM-DD"),
+        ("court_backlog,2021-12-31,15722,London,s,,holdout", "row 2.series", "not a stock the scenario monitors"),
+        ("crown_backlog,2021-12-31,15722,London,s,,later", "row 2.use", "fit"),
+        ("crown_backlog,2021-12-31,15722,London,,,holdout", "row 2.source", "needs a source"),
+    ],
+)
+def test_a_bad_history_file_is_refused_naming_the_row(tmp_path, baseline, row, where, expected):
+    from simcj.calibrate.history import COLUMNS, load_history
+
+    bad = tmp_path / "history.csv"
+    bad.write_text(",".join(COLUMNS) + "\n" + row + "\n")
+    with pytest.raises(ScenarioError) as err:
+        load_history(bad, baseline)
+    assert any(p.path == where and expected in p.message for p in err.value.problems), str(err.value)
+
+
+def test_the_back_cast_holds_londons_courts_against_their_history(tmp_path):
+    """scenarios/history/london.yaml at small scale: every published point read on its date, each
+    series scored on its fitted and held-out points apart; exit 1 exactly when a held-out MAPE is
+    over the bound."""
+    from simcj.calibrate.history import MAX_HELD_OUT_MAPE
+
+    out = tmp_path / "h.json"
+    history = ROOT / "scenarios" / "history" / "london.yaml"
+    result = CliRunner().invoke(main, ["validate", str(history), "--scale", "0.02", "--reps", "2", "--seed", "3", "--json", str(out)])
+    data = json.loads(out.read_text())
+    points = pd.DataFrame(data["history"]["points"])
+    published = pd.read_csv(ROOT / "calibration" / "history.csv")
+    assert len(points) == len(published) and points["scored"].all()  # every point inside the measured years
+    fit = pd.DataFrame(data["history"]["series"]).set_index(["series", "use"])
+    assert {("crown_backlog", "fit"), ("crown_backlog", "holdout"), ("magistrates_backlog", "fit"), ("magistrates_backlog", "holdout")} <= set(fit.index)
+    held = fit.xs("holdout", level="use")
+    mine = points[(points["series"] == "crown_backlog") & (points["use"] == "holdout")]
+    assert held.loc["crown_backlog", "mape"] == pytest.approx((abs(mine["simulated"] - mine["published"]) / mine["published"]).mean())
+    queues = {q["queue"]: q["verdict"] for q in data["queues"]}
+    assert queues["crown_backlog"] == "judged by London's history"
+    assert "London's history" in result.output
+    if (held["mape"] > MAX_HELD_OUT_MAPE).any():  # a back-cast that misses its held-out history fails
+        assert not data["passed"] and result.exit_code == 1
 
 
 # --------------------------------------------------------------------------- published effects of options

@@ -2,8 +2,8 @@
 
 * **Erlang C** — the police stage, reduced to an M/M/c queue (Poisson reports, exponential
   investigations, no withdrawal), must give the mean wait Erlang C predicts.
-* **Little's law on the Crown Court queue** — the time-average number waiting, as the weekly time
-  series reports it, must equal the waiting time the queue's entries spent in the measured window
+* **Little's law on the Crown Court queue** — the time-average number waiting for a courtroom (their
+  lead time over), as the weekly time series reports it, must equal the waiting time the queue's entries spent in the measured window
   divided by its length (L = λW in its finite-window form, exact for any queue discipline).
 * **Conservation** — every case ends in exactly one exit or is open at the horizon, incidents are
   either unreported or reported cases, and time stamps never run backwards.
@@ -129,7 +129,7 @@ def littles_law(out, tolerance: float = 0.05) -> Check:
     l_from_waits = float(overlap.sum() / (end - start))
     ts = out.timeseries
     in_window = ts[(ts["day"] >= start) & (ts["day"] < end)].pivot_table(index="day", columns="series", values="value")
-    l_monitored = float((in_window["crown_backlog"] - in_window["crown_courtrooms_busy"]).mean())
+    l_monitored = float(in_window["crown_courtroom_queue"].mean())
     arrivals = int(((joined >= start) & (joined < end)).sum())
     lam = arrivals / (end - start)
     mean_wait = float(overlap[(joined >= start) & (joined < end)].mean()) if arrivals else float("nan")
