@@ -188,3 +188,13 @@ def test_an_option_branched_from_a_dated_base_equals_the_option_run_alone(tmp_pa
     busy = cmp.scenarios[0].timeseries
     slots = busy[(busy["series"] == "investigators_community_safety_busy") & (busy["replication"] == 0)].set_index("day")["value"]
     assert slots.loc[:151].max() > slots.loc[160:500].max() < slots.loc[530:].max()  # fewer investigators from June 2020, more from June 2021
+
+
+def test_a_dated_comparisons_trajectories_are_drawn_against_calendar_dates():
+    from simcj.report.comparison_figures import backlog_trajectories
+
+    ts = pd.DataFrame({"replication": 0, "day": [0.0, 7.0, 14.0], "series": "crown_backlog", "value": [1.0, 2.0, 3.0]})
+    undated = backlog_trajectories({"base": ts}, 7.0, 14.0)
+    dated_fig = backlog_trajectories({"base": ts.assign(date=["2017-04-01", "2017-04-08", "2017-04-15"])}, 7.0, 14.0)
+    assert undated.axes[0].get_xlabel() == "simulated years" and dated_fig.axes[0].get_xlabel() == "date"
+    assert pd.Timestamp(dated_fig.axes[0].get_lines()[0].get_xdata()[0]).date() == dt.date(2017, 4, 1)

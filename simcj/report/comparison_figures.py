@@ -74,19 +74,30 @@ def forest(differences: pd.DataFrame, rows: tuple, scenarios: list[str]):
     return fig
 
 
+def _day_zero(series: dict[str, pd.DataFrame]):
+    """The calendar date of day 0 when the time series carry dates (a dated run), else None."""
+    for ts in series.values():
+        if "date" in ts.columns and len(ts):
+            return pd.Timestamp(ts["date"].iloc[0]) - pd.Timedelta(days=int(ts["day"].iloc[0]))
+    return None
+
+
 def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, intervention_days=None, name: str = "crown_backlog", label: str = "Crown Court backlog",
-                         unit: str = "cases waiting or in trial"):
-    """Mean of a time series over replications, one line per scenario, warm-up shaded, the options' date marked."""
+                         unit: str = "cases awaiting trial"):
+    """Mean of a time series over replications, one line per scenario, warm-up shaded, the options'
+    date marked; against calendar dates when the run was dated, else simulated years."""
     colours = _colours(list(series))
+    start = _day_zero(series)
+    x = (lambda days: start + pd.to_timedelta(days, unit="D")) if start is not None else (lambda days: days / 365.0)  # noqa: E731
     fig, ax = plt.subplots(figsize=(9, 4.2))
     for scen, ts in series.items():
         data = ts[ts["series"] == name].groupby("day")["value"].mean()
         if not data.empty:
-            ax.plot(data.index / 365.0, data.to_numpy(), color=colours[scen], label=scen, linewidth=1.4)
-    ax.axvspan(0, warmup_days / 365.0, color="grey", alpha=0.12, label="warm-up (not measured)")
+            ax.plot(x(data.index.to_numpy(float)), data.to_numpy(), color=colours[scen], label=scen, linewidth=1.4)
+    ax.axvspan(x(0.0), x(warmup_days), color="grey", alpha=0.12, label="warm-up (not measured)")
     if intervention_days is not None:
-        ax.axvline(intervention_days / 365.0, color="black", linestyle="--", linewidth=0.9, label="options take effect")
-    ax.set_xlabel("simulated years")
+        ax.axvline(x(intervention_days), color="black", linestyle="--", linewidth=0.9, label="options take effect")
+    ax.set_xlabel("date" if start is not None else "simulated years")
     ax.set_ylabel(unit)
     ax.set_title(f"{label} over time (mean of replications)")
     ax.legend(fontsize=7, ncol=2)
