@@ -258,8 +258,9 @@ class CourtTierList:
         ``sitting``: (from day, the court time a case takes) in force from each day, if dated.
 
         Background cases are pure load, so they are admitted to the courtroom list in one batch a
-        day (the day their lead time ends), by event callbacks: one event a day and one per hearing,
-        no process.
+        day (the day their lead time ends, at a time of that day drawn for the day, so that weekly
+        snapshots taken at one time of day see the list as it is on average), by event callbacks:
+        one event a day and one per hearing, no process.
         """
         p, rng = self.params, self._rng
         n0 = int(round(p.initial_backlog))
@@ -273,7 +274,8 @@ class CourtTierList:
             for k, (_day, duration) in enumerate(sitting):
                 out[period == k] = duration.ppf(u[period == k])
             sitting = out
-        entered = np.floor(arrived + p.listing_delay.ppf(rng.random(arrived.size)))
+        day, batch = np.unique(np.floor(arrived + p.listing_delay.ppf(rng.random(arrived.size))), return_inverse=True)
+        entered = (day + rng.random(day.size))[batch]
         order = np.argsort(entered, kind="stable")
         self._arrived, self._entered = arrived, entered[order]
         for k in range(n0):
