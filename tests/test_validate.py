@@ -150,6 +150,9 @@ def test_a_queues_growth_is_its_trend_relative_to_its_level():
     assert growth_per_year(days, 1000.0 + days * 100.0 / 365.0) == pytest.approx(100.0 / (1000.0 + 50.0 * days[-1] / 365.0), rel=1e-6)
     assert growth_per_year(days, np.full(days.size, 500.0)) == pytest.approx(0.0)
     assert np.isnan(growth_per_year(days, np.zeros(days.size)))  # an empty queue has no trend
+    seasonal = 500.0 + 100.0 * np.sin(2.0 * np.pi * (days + 40.0) / 365.0)  # a year of seasonal demand, no growth
+    assert growth_per_year(days, seasonal) == pytest.approx(0.0, abs=1e-9)
+    assert growth_per_year(days, seasonal + days * 50.0 / 365.0) == pytest.approx(50.0 / float(np.mean(seasonal + days * 50.0 / 365.0)), rel=1e-6)
 
 
 @pytest.mark.parametrize(

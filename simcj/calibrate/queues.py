@@ -1,7 +1,8 @@
 """Does every queue behave as London's did? Each backlog and waiting list's trend over the measured years.
 
 A queue's growth a year is the least-squares slope of its weekly snapshots over the measured
-period, relative to its mean level there. Against it stands the published trend for that period:
+period, relative to its mean level there; over a year or more an annual cycle is fitted beside the
+slope, so that seasonal demand is not read as growth. Against it stands the published trend for that period:
 a target ``<queue>_growth_per_year`` in the targets file (the published range), or, where none is
 published, a steady queue (within :data:`STEADY_GROWTH` a year either way): a base with no dated
 inputs must be in steady state, so an option's effect is its own and not a queue clearing. A
@@ -22,14 +23,22 @@ GROWTH = "_growth_per_year"
 COLUMNS = ["queue", "label", "level", "growth_per_year", "ci_low", "ci_high", "published_low", "published_high", "published", "verdict", "passed"]
 
 
+SEASONAL_SPAN = 300.0  # days of snapshots from which an annual cycle is fitted beside the trend
+
+
 def growth_per_year(days: np.ndarray, values: np.ndarray) -> float:
-    """The least-squares slope a year of a stock's snapshots, relative to its mean level (NaN when
-    the stock is empty or has fewer than two snapshots)."""
+    """The least-squares slope a year of a stock's snapshots, relative to its mean level, with an
+    annual cycle (a cosine and a sine of the day) fitted beside it over a span of 300 days or more
+    (NaN when the stock is empty or has fewer than two snapshots)."""
     level = float(np.mean(values)) if len(values) else 0.0
     if len(values) < 2 or level < EMPTY or np.ptp(days) == 0:
         return float("nan")
-    slope = np.polyfit(days, values, 1)[0]
-    return float(slope * 365.0 / level)
+    columns = [np.ones(len(days)), days - days.mean()]
+    if np.ptp(days) >= SEASONAL_SPAN and len(days) > 6:
+        angle = 2.0 * np.pi * days / 365.0
+        columns += [np.cos(angle), np.sin(angle)]
+    coef = np.linalg.lstsq(np.column_stack(columns), values, rcond=None)[0]
+    return float(coef[1] * 365.0 / level)
 
 
 def verdict(low: float, high: float, allowed: tuple[float, float], published: bool) -> tuple[str, bool]:
