@@ -138,6 +138,14 @@ def test_the_background_court_load_follows_its_dated_rate_and_court_time():
     assert dated_durations(dated(), "courts.crown.background_sitting_days", sc.courts.crown.background_sitting_days, 730.0) is None
 
 
+def test_marac_agency_referrals_follow_their_dated_rate():
+    v = load_scenario(BASELINE).marac.agency_referrals_per_year["domestic_abuse"]
+    sc = with_run(dated(timeline("marac.agency_referrals_per_year.domestic_abuse", {START: v, "2020-12-31": 2 * v})), years=1.0, warmup_years=1.0)
+    c = World(scaled(sc, 0.2), 0, seed=2).cases
+    first, second = np.histogram(np.asarray(c.t_report)[np.asarray(c.agency_referral, dtype=bool)], bins=[0, 365, 730])[0]
+    assert first == pytest.approx(0.2 * v, abs=5 * (0.2 * v) ** 0.5) and second == pytest.approx(0.4 * v, abs=5 * (0.4 * v) ** 0.5)
+
+
 def test_scaling_scales_dated_volumes_and_capacities_only():
     sc = dated(timeline(SITTING, {START: 20000, "2021-01-01": 10000}), timeline("offences.rape.police.p_arrest", {START: 0.4, "2021-01-01": 0.5}))
     small = scaled(sc, 0.1)

@@ -33,6 +33,7 @@ DRAWN_BY_DATE = (
     r"^offences\.[^.]+\.reporting\.incidents_per_year$",
     r"^courts\.(crown|magistrates)\.background_cases_per_year$",
     r"^courts\.(crown|magistrates)\.background_sitting_days\.[a-z_]+$",
+    r"^marac\.agency_referrals_per_year\.[^.]+$",
 )
 MONTH_DAYS = 365.25 / 12.0
 

@@ -124,10 +124,14 @@ def _class_cases(sc: Scenario, name: str, oc: OffenceClass, stages: list[type[St
     # after the others (so adding them moves no other case's draws), at the agency's referral date,
     # each with her own course of abuse from it (its own stream) when the class has one.
     per_year = agency_referrals_per_year(sc, name, stages)
+    dated = sc.timelines.get(f"marac.agency_referrals_per_year.{name}") if per_year is not None else None
     agency = np.zeros(t_report.size, dtype=bool)
-    if per_year > 0.0:
+    if dated is not None or (per_year or 0.0) > 0.0:
         arng = streams[f"{name}/agency_referrals"]
-        t_agency = arng.uniform(0.0, horizon, arng.poisson(per_year * horizon / DAYS_PER_YEAR))
+        if dated is None:
+            t_agency = arng.uniform(0.0, horizon, arng.poisson(per_year * horizon / DAYS_PER_YEAR))
+        else:  # at a rate that follows its dated values
+            t_agency = incident_times(arng, dated.maximum(), 0.0, 0.0, 0.0, horizon, partial(dated.levels, start=sc.run.start_date))
         n_agency = t_agency.size
         pieces_victim, pieces_incident, pieces_report = [victims + np.arange(n_agency)], [t_agency - rep.delay.ppf(arng.random(n_agency))], [t_agency]
         if repeat is not None:
@@ -199,11 +203,11 @@ def further_incidents(rng: np.random.Generator, t_first: np.ndarray, oc: Offence
     return parent[keep], t_candidate[keep], t_candidate_report[keep]
 
 
-def agency_referrals_per_year(sc: Scenario, name: str, stages: list[type[Stage]]) -> float:
+def agency_referrals_per_year(sc: Scenario, name: str, stages: list[type[Stage]]) -> float | None:
     """Victims of class ``name`` a year referred to MARAC by other agencies without a police record
-    (none when the pathway has no MARAC stage to hear them)."""
+    (None when the pathway has no MARAC stage to hear them)."""
     if sc.marac is None or not any(stage.name == "marac" for stage in stages):
-        return 0.0
+        return None
     return sc.marac.agency_referrals_per_year.get(name, 0.0)
 
 
