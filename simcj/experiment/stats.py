@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..scenario.timelines import calendar
+
 KEYS = ["metric", "offence", "group"]
 
 
@@ -49,7 +51,7 @@ def by_year(yearly: pd.DataFrame, scenario, warmup_days: float) -> pd.DataFrame:
     out = out[["year", *KEYS, "mean", "ci_low", "ci_high", "sd", "n_reps"]]
     start = scenario.run.start_date
     if start is not None:
-        first = pd.Timestamp(start) + pd.to_timedelta(warmup_days + 365.0 * (out["year"] - 1), unit="D")
-        out.insert(1, "from", first.dt.strftime("%Y-%m-%d"))
-        out.insert(2, "to", (first + pd.Timedelta(days=364)).dt.strftime("%Y-%m-%d"))
+        first = calendar(start, warmup_days + 365.0 * (out["year"] - 1))
+        out.insert(1, "from", first.strftime("%Y-%m-%d"))
+        out.insert(2, "to", (first + pd.Timedelta(days=364)).strftime("%Y-%m-%d"))
     return out

@@ -36,7 +36,7 @@ from ..scenario.intervention import changed_settings
 from ..scenario.schema import Scenario
 from ..scenario.variants import has_setting, variant
 from .catalogue import key_results
-from .compare import run_comparison
+from .compare import clear, run_comparison
 
 LHS_SEED = 20261122
 @dataclass(frozen=True)
@@ -197,8 +197,7 @@ def switching_value(x: np.ndarray, y: np.ndarray) -> float:
 
 def sign_depends(row: pd.Series) -> bool:
     """The Monte Carlo CI excludes zero, but over the uncertain parameters the effect can have either sign."""
-    mc_clear = row["diff_ci_low"] > 0 or row["diff_ci_high"] < 0
-    return bool(mc_clear and row["uncertainty_low"] < 0 < row["uncertainty_high"])
+    return bool(clear(row["diff_ci_low"], row["diff_ci_high"]) != 0 and row["uncertainty_low"] < 0 < row["uncertainty_high"])
 
 
 def attach(cmp, unc: Uncertainty) -> None:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiment import catalogue
-from ..experiment.compare import ECONOMICS_LABELS, Comparison, headline_table, timing_table
+from ..experiment.compare import ECONOMICS_LABELS, Comparison, clear, headline_table, timing_table
 from ..files import atomic_folder, write_text_atomic
 from ..scenario.schema import Scenario
 from ..version import __version__
@@ -215,7 +215,7 @@ def _change(label: str, r: pd.Series, fmt, unit: str = "") -> str:
     if lo == hi == m == 0:
         return f"{label} unchanged"
     ci = f"95% CI {fmt(lo, True)} to {fmt(hi, True)}{unit}"
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0 <= hi:
+    if clear(lo, hi) == 0:
         return f"no clear change in {label} ({fmt(m, True)}{unit}; {ci})"
     return f"{label} {'up' if m > 0 else 'down'} {fmt(abs(m), False)}{unit} ({ci})"
 

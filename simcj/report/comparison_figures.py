@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..scenario.timelines import calendar  # noqa: E402
 from .figures import offence_label  # noqa: E402
 
 PALETTE = ("#444444", "#1f5f8b", "#a83232", "#6a4c93", "#2e7d32", "#ef6c00", "#00838f", "#8d6e63", "#c2185b", "#5d4037")
@@ -88,7 +89,7 @@ def backlog_trajectories(series: dict[str, pd.DataFrame], warmup_days: float, in
     date marked; against calendar dates when the run was dated, else simulated years."""
     colours = _colours(list(series))
     start = _day_zero(series)
-    x = (lambda days: start + pd.to_timedelta(days, unit="D")) if start is not None else (lambda days: days / 365.0)  # noqa: E731
+    x = (lambda days: calendar(start, days)) if start is not None else (lambda days: np.asarray(days, dtype=float) / 365.0)  # noqa: E731
     fig, ax = plt.subplots(figsize=(9, 4.2))
     for scen, ts in series.items():
         data = ts[ts["series"] == name].groupby("day")["value"].mean()

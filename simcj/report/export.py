@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from ..experiment import performance
 from ..files import atomic_folder
+from ..scenario.timelines import calendar
 from ..version import __version__
 from . import figures
 
@@ -74,8 +72,7 @@ def dated(timeseries, scenario):
     start = scenario.run.start_date
     if start is None or timeseries.empty:
         return timeseries
-    days = pd.to_timedelta(np.floor(timeseries["day"].to_numpy()), unit="D")
-    return timeseries.assign(date=(pd.Timestamp(start) + days).strftime("%Y-%m-%d"))
+    return timeseries.assign(date=calendar(start, timeseries["day"]).strftime("%Y-%m-%d"))
 
 
 def write_results(results, out: Path, command: str = "", cases: bool = True, replace: bool = False) -> Path:

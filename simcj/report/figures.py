@@ -11,10 +11,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from ..engine.stage import pathway  # noqa: E402
 from ..experiment import catalogue  # noqa: E402
+from ..scenario.timelines import calendar  # noqa: E402
 
 _LABELS = {"domestic_abuse": "Domestic abuse", "rape": "Rape", "other_sexual": "Other sexual offences", "stalking_harassment": "Stalking and harassment", "all": "All"}
 _PALETTE = ("#1f5f8b", "#a83232", "#6a4c93", "#2a7f62", "#c07a1a", "#5c5c5c", "#8c2d6b", "#3b8ea5")
@@ -76,7 +76,7 @@ def _trajectories(ax, ts, lines, warmup_days: float, start=None) -> None:
 
     def at(days):
         days = np.asarray(days, dtype=float)
-        return days / 365.0 if start is None else pd.Timestamp(start) + pd.to_timedelta(np.floor(days), unit="D")
+        return days / 365.0 if start is None else calendar(start, days)
 
     for series, label, colour in lines:
         data = ts[ts["series"] == series].pivot_table(index="day", columns="replication", values="value")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import importlib
-import math
 import pkgutil
 from collections.abc import Callable
 from typing import Annotated, Optional
@@ -347,8 +346,10 @@ class Scenario(Strict):
 
     def date_of(self, day: float) -> Optional[datetime.date]:
         """The calendar date of simulated day ``day`` (None without ``run.start_date``)."""
+        from .timelines import calendar
+
         start = self.run.start_date
-        return None if start is None else start + datetime.timedelta(days=math.floor(day))
+        return None if start is None else calendar(start, [day])[0].date()
 
 
 # Checks of a scenario against what is built on it (the stages of its pathway, the KPIs they report),

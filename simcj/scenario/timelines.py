@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 INTERPOLATIONS = ("step", "linear")
 TIMELINE_KEYS = frozenset({"timeline", "interpolation"})
@@ -125,6 +126,12 @@ def as_date(value) -> dt.date | None:
         except ValueError:
             return None
     return None
+
+
+def calendar(start: dt.date, days) -> pd.DatetimeIndex:
+    """The calendar dates of simulated days ``days`` of a run whose day 0 is ``start`` (each day's
+    whole part: day 366.5 is the 367th day)."""
+    return pd.Timestamp(start) + pd.to_timedelta(np.floor(np.asarray(days, dtype=float)), unit="D")
 
 
 def drawn_by_date(path: str) -> bool:
