@@ -472,7 +472,8 @@ SAFETY_OPTIONS = ("marac_fortnightly", "drive_programme", "hospital_idvas", "iri
 
 # The economics measures (not KPIs: simcj.experiment.compare.ECONOMICS_LABELS names them) the options
 # tables add below the KPIs, with their units: an incremental cost a year, a cost per unit of outcome.
-ECONOMICS = (("incremental_delivery_cost", "£ a year"), ("incremental_consequence_cost", "£ a year"), ("delivery_cost_per_extra_conviction", "£"))
+ECONOMICS = (("incremental_delivery_cost", "£ a year"), ("incremental_consequence_cost", "£ a year"), ("delivery_cost_per_extra_conviction", "£"),
+             ("pv_benefit", "£ PV"), ("npsv", "£ PV"), ("bcr", "ratio"))
 
 
 def difference_table(folder: Path, options: tuple[str, ...], economics: tuple[tuple[str, str], ...] = ()) -> str:
@@ -498,7 +499,7 @@ def difference_table(folder: Path, options: tuple[str, ...], economics: tuple[tu
             for n in names:
                 r = e.loc[(n, measure)] if (n, measure) in e.index else None
                 ok = r is not None and finite(r["mean"])
-                cells.append(cell(r["mean"], r["ci_low"], r["ci_high"], u, signed=measure.startswith("incremental")) if ok else "n/a")
+                cells.append(cell(r["mean"], r["ci_low"], r["ci_high"], u, signed=measure.startswith(("incremental", "pv_benefit", "npsv"))) if ok else "n/a")
             rows.append([escape(ECONOMICS_LABELS[measure]), *cells])
     return table([""] + [f"`{o}`" for o in options], rows, "l" + "r" * len(options))
 
@@ -547,8 +548,8 @@ def gen_options(ctx: Context) -> list[Output]:
         f" recorded incident within 12 months; {level('marac_cases', 'all')} MARAC cases a year ({level('marac_cases_agency_referred', 'all')}"
         f" referred by other agencies with no police record); a MARAC repeat rate of {level('marac_repeat_rate', 'all')}."
     )
-    # the economics of safety options stop short of a cost per extra conviction, which they are not for
-    outputs.append(Output("options-safety.md", ctx.shown(args), lead + "\n\n" + difference_table(out, SAFETY_OPTIONS, ECONOMICS[:2])))
+    # the economics of safety options leave out the cost per extra conviction, which they are not for
+    outputs.append(Output("options-safety.md", ctx.shown(args), lead + "\n\n" + difference_table(out, SAFETY_OPTIONS, ECONOMICS[:2] + ECONOMICS[3:])))
     return outputs
 
 

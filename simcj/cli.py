@@ -438,7 +438,7 @@ def _chosen_text(chosen, ran: int, precision: float) -> str:
 @click.option("--force", is_flag=True, help="Replace --out if it is an earlier results folder (swapped only once the new one is complete).")
 def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, dask_workers, scheduler, uncertainty_sets, out, force):
     """Compare ALTERNATIVES with BASE on common random numbers; write differences, costs and a report."""
-    from .experiment.compare import run_comparison
+    from .experiment.compare import appraisal_basis, run_comparison
     from .experiment.replications import Precision
     from .report.comparison import write_comparison
 
@@ -486,6 +486,10 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         if not timing.empty:
             click.echo("\nWhen: the difference in year 1 and in the settled (last whole) year; a one-off change is gone once settled\n")
             click.echo(timing.to_string(index=False))
+        appraisal = cmp.appraisal()
+        if not appraisal.empty:
+            click.echo(f"\nAppraisal (Green Book form): {appraisal_basis(cmp.base.scenario, int(cmp.base.scenario.run.years + 1e-9))}\n")
+            click.echo(appraisal.to_string())
     try:
         written = write_comparison(cmp, out_path, replace=force)
     except OSError as exc:

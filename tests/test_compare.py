@@ -119,6 +119,35 @@ def test_no_unit_costs_no_cost_outputs(baseline):
     assert costs.cost_rows(sc, kpi_frame({"convicted": [1.0]})).empty
 
 
+def test_harm_is_valued_at_its_unit_values_and_kept_out_of_spending(baseline):
+    kpis = kpi_frame({"convicted": [4.0]})
+    kpis = pd.concat([kpis, pd.DataFrame([(0, "repeat_abuse_incidents", "domestic_abuse", "all", 100.0)], columns=kpis.columns)])
+    rows = costs.cost_rows(baseline, kpis).set_index("metric")["value"]
+    uc, h = baseline.costs, baseline.costs.harm["domestic_abuse"]
+    assert h.qalys > 0 and h.other > 0 and uc.qaly > 0
+    victim_years = 100.0 / baseline.offences["domestic_abuse"].repeat.rate_per_year  # a victim-year's incidents in the model's unit
+    assert rows["cost_harm_further_abuse"] == pytest.approx(victim_years * (h.qalys * uc.qaly + h.other))
+    assert rows["cost_harm"] == rows["cost_harm_further_abuse"]
+    assert rows["cost_total"] == pytest.approx(rows["cost_delivery"] + rows["cost_consequence"])  # harm is not spending
+    without = costs.cost_rows(variant(baseline, {"costs.harm": {}}), kpis).set_index("metric")["value"]
+    assert "cost_harm" not in without and without["cost_total"] == pytest.approx(rows["cost_total"])
+
+
+def test_appraisal_nets_the_harm_avoided_against_the_uplifted_costs():
+    from simcj.experiment.compare import appraisal
+
+    rows = {m: (mean, lo, hi, unit) for m, mean, lo, hi, unit in appraisal(np.array([10.0, 10.0]), np.array([1.0, 3.0]), np.array([30.0, 34.0]), 0.5, "£")}
+    assert rows["pv_optimism_bias"][0] == pytest.approx(5.0)
+    assert rows["pv_benefit"][0] == pytest.approx(32.0)
+    assert rows["npsv"][0] == pytest.approx(32.0 - 17.0)
+    assert rows["bcr"][0] == pytest.approx(32.0 / 17.0)
+    low, high = rows["pv_benefit"][1:3]
+    assert rows["bcr"][1] <= low / 17.0 and rows["bcr"][2] >= high / 17.0  # never narrower than the benefit's own CI
+    saving = {m: (mean, unit) for m, mean, _lo, _hi, unit in appraisal(np.array([-10.0, -10.0]), np.zeros(2), np.array([1.0, 1.0]), 0.5, "£")}
+    assert math.isnan(saving["bcr"][0]) and "saves" in saving["bcr"][1]
+    assert saving["npsv"][0] == pytest.approx(1.0 + 15.0)
+
+
 def small(sc, years=1.0):
     return with_run(sc, years=years, warmup_years=0.5)
 

@@ -99,6 +99,14 @@ def test_present_values_discount_each_year_after_the_date_at_the_green_book_rate
     yearly = e.loc[("idva_plus_20", "incremental_delivery_cost"), "mean"]
     assert e.loc[("idva_plus_20", "pv_incremental_delivery_cost"), "mean"] == pytest.approx(yearly * (1 + 1 / (1 + DISCOUNT_RATE)))
     assert "2023 prices" in e.loc[("idva_plus_20", "pv_incremental_cost"), "unit"]
+    # the appraisal: harm avoided is the base's harm less the option's, year by year, discounted
+    y = {name: r.yearly[(r.yearly["metric"] == "cost_harm") & (r.yearly["offence"] == "all")].groupby("year")["value"].mean() for name, r in
+         (("base", cmp.base), ("option", cmp.alternatives[0]))}
+    avoided = (y["base"] - y["option"]).to_numpy()
+    assert e.loc[("idva_plus_20", "pv_benefit"), "mean"] == pytest.approx(avoided[0] + avoided[1] / (1 + DISCOUNT_RATE))
+    cost = e.loc[("idva_plus_20", "pv_incremental_cost"), "mean"] + e.loc[("idva_plus_20", "pv_optimism_bias"), "mean"]
+    assert e.loc[("idva_plus_20", "npsv"), "mean"] == pytest.approx(e.loc[("idva_plus_20", "pv_benefit"), "mean"] - cost)
+    assert cmp.appraisal().loc["idva_plus_20", "NPSV"].lstrip("-").startswith("£")
     k, y = cmp.alternatives[0].kpis, cmp.alternatives[0].yearly
     whole = k[(k["metric"] == "convicted") & (k["offence"] == "all") & (k["group"] == "all")]["value"].sum()
     assert y[(y["metric"] == "convicted") & (y["offence"] == "all")]["value"].sum() == pytest.approx(whole * 2)  # each year's flow: the whole period's

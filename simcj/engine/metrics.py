@@ -31,6 +31,7 @@ UNITS = {
     "mean days": Unit("duration", False, "{:,.1f}"),
     "£ a year": Unit("money", True, "{:,.0f}"),
     "£": Unit("money", False, "{:,.0f}"),  # a cost per unit of outcome
+    "£ PV": Unit("money", True, "{:,.0f}"),  # a present value over the measured years (simcj.experiment.compare)
 }
 
 

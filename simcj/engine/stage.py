@@ -265,10 +265,12 @@ class Stage:
         return []
 
     @classmethod
-    def costs(cls, scenario, get: Callable[[str], float]) -> dict[str, tuple[str, float]]:
+    def costs(cls, scenario, get: Callable[..., float]) -> dict[str, tuple[str, float]]:
         """Cost lines a year at the scenario's unit costs: ``{"cost_x": (kind, £)}``, kind ``delivery``
-        (capacity funded: staff, sessions, sitting days) or ``consequence`` (what follows from the
-        cases: prison). ``get(metric)`` reads one of the replication's KPIs."""
+        (capacity funded: staff, sessions, sitting days), ``consequence`` (what follows from the
+        cases: prison) or ``harm`` (the social cost of the abuse that happens, at Home Office unit
+        values). ``get(metric, offence)`` reads one of the replication's KPIs (offence: the stage's
+        totals offence if not given)."""
         return {}
 
 

@@ -40,6 +40,8 @@ def _costs(scenario: Scenario) -> list[Metric]:
         Metric("cost_consequence", "Consequence cost a year, £ (prison, probation)", "£ a year", headline=910, compare=910),
         Metric("cost_total", "Total cost a year, £", "£ a year", compare=920, key=920),
     ]
+    if scenario.costs is not None and scenario.costs.harm:
+        out.append(Metric("cost_harm", "Social cost of the further abuse a year, £ (harm: Home Office unit values, not spending)", "£ a year", compare=930))
     if has_victims(scenario):
         out += [Metric("cost_per_conviction", "Cost per conviction, £", "£"), Metric("cost_per_victim_supported", "Advocacy cost per victim supported, £", "£")]
     return out

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from ..scenario.schema import Scenario
+from ..vawg.repeats import further_incident_value
 from .catalogue import headline_differences
 from .executor import BY_YEAR, BranchTask, LocalExecutor, ReplicationTask, can_branch, executor_for
 from .replications import Precision, simulate_to_precision
@@ -29,7 +30,7 @@ from .results import Results, from_replications
 from .runner import resolve
 from .stats import KEYS
 
-# HM Treasury Green Book (2022): the social time preference rate for the first 30 years. Year 0 is the
+# HM Treasury Green Book (2026 edition, chapter 6): the social time preference rate for the first 30 years. Year 0 is the
 # first year after the intervention date (undiscounted), year k is discounted by 1/(1 + r)^k.
 DISCOUNT_RATE = 0.035
 BOOTSTRAP_SAMPLES = 4000
@@ -47,6 +48,10 @@ ECONOMICS_LABELS = {
     "pv_extra_convictions": "Present value: extra convictions (discounted)",
     "pv_withdrawals_avoided": "Present value: withdrawals avoided (discounted)",
     "pv_delivery_cost_per_extra_conviction": "Present value: delivery cost per extra conviction",
+    "pv_optimism_bias": "Present value: optimism-bias uplift on the delivery cost",
+    "pv_benefit": "Present value: harm avoided (further abuse, Home Office unit values)",
+    "npsv": "Net present social value (harm avoided less costs)",
+    "bcr": "Benefit-cost ratio",
     "switching_value": "Switching value (the parameter's value at which the option equals the base)",
     "extra_convictions": "Extra convictions a year",
     "withdrawals_avoided": "Pre-charge withdrawals avoided a year",
@@ -83,6 +88,10 @@ class Comparison:
     def headline(self) -> pd.DataFrame:
         """Scenario x headline KPI (see :func:`headline_table`)."""
         return headline_table(self.differences, [r.scenario.name for r in self.alternatives], headline_differences(self.base.scenario))
+
+    def appraisal(self) -> pd.DataFrame:
+        """The appraisal summary (see :func:`appraisal_table`)."""
+        return appraisal_table(self.economics, [r.scenario.name for r in self.alternatives])
 
     def timing(self) -> pd.DataFrame:
         """Year 1 against the settled year for the headline KPIs (see :func:`timing_table`)."""
@@ -147,6 +156,55 @@ def timing_table(yearly: pd.DataFrame, alternatives: list[str], kpis: list[tuple
             verdict = timing_verdict((first["diff_ci_low"], first["diff_ci_high"]), (settled["diff_ci_low"], settled["diff_ci_high"]), last)
             rows.append({"scenario": name, "KPI": label, "year 1": _cell(first, fmt), "settled year": f"{_cell(settled, fmt)} (year {last})", "when": verdict})
     return pd.DataFrame(rows, columns=["scenario", "KPI", "year 1", "settled year", "when"])
+
+
+# The Green Book's appraisal summary: what an option costs to deliver, what it commits, what harm it
+# avoids, and the net and the ratio of the two; (economics measure, column heading, format).
+APPRAISAL = [
+    ("pv_incremental_delivery_cost", "PV delivery cost", "money"),
+    ("pv_optimism_bias", "optimism bias", "money"),
+    ("pv_incremental_consequence_cost", "PV consequence cost", "money"),
+    ("pv_benefit", "PV harm avoided", "money"),
+    ("npsv", "NPSV", "money"),
+    ("bcr", "BCR", "ratio"),
+]
+
+
+def _figure(x: float, kind: str) -> str:
+    return f"{x:.2f}" if kind == "ratio" else f"{'-' if x < 0 else ''}£{abs(x):,.0f}"
+
+
+def appraisal_basis(scenario: Scenario, years: int) -> str:
+    """What the appraisal's numbers are: its period, discount rate, price base, uplift and values."""
+    uc = scenario.costs
+    values = "; ".join(
+        f"{name.replace('_', ' ')}: £{further_incident_value(uc, name, scenario.offences[name].repeat):,.0f} a further police-recorded incident avoided "
+        f"(at {scenario.offences[name].repeat.rate_per_year:g} recorded a year while abuse goes on, one stands for "
+        f"{1 / scenario.offences[name].repeat.rate_per_year:.3g} victim-years of abuse, reported or not, each {h.qalys:g} QALYs at £{uc.qaly:,.0f} "
+        f"and £{h.other:,.0f} of lost output and health care)"
+        for name, h in uc.harm.items()
+    )
+    return (
+        f"present values over {years} year(s) from the date at {DISCOUNT_RATE:.1%} (HM Treasury Green Book 2026), {scenario.price_year} prices; "
+        f"optimism bias {uc.optimism_bias:.0%} on the delivery cost; harm avoided valued at {values}. Convictions and withdrawals avoided are "
+        "not monetised (no published unit value): read them in the headline table"
+    )
+
+
+def appraisal_table(economics: pd.DataFrame, alternatives: list[str]) -> pd.DataFrame:
+    """Option x appraisal measure (:data:`APPRAISAL`), 'mean [95% CI]'; empty if harms are not valued."""
+    e = economics.set_index(["scenario", "measure"])
+    rows = {}
+    for name in alternatives:
+        if (name, "npsv") not in e.index:
+            continue
+        row = {}
+        for measure, label, kind in APPRAISAL:
+            r = e.loc[(name, measure)]
+            row[label] = "n/a" if not np.isfinite(r["mean"]) else _figure(r["mean"], kind) + (
+                f" [{_figure(r['ci_low'], kind)}, {_figure(r['ci_high'], kind)}]" if np.isfinite(r["ci_low"]) else "")
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def _cell(r: pd.Series, fmt: str) -> str:
@@ -289,13 +347,49 @@ def present_values(base: Results, alt: Results, reps, rng: np.random.Generator) 
     avoided = -sum(f * in_year("withdrawals_pre_charge", k + 1) for k, f in enumerate(factors))
     base_year = alt.scenario.price_year
     unit = f"£ PV, {years} year(s), {DISCOUNT_RATE:.1%}, {base_year} prices"
-    return [
+    rows = [
         ("pv_incremental_delivery_cost", *_mean_ci(delivery), unit),
         ("pv_incremental_consequence_cost", *_mean_ci(consequence), unit),
         ("pv_incremental_cost", *_mean_ci(delivery + consequence), unit),
         ("pv_extra_convictions", *_mean_ci(convictions), f"discounted, {years} year(s)"),
         ("pv_withdrawals_avoided", *_mean_ci(avoided), f"discounted, {years} year(s)"),
         ("pv_delivery_cost_per_extra_conviction", *_ratio_ci(delivery, convictions, rng), unit),
+    ]
+    if uc.harm:
+        benefit = -sum(f * in_year("cost_harm", k + 1) for k, f in enumerate(factors))
+        rows += appraisal(delivery, consequence, benefit, uc.optimism_bias, unit)
+    return rows
+
+
+def ratio_bounds(num: tuple[float, float, float], den: tuple[float, float, float]) -> tuple[float, float, float]:
+    """A ratio of two means with a conservative interval from their own 95% CIs (mean, low, high):
+    the numerator's ends over the denominator's. A bootstrap over a handful of replications gives a
+    ratio an interval far narrower than its numerator's; this one is never narrower. No interval
+    when the denominator's may be zero or below."""
+    point = num[0] / den[0]
+    if not (np.isfinite(den[1]) and den[1] > 0.0):
+        return point, np.nan, np.nan
+    ends = [n / d for n in num[1:] for d in den[1:]]
+    return point, min(ends), max(ends)
+
+
+def appraisal(delivery: np.ndarray, consequence: np.ndarray, benefit: np.ndarray, optimism_bias: float, unit: str) -> list[tuple]:
+    """The Green Book's appraisal summary from per-replication present values: the optimism-bias
+    uplift on the delivery cost, the harm avoided (``pv_benefit``), the net present social value
+    (benefit less the uplifted delivery and the consequence costs) and the benefit-cost ratio. A BCR
+    is only defined when the option costs more than the base: an option that saves money is read by
+    its NPSV (the BCR row is then empty, and says so)."""
+    uplift = delivery * optimism_bias
+    cost = delivery + uplift + consequence
+    if cost.mean() > 0.0:
+        bcr = (*ratio_bounds(_mean_ci(benefit), _mean_ci(cost)), "benefit / cost")
+    else:
+        bcr = (np.nan, np.nan, np.nan, "not defined: the option saves costs (read the NPSV)")
+    return [
+        ("pv_optimism_bias", *_mean_ci(uplift), f"{unit}, {optimism_bias:.0%} of delivery"),
+        ("pv_benefit", *_mean_ci(benefit), f"{unit}, harm avoided"),
+        ("npsv", *_mean_ci(benefit - cost), unit),
+        ("bcr", *bcr),
     ]
 
 

@@ -7,10 +7,12 @@ Each stage prices what it does (``Stage.costs``) as one of two kinds, stated in 
   sitting days (which also hear non-VAWG cases: an option that adds sitting days pays for all of
   them). An option that adds staff adds their whole cost;
 * **consequence** — what follows from the cases: prison, the custody imposed on convictions in the
-  window x share served x the cost of a place for a year (a committed cost, undiscounted).
+  window x share served x the cost of a place for a year (a committed cost, undiscounted);
+* **harm** — the social cost of the abuse that happens (``costs.harm``, Home Office unit values):
+  not public spending, so never in ``cost_total``; a comparison values the harm an option avoids.
 
-``cost_delivery`` and ``cost_consequence`` sum the lines of each kind and ``cost_total`` both. All
-costs are per year of the measured period. Ratios (cost per conviction, per victim supported) are
+``cost_delivery``, ``cost_consequence`` and ``cost_harm`` sum the lines of each kind and
+``cost_total`` the first two. All costs are per year of the measured period. Ratios (cost per conviction, per victim supported) are
 taken per replication, so their CIs come from the spread across replications like every other KPI.
 """
 
@@ -22,8 +24,13 @@ import pandas as pd
 from ..engine.stage import pathway
 from ..scenario.schema import Scenario
 
-KINDS = ("delivery", "consequence")
-RATIOS = ("cost_delivery", "cost_consequence", "cost_total", "cost_per_conviction", "cost_per_victim_supported")
+KINDS = ("delivery", "consequence", "harm")
+SPENDING = ("delivery", "consequence")  # what cost_total sums
+RATIOS = ("cost_delivery", "cost_consequence", "cost_harm", "cost_total", "cost_per_conviction", "cost_per_victim_supported")
+
+
+# Settings read only by a comparison's appraisal (simcj.experiment.compare), by no KPI.
+APPRAISAL_ONLY = ("costs.optimism_bias",)
 
 
 def metric_names() -> set[str]:
@@ -32,8 +39,8 @@ def metric_names() -> set[str]:
 
 
 def is_cost_line(metric: str) -> bool:
-    """A stage's cost line (summed into ``cost_total``), as opposed to a total or a ratio."""
-    return metric.startswith("cost_") and metric not in RATIOS
+    """A stage's spending line (summed into ``cost_total``), as opposed to a harm line, a total or a ratio."""
+    return metric.startswith("cost_") and not metric.startswith("cost_harm") and metric not in RATIOS
 
 
 def cost_rows(scenario: Scenario, kpis: pd.DataFrame) -> pd.DataFrame:
@@ -45,11 +52,11 @@ def cost_rows(scenario: Scenario, kpis: pd.DataFrame) -> pd.DataFrame:
     if scenario.costs is None:
         return pd.DataFrame(rows, columns=["metric", "offence", "value"])
     stages = pathway(scenario)
+    values = kpis[kpis["group"] == "all"].set_index(["metric", "offence"])["value"].to_dict()
     for offence in dict.fromkeys(stage.totals_offence for stage in stages):
-        values = kpis[(kpis["offence"] == offence) & (kpis["group"] == "all")].set_index("metric")["value"].to_dict()
 
-        def get(metric: str, values=values) -> float:
-            return float(values.get(metric, 0.0))
+        def get(metric: str, of: str | None = None, totals=offence) -> float:
+            return float(values.get((metric, of or totals), 0.0))
 
         lines: dict[str, tuple[str, float]] = {}
         for stage in stages:
@@ -58,9 +65,9 @@ def cost_rows(scenario: Scenario, kpis: pd.DataFrame) -> pd.DataFrame:
         if not lines:
             continue
         by_kind = {kind: sum(v for k, v in lines.values() if k == kind) for kind in KINDS}
-        total = sum(by_kind.values())
+        total = sum(by_kind[kind] for kind in SPENDING)
         rows += [(name, offence, value) for name, (_kind, value) in lines.items()]
-        rows += [(f"cost_{kind}", offence, value) for kind, value in by_kind.items()]
+        rows += [(f"cost_{kind}", offence, value) for kind, value in by_kind.items() if kind in SPENDING or any(k == kind for k, _ in lines.values())]
         rows.append(("cost_total", offence, total))
         if offence == "all":
             supported = get("victims_supported")

@@ -20,7 +20,7 @@ from ..scenario.schema import Scenario
 from ..scenario.variants import variant
 from .catalogue import key_results
 from .compare import paired_differences
-from .costs import cost_rows
+from .costs import APPRAISAL_ONLY, cost_rows
 from .executor import TABLES, executor_for
 from .results import Results, simulate
 from .uncertainty import WOMEN_COSTS, used_by_pathway
@@ -33,7 +33,7 @@ def ranged_parameters(scenario: Scenario) -> list[tuple[str, float, float, float
     out = []
     plain = scenario.model_dump(by_alias=True)
     for path, src in sorted(scenario.sources.items()):
-        if src.low is None or src.high is None or src.low == src.high or not used_by_pathway(scenario, path):
+        if src.low is None or src.high is None or src.low == src.high or not used_by_pathway(scenario, path) or path in APPRAISAL_ONLY:
             continue
         node = plain
         for part in path.split("."):

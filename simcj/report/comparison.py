@@ -5,7 +5,8 @@ Folder layout (written under a temporary name and renamed into place when comple
     OUT/manifest.json          the command, seed, replications, scenarios, versions
     OUT/differences.csv        paired differences of every KPI, each scenario against the base: over the
                                measured period (year 'all') and in each measured year (year 1, 2, ...)
-    OUT/economics.csv          costs, incremental costs and cost-effectiveness ratios, with CIs
+    OUT/economics.csv          costs, incremental costs, cost-effectiveness ratios and the appraisal
+                               (present values, pv_benefit, npsv, bcr), with CIs
     OUT/precision.csv          relative CI half-widths by replications (only with --reps auto)
     OUT/scenarios/NAME/        each scenario's results folder (kpis, summary, timeseries, figures)
     OUT/report.html            one self-contained page, images embedded
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiment import catalogue
-from ..experiment.compare import ECONOMICS_LABELS, Comparison, clear, headline_table, timing_table
+from ..experiment.compare import APPRAISAL, ECONOMICS_LABELS, Comparison, appraisal_basis, appraisal_table, clear, headline_table, timing_table
 from ..files import atomic_folder, write_text_atomic
 from ..scenario.schema import Scenario
 from ..version import __version__
@@ -456,6 +457,15 @@ def build_report(path: Path) -> tuple[Path, Path]:
         )
     if has_victims:
         sections.append("<h2>Backlog trajectories</h2>" + _img(cf.backlog_trajectories(f.timeseries, f.warmup_days(), f.intervention_days()), "Crown Court backlog over time"))
+    appraisal = appraisal_table(f.economics, f.alternatives) if f.is_comparison and not f.economics.empty else pd.DataFrame()
+    if not appraisal.empty:
+        sections.append(
+            "<h2>Appraisal summary</h2><p class=note>Each option against the base in the Green Book's form, mean [95% CI] over "
+            f"replications: {html.escape(appraisal_basis(f.scenario, int(f.scenario.run.years + 1e-9)))}. NPSV is the harm avoided less "
+            "the delivery cost (with the optimism-bias uplift) and the consequence cost; the BCR divides the first by the rest, and is not "
+            "defined for an option that saves money.</p>" + _table(appraisal.rename_axis("option").reset_index())
+        )
+        sheets["Appraisal"] = f.economics[f.economics["measure"].isin([m for m, _, _ in APPRAISAL])]
     if f.is_comparison and not f.economics.empty:
         kpis = catalogue.entries(f.scenario)
         econ = f.economics.assign(measure=f.economics["measure"].map(lambda x: ECONOMICS_LABELS.get(x) or (kpis[x].label if x in kpis else x)))

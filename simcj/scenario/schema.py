@@ -240,8 +240,19 @@ WOMEN_NEEDS = ("da_victim", "mental_health", "substance_use", "dependent_childre
 Money = Annotated[float, Field(ge=0.0)]
 
 
+class AbuseHarm(Strict):
+    """The social cost of one victim's year of an offence class's abuse (Home Office unit values),
+    apart from the police's, courts' and services' response, which the model costs itself. A further
+    incident in the model's unit (recorded at the unsupported reporting rate) stands for
+    1 / ``repeat.rate_per_year`` of a victim-year: the cost of abuse is taken to follow its incidents."""
+
+    qalys: NonNeg = Field(description="quality-adjusted life years one victim loses to a year of abuse (physical and emotional harm)")
+    other: Money = Field(description="the rest of a victim-year's cost, GBP: lost output and health services")
+
+
 class UnitCosts(Strict):
-    """Unit costs in GBP at the scenario's ``price_year`` prices. See simcj.experiment.costs."""
+    """Unit costs in GBP at the scenario's ``price_year`` prices, and the values a comparison puts on
+    harms avoided. See simcj.experiment.costs."""
 
     police_investigator_year: Money = Field(description="one FTE investigator for a year, with on-costs")
     cps_lawyer_year: Money = Field(description="one FTE CPS lawyer for a year, with on-costs")
@@ -259,6 +270,11 @@ class UnitCosts(Strict):
     ld_assessment: Money = Field(0.0, description="one liaison and diversion assessment in police custody")
     conditional_caution: Money = Field(0.0, description="administering one conditional caution with a referral")
     problem_solving_court_place_year: Money = Field(0.0, description="one woman under a problem-solving court's review for a year (sittings, staff)")
+    qaly: Money = Field(0.0, description="the value of one quality-adjusted life year (HM Treasury Green Book)")
+    harm: dict[str, AbuseHarm] = Field(
+        default_factory=dict, description="per offence class with repeat:, the social cost of a victim's year of its abuse (a harm cost, never in cost_total)"
+    )
+    optimism_bias: NonNeg = Field(0.0, description="uplift on an option's incremental delivery cost in its appraisal (Green Book supplementary guidance)")
 
 
 # --------------------------------------------------------------------------- the whole scenario

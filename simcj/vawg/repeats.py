@@ -113,6 +113,12 @@ def hazard_ratio_cap(repeats: list) -> float:
     return cap
 
 
+def further_incident_value(costs, name: str, repeat: Repeat) -> float:
+    """The social cost of one further incident of class ``name`` in the model's unit, GBP."""
+    harm = costs.harm[name]
+    return (harm.qalys * costs.qaly + harm.other) / repeat.rate_per_year
+
+
 def custody_until(t_conviction: float, custody_years: float, share_served: float) -> float:
     """When a perpetrator sentenced at ``t_conviction`` is released (or ``t_conviction`` without custody)."""
     return t_conviction + custody_years * DAYS_PER_YEAR * share_served
@@ -139,6 +145,14 @@ class Repeats(Stage):
         "priors_12m": ("h", 0),  # her recorded cases in the 12 months before this one
         "report_ratio": ("f", 1.0),  # a repeat's chance of being reported relative to unsupported (rr_report_supported)
     }
+
+    @classmethod
+    def problems(cls, scenario) -> list[tuple[str, str]]:
+        """Harm values are for classes that have further incidents."""
+        if scenario.costs is None:
+            return []
+        return [(f"costs.harm.{name}", f"'{name}' has no repeat: settings, so it has no further incidents to value")
+                for name in scenario.costs.harm if name not in scenario.offences or scenario.offences[name].repeat is None]
 
     def __init__(self, world):
         super().__init__(world)
@@ -246,6 +260,8 @@ class Repeats(Stage):
                    headline=195, compare=2),
             Metric("victims_safe_12m", "Victims with no further recorded incident within 12 months", "share", headline=200, compare=4),
             Metric("repeat_victim_share", "Recorded crimes whose victim had another in the 12 months before", "share"),
+            *([Metric("cost_harm_further_abuse", "Social cost of the further abuse a year, £ (Home Office unit values)", "£ a year")]
+              if scenario.costs is not None and scenario.costs.harm else []),
         ]
 
     @classmethod
@@ -259,6 +275,17 @@ class Repeats(Stage):
         weight = 1.0 / cases["report_ratio"].astype(float)
         rows = [("repeat_abuse_incidents", name, float(weight[inside & (cases["offence"] == name)].sum()) / years) for name in classes]
         return [*rows, ("repeat_abuse_incidents", "all", float(weight[inside].sum()) / years)]
+
+    @classmethod
+    def costs(cls, scenario, get) -> dict[str, tuple[str, float]]:
+        """The social cost of the further abuse that happens, at the classes' harm values (none if no
+        class has one): a further incident in the model's unit is 1 / ``rate_per_year`` of a victim's
+        year of abuse, which costs its QALYs at the QALY's value and the rest."""
+        uc = scenario.costs
+        if not uc.harm:
+            return {}
+        cost = sum(get("repeat_abuse_incidents", name) * further_incident_value(uc, name, scenario.offences[name].repeat) for name in uc.harm)
+        return {"cost_harm_further_abuse": ("harm", cost)}
 
     @classmethod
     def indicators(cls, scenario, cases: pd.DataFrame, start: float, end: float) -> dict[str, np.ndarray]:
