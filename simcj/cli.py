@@ -439,6 +439,7 @@ def _chosen_text(chosen, ran: int, precision: float) -> str:
 def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_years, intervention_years, scale, jobs, dask_workers, scheduler, uncertainty_sets, out, force):
     """Compare ALTERNATIVES with BASE on common random numbers; write differences, costs and a report."""
     from .experiment.compare import appraisal_basis, run_comparison
+    from .experiment.decision import decision_text
     from .experiment.replications import Precision
     from .report.comparison import write_comparison
 
@@ -458,6 +459,7 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_path = Path(out) if out else Path("results") / f"compare-{stamp}"
     _out_folder(out_path, force=force)
+    sets_store = out_path.parent / f".{out_path.name}.uncertainty-sets"  # finished sets, until the folder is written
     jobs = _backend(jobs, dask_workers, scheduler)
     bar, tick = _progress(f"comparing {len(scenarios)} scenarios")
     share = 1.0 / len(scenarios)
@@ -470,9 +472,9 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
     if uncertainty_sets:
         from .experiment.uncertainty import attach, run_uncertainty
 
-        bar, tick = _progress(f"uncertainty: {uncertainty_sets} sets of the ranged parameters")
+        bar, tick = _progress(f"uncertainty: {uncertainty_sets} sets of the ranged parameters (each kept in {sets_store} as it ends: run again to resume)")
         with bar:
-            unc = run_uncertainty(scenarios[0], scenarios[1:], uncertainty_sets, cmp.base.spec.reps, cmp.base.spec.seed, scale, jobs, progress=tick)
+            unc = run_uncertainty(scenarios[0], scenarios[1:], uncertainty_sets, cmp.base.spec.reps, cmp.base.spec.seed, scale, jobs, progress=tick, store=sets_store)
         attach(cmp, unc)
     _close(jobs)
     cmp.command = "simcj " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -490,10 +492,13 @@ def compare(base, alternatives, reps, seed, precision, max_reps, years, warmup_y
         if not appraisal.empty:
             click.echo(f"\nAppraisal (Green Book form): {appraisal_basis(cmp.base.scenario, int(cmp.base.scenario.run.years + 1e-9))}\n")
             click.echo(appraisal.to_string())
+        if cmp.uncertainty is not None and len(cmp.uncertainty.acceptability):
+            click.echo(f"\n{decision_text(cmp.uncertainty)}")
     try:
         written = write_comparison(cmp, out_path, replace=force)
     except OSError as exc:
         _writing_failed(out_path, exc)
+    shutil.rmtree(sets_store, ignore_errors=True)
     click.echo(f"\nResults, report.html and report.xlsx written to {written}")
 
 

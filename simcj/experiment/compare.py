@@ -48,6 +48,7 @@ ECONOMICS_LABELS = {
     "pv_extra_convictions": "Present value: extra convictions (discounted)",
     "pv_withdrawals_avoided": "Present value: withdrawals avoided (discounted)",
     "pv_delivery_cost_per_extra_conviction": "Present value: delivery cost per extra conviction",
+    "pv_further_abuse_avoided": "Present value: further abuse avoided (discounted, recorded-incident units)",
     "pv_optimism_bias": "Present value: optimism-bias uplift on the delivery cost",
     "pv_benefit": "Present value: harm avoided (further abuse, Home Office unit values)",
     "npsv": "Net present social value (harm avoided less costs)",
@@ -357,6 +358,8 @@ def present_values(base: Results, alt: Results, reps, rng: np.random.Generator) 
     ]
     if uc.harm:
         benefit = -sum(f * in_year("cost_harm", k + 1) for k, f in enumerate(factors))
+        abuse = -sum(f * in_year("repeat_abuse_incidents", k + 1) for k, f in enumerate(factors))
+        rows.append(("pv_further_abuse_avoided", *_mean_ci(abuse), f"discounted, {years} year(s)"))
         rows += appraisal(delivery, consequence, benefit, uc.optimism_bias, unit)
     return rows
 

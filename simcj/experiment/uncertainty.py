@@ -2,19 +2,24 @@
 
 A paired confidence interval says how precisely the simulation estimates an option's effect for
 the parameter values written in the scenario. Many of those values are not known: every parameter
-written with a range (``{value, low, high, dist}``: disputed effects, assumed custody rates,
-fitted values within their bounds, unit costs) is uncertain. This draws ``N`` sets of them by
-Latin hypercube (each parameter uniform over its range, or triangular with its mode at its value),
-runs the base and every option on each set with the same seed and replications (common random
-numbers), and reports for each option and KPI:
+written with a range (``{value, low, high, dist}``: disputed effects, capacities, lead times,
+distribution shapes, fitted values within their bounds, unit costs and harm values) is uncertain.
+This draws ``N`` sets of them by Latin hypercube (each parameter uniform over its range, or
+triangular with its mode at its value) and runs the base and every option on each set, each set
+on its own seed (:func:`set_seed`; the base and options of a set share it: common random numbers),
+and reports for each option and KPI:
 
 * the uncertainty interval: the 2.5 and 97.5 percentiles over sets of each set's mean paired
-  difference (its replications' noise averaged), beside the Monte Carlo CI of the comparison at the
-  written values;
+  difference, beside the Monte Carlo CI of the comparison at the written values;
+* how much of the spread over sets is parameter uncertainty and how much the simulation's noise
+  (:func:`variance_split`);
 * which uncertain parameters the answer depends on most: the Spearman rank correlation, over
-  sets, between each parameter's value and the option's mean difference (a ranked list);
+  sets, between each parameter's value and the option's mean difference (a ranked list), with
+  whether each is distinguishable from chance at N sets;
 * whether the sign of the effect depends on them: the Monte Carlo CI excludes zero but the
-  uncertainty interval does not.
+  uncertainty interval does not;
+* and, where harm is valued, the decision: the probability each option is best, acceptability
+  curves and the value of information (:mod:`simcj.experiment.decision`).
 
 A parameter only an option has (e.g. a specialist list's effect) is varied in that option only;
 a parameter an option itself changes keeps the option's value from its date (the drawn value
@@ -23,8 +28,12 @@ applies before it).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -32,13 +41,18 @@ import pandas as pd
 from scipy import stats
 
 from ..engine.stage import pathway
+from ..engine.streams import stream_key
 from ..scenario.intervention import changed_settings
 from ..scenario.schema import Scenario
 from ..scenario.variants import has_setting, variant
+from ..vawg.repeats import further_incident_value
+from . import decision
 from .catalogue import key_results
 from .compare import clear, run_comparison
 
 LHS_SEED = 20261122
+SIGNIFICANCE = 0.05  # a correlation's, Bonferroni-corrected over the parameters tried
+MIN_SETS_FOR_SIGNIFICANCE = 10  # below it a rank correlation's p-value (a t approximation) means nothing
 @dataclass(frozen=True)
 class Uncertain:
     path: str
@@ -105,9 +119,32 @@ def _with(scenario: Scenario, values: dict[str, float]) -> Scenario:
 @dataclass
 class Uncertainty:
     sets: pd.DataFrame  # set x parameter values
+    seeds: pd.Series  # set -> its seed
     differences: pd.DataFrame  # set, scenario, metric, offence, replication, diff (group 'all')
     intervals: pd.DataFrame  # scenario, metric, offence, uncertainty_low, uncertainty_high
-    ranking: pd.DataFrame  # scenario, metric, offence, parameter, spearman, rank
+    ranking: pd.DataFrame  # scenario, metric, offence, parameter, spearman, p_value, significant, rank, switching_value
+    variance: pd.DataFrame  # scenario, metric, offence: the spread over sets split into parameters and noise
+    economics: pd.DataFrame  # set, scenario, measure, mean, ci_low, ci_high: each set's appraisal
+    acceptability: pd.DataFrame  # outcome, unit, value, scenario, probability_best (simcj.experiment.decision)
+    evppi: pd.DataFrame  # group, parameters, n_parameters, evppi, method
+
+
+def _keep(folder: Path, paired: pd.DataFrame, economics: pd.DataFrame) -> None:
+    """One finished set, written under a temporary name and renamed into place (economics last: its
+    presence marks the set complete)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("differences", paired), ("economics", economics)):
+        tmp = folder / f".{name}.parquet.partial"
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, folder / f"{name}.parquet")
+
+
+def set_seed(seed: int, k: int) -> int:
+    """Set ``k``'s own seed, derived from the comparison's seed and the set's number: each set draws
+    its own random numbers (so the spread over sets holds Monte Carlo noise that can be measured
+    and taken out), and the base and options of one set share them (common random numbers)."""
+    state = np.random.SeedSequence(seed, spawn_key=(stream_key("uncertainty set"), k)).generate_state(2, np.uint32)
+    return int(state[0]) << 31 | int(state[1]) >> 1
 
 
 def run_uncertainty(
@@ -119,18 +156,84 @@ def run_uncertainty(
     scale: float,
     jobs,
     progress: Optional[Callable[[float], None]] = None,
+    store: Optional[Path] = None,
 ) -> Uncertainty:
-    """Compare every option with the base on each of ``n`` Latin-hypercube sets of the uncertain parameters."""
+    """Compare every option with the base on each of ``n`` Latin-hypercube sets of the uncertain
+    parameters, each set on its own seed. With a ``store`` folder each finished set is kept there
+    as it ends, and a set already there (the same scenarios, values, seed, replications and scale)
+    is read instead of run: a killed run resumes."""
     params = uncertain_parameters([base, *alternatives])
     sets = latin_hypercube(params, n)
-    parts = []
+    seeds = pd.Series([set_seed(seed, k) for k in sets.index], index=sets.index, name="seed")
+    fingerprint = hashlib.sha256(json.dumps([sc.model_dump(mode="json") for sc in (base, *alternatives)], sort_keys=True).encode()).hexdigest()
+    parts, money = [], []
     for k, values in sets.iterrows():
         tick = None if progress is None else (lambda _phase, f, k=k: progress((k + f) / n))
         values = values.to_dict()
-        cmp = run_comparison(_with(base, values), [_with(a, values) for a in alternatives], reps, seed, scale, jobs, progress=tick)
-        parts.append(_paired(cmp, k))
+        key = hashlib.sha256(json.dumps([fingerprint, values, int(seeds[k]), reps, scale], sort_keys=True).encode()).hexdigest()[:24]
+        kept = None if store is None else Path(store) / f"set-{k:05d}-{key}"
+        if kept is not None and (kept / "economics.parquet").exists():
+            paired, economics = pd.read_parquet(kept / "differences.parquet"), pd.read_parquet(kept / "economics.parquet")
+        else:
+            cmp = run_comparison(_with(base, values), [_with(a, values) for a in alternatives], reps, int(seeds[k]), scale, jobs, progress=tick)
+            paired, economics = _paired(cmp, k), cmp.economics.assign(set=k)
+            if kept is not None:
+                _keep(kept, paired, economics)
+        if progress is not None:
+            progress((k + 1) / n)
+        parts.append(paired)
+        money.append(economics)
     differences = pd.concat(parts, ignore_index=True)
-    return Uncertainty(sets, differences, intervals(differences), ranking(differences, sets, key_results(base)))
+    economics = pd.concat(money, ignore_index=True)[["set", "scenario", "measure", "mean", "ci_low", "ci_high"]]
+    has_npsv = (economics["measure"] == "npsv").any()
+    abuse_value = further_abuse_value(base)
+    variance = pd.concat([variance_split(differences), npsv_variance(economics, reps)], ignore_index=True) if has_npsv else variance_split(differences)
+    return Uncertainty(
+        sets, seeds, differences, intervals(differences), ranking(differences, sets, key_results(base)), variance,
+        economics,
+        decision.acceptability(economics, abuse_value) if has_npsv else pd.DataFrame(columns=["outcome", "unit", "value", "scenario", "probability_best"]),
+        decision.evppi(economics, sets) if has_npsv else pd.DataFrame(columns=["group", "parameters", "n_parameters", "evppi", "method"]),
+    )
+
+
+def npsv_variance(economics: pd.DataFrame, reps: int) -> pd.DataFrame:
+    """:func:`variance_split` for each option's NPSV (metric ``npsv``), each set's noise read back
+    from its 95% t interval over its replications."""
+    e = economics[economics["measure"] == "npsv"]
+    rows = []
+    for scenario, part in e.groupby("scenario", sort=False):
+        noise = (((part["ci_high"] - part["mean"]) / stats.t.ppf(0.975, reps - 1)) ** 2).mean() if reps > 1 else np.nan
+        between = part["mean"].var(ddof=1)
+        param = max(between - noise, 0.0) if np.isfinite(noise) else np.nan
+        share = param / (param + noise) if np.isfinite(param) and param + noise > 0 else np.nan
+        rows.append((scenario, "npsv", "all", len(part), reps, between, noise, param, share))
+    return pd.DataFrame(rows, columns=["scenario", "metric", "offence", "n_sets", "reps", "var_between_sets", "var_noise", "var_parameter", "share_parameter"])
+
+
+def further_abuse_value(scenario: Scenario) -> float:
+    """The written value of one further recorded incident avoided (the first class with a harm value), or NaN."""
+    uc = scenario.costs
+    if uc is None or not uc.harm:
+        return float("nan")
+    name = next(iter(uc.harm))
+    return further_incident_value(uc, name, scenario.offences[name].repeat)
+
+
+def variance_split(differences: pd.DataFrame) -> pd.DataFrame:
+    """For each option and KPI, the variance over sets of a set's mean difference, split into Monte
+    Carlo noise (the mean within-set variance over the set's R replications, / R) and parameter
+    uncertainty (the rest, at least 0), as O'Hagan, Stevenson & Madan (2007) and NICE DSU TSD 15 do;
+    ``share_parameter`` is the second's share. With one replication a set the noise cannot be
+    measured (NaN)."""
+    g = differences.groupby(["scenario", "metric", "offence", "set"])["diff"]
+    per_set = pd.DataFrame({"mean": g.mean(), "var": g.var(ddof=1), "reps": g.size()})
+    by = per_set.groupby(level=[0, 1, 2])
+    out = pd.DataFrame({"n_sets": by.size(), "reps": by["reps"].min(), "var_between_sets": by["mean"].var(ddof=1), "var_within_set": by["var"].mean()})
+    out["var_noise"] = out["var_within_set"] / out["reps"]
+    out["var_parameter"] = (out["var_between_sets"] - out["var_noise"]).clip(lower=0.0)
+    total = out["var_parameter"] + out["var_noise"]
+    out["share_parameter"] = np.where(total > 0, out["var_parameter"] / total.where(total > 0, 1.0), np.nan)
+    return out.drop(columns="var_within_set").reset_index()
 
 
 def _paired(cmp, k: int) -> pd.DataFrame:
@@ -161,8 +264,10 @@ def intervals(differences: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
 def ranking(differences: pd.DataFrame, sets: pd.DataFrame, keys: list[tuple]) -> pd.DataFrame:
     """For each option and key result (``keys``: (metric, offence, ...), the catalogue's), the parameters by
-    |Spearman correlation| with its mean difference over sets (unit costs only for cost KPIs). With
-    few sets the ranking is itself noisy: use 20 or more."""
+    |Spearman correlation| with its mean difference over sets (unit costs only for cost KPIs), each
+    with its p-value and whether it is ``significant`` at 5% after a Bonferroni correction over the
+    parameters tried (never with fewer than :data:`MIN_SETS_FOR_SIGNIFICANCE` sets): with few sets
+    some strong correlations are chance, and where none is significant the ranking means nothing yet."""
     rows = []
     keep = differences[differences[["metric", "offence"]].apply(tuple, axis=1).isin({(m, o) for m, o, *_ in keys})]
     means = keep.groupby(["scenario", "metric", "offence", "set"])["diff"].mean()
@@ -173,11 +278,13 @@ def ranking(differences: pd.DataFrame, sets: pd.DataFrame, keys: list[tuple]) ->
         candidates = [p for p in sets.columns if metric.startswith("cost_") or not p.startswith("costs.")]
         for param in candidates:
             x = sets[param]
-            rho = stats.spearmanr(x, y).statistic if y.nunique() > 1 and x.nunique() > 1 else np.nan
-            scored.append((param, rho, switching_value(x.to_numpy(), y.to_numpy())))
+            test = stats.spearmanr(x, y) if y.nunique() > 1 and x.nunique() > 1 and len(x) > 2 else None
+            rho, p = (test.statistic, test.pvalue) if test is not None else (np.nan, np.nan)
+            significant = len(x) >= MIN_SETS_FOR_SIGNIFICANCE and bool(p < SIGNIFICANCE / len(candidates))
+            scored.append((param, rho, p, significant, switching_value(x.to_numpy(), y.to_numpy())))
         scored.sort(key=lambda pr: -abs(pr[1]) if np.isfinite(pr[1]) else 0.0)
-        rows += [(scenario, metric, offence, param, rho, r + 1, x0) for r, (param, rho, x0) in enumerate(scored)]
-    return pd.DataFrame(rows, columns=["scenario", "metric", "offence", "parameter", "spearman", "rank", "switching_value"])
+        rows += [(scenario, metric, offence, param, rho, p, sig, r + 1, x0) for r, (param, rho, p, sig, x0) in enumerate(scored)]
+    return pd.DataFrame(rows, columns=["scenario", "metric", "offence", "parameter", "spearman", "p_value", "significant", "rank", "switching_value"])
 
 
 def switching_value(x: np.ndarray, y: np.ndarray) -> float:

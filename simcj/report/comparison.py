@@ -53,8 +53,14 @@ def write_comparison(cmp: Comparison, out: Path, replace: bool = False) -> Path:
         if cmp.precision is not None:
             cmp.precision.to_csv(tmp / "precision.csv")
         if cmp.uncertainty is not None:
-            cmp.uncertainty.sets.to_csv(tmp / "uncertainty_sets.csv")
-            cmp.uncertainty.ranking.to_csv(tmp / "uncertainty_ranking.csv", index=False)
+            u = cmp.uncertainty
+            u.sets.join(u.seeds).to_csv(tmp / "uncertainty_sets.csv")
+            u.ranking.to_csv(tmp / "uncertainty_ranking.csv", index=False)
+            u.variance.to_csv(tmp / "uncertainty_variance.csv", index=False)
+            u.economics.to_csv(tmp / "uncertainty_economics.csv", index=False)
+            if len(u.acceptability):
+                u.acceptability.to_csv(tmp / "acceptability.csv", index=False)
+                u.evppi.to_csv(tmp / "evppi.csv", index=False)
         (tmp / "manifest.json").write_text(json.dumps(_manifest(cmp), indent=2), encoding="utf-8")
         build_report(tmp)
     return Path(out)
@@ -154,11 +160,14 @@ class Folder:
             self.economics = pd.read_csv(self.path / "economics.csv")
             p = self.path / "precision.csv"
             self.precision = pd.read_csv(p, index_col=0) if p.exists() else None
-            r = self.path / "uncertainty_ranking.csv"
-            self.ranking = pd.read_csv(r) if r.exists() else None
+            self.ranking, self.variance, self.acceptability, self.evppi = (
+                pd.read_csv(p) if p.exists() else None
+                for p in (self.path / f for f in ("uncertainty_ranking.csv", "uncertainty_variance.csv", "acceptability.csv", "evppi.csv"))
+            )
         else:
             self.scenario_dirs = {self.manifest["scenario"]: self.path}
             self.differences = self.yearly = self.economics = self.precision = self.ranking = None
+            self.variance = self.acceptability = self.evppi = None
         self.summaries = {n: pd.read_csv(d / "summary.csv") for n, d in self.scenario_dirs.items()}
         self.timeseries = {n: pd.read_csv(d / "timeseries.csv") for n, d in self.scenario_dirs.items()}
         self.manifests = {n: _manifest_of(d) for n, d in self.scenario_dirs.items()}
@@ -263,6 +272,16 @@ def headline_sentences(folder: Folder) -> dict[str, str]:
                 text += f": {_money(r['mean'])} of delivery per extra conviction ({_money(r['ci_low'])} to {_money(r['ci_high'])})."
             else:
                 text += "; the change in convictions is not distinguishable from none, so no cost per extra conviction is given."
+        if (s, "npsv") in e.index:
+            n, b = e.loc[(s, "npsv")], e.loc[(s, "bcr")]
+            interval = f" (95% CI {b['ci_low']:.1f} to {b['ci_high']:.1f})" if np.isfinite(b["ci_low"]) else " (no interval: its cost's CI reaches zero)"
+            ratio = f", a benefit-cost ratio of {b['mean']:.1f}{interval}" if np.isfinite(b["mean"]) else ", and it saves money"
+            text += (f" Valuing the further abuse it avoids (Home Office unit values), its net present social value is {_money(n['mean'])}"
+                     f" (95% CI {_money(n['ci_low'])} to {_money(n['ci_high'])}){ratio}; the harm avoided rests on the effects on further abuse, most of them assumed.")
+        if folder.acceptability is not None:
+            best = folder.acceptability[(folder.acceptability["outcome"] == "as valued") & (folder.acceptability["scenario"] == s)]
+            if len(best):
+                text += f" It has the highest net benefit in {best['probability_best'].iloc[0]:.0%} of the uncertainty sets."
         text += _sign_sentence(folder, s)
         description = folder.manifests[s]["resolved_scenario"].get("description", "")
         out[s] = (description.strip() + " " if description else "") + text
@@ -533,21 +552,69 @@ def _headline_frame(f: Folder) -> pd.DataFrame:
 
 
 def _uncertainty_section(f: Folder) -> str:
-    """How sure we are: each option's range over the uncertain parameters and what it depends on most."""
+    """How sure we are: each option's range over the uncertain parameters, how much of it is noise,
+    what it depends on most; with harm valued, which option is best and what is worth finding out."""
     if f.ranking is None:
         return ""
     n_sets = f.manifest.get("uncertainty_sets")
     rows = []
+    any_significant = "significant" in f.ranking and f.ranking["significant"].astype(bool).any()
     for (s, metric, offence), r in f.ranking.groupby(["scenario", "metric", "offence"], sort=False):
         top = r.sort_values("rank").head(3)
-        rows.append({"option": s, "KPI": f"{metric} ({offence})", "depends most on (Spearman rho over sets)": "; ".join(f"{p} ({rho:+.2f})" for p, rho in zip(top["parameter"], top["spearman"]))})
-    return (
+        marks = top["significant"].astype(bool) if "significant" in top else pd.Series(False, index=top.index)
+        rows.append({"option": s, "KPI": f"{metric} ({offence})",
+                     "depends most on (Spearman rho over sets; * distinguishable from chance)": "; ".join(
+                         f"{p} ({rho:+.2f}{'*' if m else ''})" for p, rho, m in zip(top["parameter"], top["spearman"], marks))})
+    text = (
         f"<h2>How sure we are</h2><p class=note>Beyond the Monte Carlo CI [in brackets], each option was compared with the base on {n_sets} "
-        "Latin-hypercube sets of every parameter written with a range (disputed effects, assumed rates, fitted values within their bounds, "
-        "unit costs), on common random numbers. The headline table gives {in braces} the 2.5 to 97.5 percentiles over sets of each set's "
-        "mean paired difference; the headlines say where the sign of an effect depends on those parameters. Below, the parameters each "
-        "answer depends on most.</p>" + _table(pd.DataFrame(rows))
+        "Latin-hypercube sets of every parameter written with a range (disputed effects, capacities, lead times, distribution shapes, "
+        "fitted values within their bounds, unit costs and harm values), each set on its own seed, the options of a set on the base's "
+        "(common random numbers). The headline table gives {in braces} the 2.5 to 97.5 percentiles over sets of each set's mean paired "
+        "difference; the headlines say where the sign of an effect depends on those parameters.</p>"
     )
+    if f.variance is not None:
+        labels = {(m, o): label for m, o, label, _ in catalogue.headline_differences(f.scenario)} | {("npsv", "all"): "NPSV"}
+        v = f.variance.set_index(["metric", "offence", "scenario"])["share_parameter"]
+        split = pd.DataFrame({s: [v.get((m, o, s), np.nan) for m, o in labels] for s in f.alternatives}, index=list(labels.values()))
+        split = split.dropna(how="all").map(lambda x: "n/a" if not np.isfinite(x) else f"{x:.0%}")
+        reps = int(f.variance["reps"].min()) if len(f.variance) else 0
+        text += (
+            "<p class=note>The parameters' share of the spread over sets: how much of it is what we do not know, the rest being the "
+            f"simulation's noise (within each set, over its {reps} replications; O'Hagan, Stevenson &amp; Madan 2007). A share near 0 "
+            "means more replications a set, not more sets, would sharpen the answer.</p>" + _table(split.rename_axis("KPI").reset_index())
+        )
+    text += (
+        ("<p class=note>Below, the parameters each answer depends on most. "
+         + ("" if any_significant else f"<b>At {n_sets} sets no correlation is distinguishable from chance</b> (5%, Bonferroni over the "
+            "parameters): the ranking means nothing yet; run more sets. ")
+         + "</p>")
+        + _table(pd.DataFrame(rows))
+    )
+    return text + _decision_section(f, n_sets)
+
+
+def _decision_section(f: Folder, n_sets) -> str:
+    """Which option is best over the sets, acceptability curves, and the value of finding out."""
+    if f.acceptability is None:
+        return ""
+    best = f.acceptability[f.acceptability["outcome"] == "as valued"][["scenario", "probability_best"]]
+    best = best.assign(probability_best=best["probability_best"].map(lambda x: f"{x:.0%}"))
+    text = (
+        "<h2>The decision, and what is worth finding out</h2><p class=note>On each set, an option's net benefit is its NPSV against "
+        f"the base (the base's is 0). Over the {n_sets} sets, the probability that each has the highest:</p>" + _table(best.rename(columns={"scenario": "option"}))
+        + _img(cf.acceptability_curves(f.acceptability, f.names), "acceptability curves")
+    )
+    if f.evppi is not None and len(f.evppi):
+        e = f.evppi.head(11)
+        e = e.assign(evppi=e["evppi"].map(_money), distinguishable=e["distinguishable"].map(lambda b: "yes" if b else "no: noise alone gives as much"))
+        text += (
+            "<p class=note>The expected value of perfect information: what knowing the parameters exactly would be worth to this "
+            "decision (overall, EVPI, from the sets: an upper bound, as it keeps their noise), and for each group of parameters (EVPPI, "
+            "by regression on the sets, less what the same regression finds with the group's parameters shuffled: Strong, Oakley &amp; "
+            "Brennan 2014). A group worth little need not be researched before deciding.</p>"
+            + _table(e[["group", "evppi", "distinguishable", "parameters", "method"]])
+        )
+    return text
 
 
 def _replications_section(f: Folder) -> str:

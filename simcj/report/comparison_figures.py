@@ -158,3 +158,25 @@ def warmup_diagnostic(ts: pd.DataFrame, warmup_days: float, scenario: str, stock
     fig.suptitle(f"Warm-up diagnostic, {scenario}: state over simulated years (dashed: end of warm-up)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
+
+
+def acceptability_curves(table: pd.DataFrame, names: list[str]):
+    """The probability each option (and the base) has the highest net benefit as the value put on one
+    outcome rises, a panel per outcome (acceptability.csv; the base is named '(base)')."""
+    curves = table[table["outcome"] != "as valued"]
+    outcomes = list(dict.fromkeys(curves["outcome"]))
+    colours = _colours(names)
+    fig, axes = plt.subplots(1, max(len(outcomes), 1), figsize=(4.2 * max(len(outcomes), 1), 3.8), squeeze=False)
+    for ax, outcome in zip(axes[0], outcomes):
+        part = curves[curves["outcome"] == outcome]
+        for scenario, line in part.groupby("scenario", sort=False):
+            colour = colours.get(scenario, colours[names[0]]) if scenario != "(base)" else colours[names[0]]
+            ax.plot(line["value"] / 1e3, line["probability_best"], color=colour, label="base" if scenario == "(base)" else scenario)
+        ax.set_title(f"Valuing {outcome}", fontsize=10)
+        ax.set_xlabel(f"{part['unit'].iloc[0]}, thousands")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("probability of the highest net benefit")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
