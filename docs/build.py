@@ -595,12 +595,13 @@ def gen_effects(ctx: Context) -> list[Output]:
     for e in effects:
         u = unit(e["metric"])
         model = cell(e["model_diff"], e["model_ci_low"], e["model_ci_high"], u, signed=True) + (" points" if is_share(u) and finite(e["model_diff"]) else "")
-        rows.append([e["id"], f"`{e['option']}`", f"`{e['metric']}` ({e['offence']})", e["published_direction"], model, e["agreement"]])
-    comparable = [e for e in effects if e["published_direction"] != "none"]
+        rows.append([e["id"], f"`{e['option']}`", f"`{e['metric']}` ({e['offence']})", e["published_direction"], f"{model} ({e['replications']} reps)", e["agreement"]])
+    comparable = [e for e in effects if e["published_direction"] not in ("none", "disputed")]
     agree = sum(1 for e in comparable if e["agreement"] == "agrees")
     lead = (
-        f"**{agree} of the {len(comparable)} published directions reproduced**; {len(effects) - len(comparable)} rows with nothing comparable published. "
-        "The model's effect is the paired difference from the baseline, mean [95% CI]; sources and the published figures are in `calibration/effects.csv`."
+        f"**{agree} of the {len(comparable)} published directions reproduced**; {len(effects) - len(comparable)} rows with nothing comparable "
+        "published or sources that disagree. The model's effect is the paired difference from the baseline, mean [95% CI], at the "
+        "replications that decided its verdict; sources and the published figures are in `calibration/effects.csv`."
     )
     return [
         Output("effects.md", ctx.shown(args), lead + "\n\n" + table(["id", "option", "KPI (offence)", "published", "model, paired [95% CI]", "verdict"], rows))

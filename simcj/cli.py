@@ -313,9 +313,11 @@ def check(scenario, overrides, json_path):
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the result as JSON to this file.")
 @click.option("--effects", is_flag=True, help="Also run each option in the effects file against SCENARIO and compare its effect with published evaluations.")
 @click.option("--effects-file", type=click.Path(dir_okay=False), default="calibration/effects.csv", show_default=True, help="Published effects of options (with --effects).")
+@click.option("--max-reps", type=click.IntRange(min=2), default=32, show_default=True,
+              help="With --effects: the most replications an option is run to decide its verdicts (from --reps, doubling).")
 @click.option("--history", "history_path", type=click.Path(dir_okay=False), default="calibration/history.csv", show_default=True,
               help="London's published history, for a scenario with run.start_date (a back-cast).")
-def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_path, effects, effects_file, history_path):
+def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_path, effects, effects_file, max_reps, history_path):
     """Compare SCENARIO with published targets and run the model checks: exit 0 if all hold, 1 if not.
 
     Every queue's growth over the measured years is set against the published trend (steady where
@@ -323,7 +325,8 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
     date by date, with MAPE and Theil's U per series on fitted and held-out points apart.
 
     With --effects, the options named in the effects file (scenarios/<option>.yaml beside SCENARIO)
-    are compared with SCENARIO and their effects set beside published evaluations; disagreement is
+    are compared with SCENARIO and their effects set beside published evaluations, each option run
+    at twice the replications until its verdicts are decided (or --max-reps); disagreement is
     reported, not failed.
     """
     from .calibrate.targets import load_targets
@@ -358,7 +361,7 @@ def validate(scenario, targets_path, reps, seed, scale, jobs, overrides, json_pa
         from .calibrate.effects import check_effects, format_effects
 
         with click.progressbar(length=1000, label="options against published effects", file=sys.stderr) as bar:
-            table = check_effects(sc, effect_rows, Path(scenario).parent, reps, seed, scale, jobs, lambda f: bar.update(int(f * 1000) - bar.pos))
+            table = check_effects(sc, effect_rows, Path(scenario).parent, reps, seed, scale, jobs, lambda f: bar.update(int(f * 1000) - bar.pos), max_reps)
         click.echo("\n" + format_effects(table))
         report["effects"] = json.loads(table.to_json(orient="records"))
     if json_path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -250,13 +251,46 @@ def test_the_back_cast_holds_londons_courts_against_their_history(tmp_path):
 
 
 def test_effect_directions_and_verdicts():
-    from simcj.calibrate.effects import agreement, model_direction
+    from simcj.calibrate.effects import agreement, materiality, verdict
 
-    assert model_direction(0.1, 0.5) == "up" and model_direction(-0.5, -0.1) == "down" and model_direction(-0.1, 0.2) == "no clear change"
+    assert verdict(0.3, 0.1, 0.5, 0.05) == "up" and verdict(-0.3, -0.5, -0.1, 0.05) == "down"
+    assert verdict(0.05, -0.1, 0.2, 0.05) is None  # the CI decides nothing yet: more replications
+    assert verdict(0.01, -0.02, 0.04, 0.05) == "no clear change"  # within the margin: decided
+    assert verdict(0.02, 0.01, 0.03, 0.05) == "no clear change"  # clear of zero but smaller than the margin: the same verdict on any seed
+    assert verdict(0.03, 0.01, 0.06, 0.05) is None  # a small effect the CI cannot yet place
+    assert materiality("rate_conviction", 0.6) == 0.01 and materiality("charged", 5000.0) == pytest.approx(100.0)
     assert agreement("up", "up") == "agrees" and agreement("down", "up") == "disagrees"
     assert agreement("up", "no clear change") == "model: no clear change"
     assert agreement("no clear change", "down") == "model: a change the evidence does not show"
     assert agreement("none", "up") == "nothing comparable published"
+    assert agreement("disputed", "up") == "sources disagree: not scored"
+    assert agreement("up", "undetermined at 32 replications") == "undetermined at 32 replications"
+
+
+def test_an_effect_is_checked_until_its_verdict_is_decided(monkeypatch, baseline):
+    """Replications double while a scored row's CI decides nothing, for that option only, up to the most allowed."""
+    from simcj.calibrate import effects as fx
+
+    calls = []
+
+    def fake(base, options, reps, seed, scale, jobs, progress=None):
+        calls.append((sorted(o.name for o in options), reps))
+        half = 80.0 / np.sqrt(reps)  # the CI narrows as replications grow; 'a' has effect 50 (5%), 'b' none (the margin is 20)
+        rows = [(o.name, "charged", "all", "all", 1000.0, 50.0 if o.name == "a" else 0.0) for o in options]
+        d = pd.DataFrame(rows, columns=["scenario", "metric", "offence", "group", "base_mean", "diff_mean"])
+        d["diff_ci_low"], d["diff_ci_high"] = d["diff_mean"] - half, d["diff_mean"] + half
+        return type("C", (), {"differences": d})()
+
+    monkeypatch.setattr(fx, "run_comparison", fake)
+    monkeypatch.setattr(fx, "load_scenario", lambda path: variant(baseline, {"name": Path(path).stem}))
+    table = pd.DataFrame({"id": ["X1", "X2"], "option": ["a", "b"], "metric": ["charged", "charged"], "offence": ["all", "all"],
+                          "effect": ["", ""], "direction": ["up", "no clear change"], "source": ["s", "s"]})
+    out = fx.check_effects(baseline, table, Path("."), 2, 1, 1.0, 1, max_reps=64).set_index("id")
+    assert out.loc["X1", "model_direction"] == "up" and out.loc["X2", "model_direction"] == "no clear change"
+    assert calls == [(["a", "b"], 2), (["a", "b"], 4), (["b"], 8), (["b"], 16), (["b"], 32)]  # 'a' decided at 4 is not run again
+    assert out.loc["X1", "replications"] == 4 and out.loc["X2", "replications"] == 32
+    short = fx.check_effects(baseline, table, Path("."), 2, 1, 1.0, 1, max_reps=2).set_index("id")
+    assert short.loc["X1", "model_direction"] == "undetermined at 2 replications"
 
 
 def test_shipped_effects_file_names_options_and_kpis_that_exist(baseline):
