@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from simcj.calibrate.targets import load_targets
 from simcj.experiment.catalogue import metric_names
@@ -44,10 +45,14 @@ def test_metric_names_cover_what_a_run_reports(baseline):
 
 
 def test_volumes_are_compared_at_the_run_s_scale(baseline):
-    """A run at --scale F has F of every volume (and of MARAC cases per 10,000 women, whose
-    population is not scaled); rates and times are compared as they are."""
+    """A run at --scale F has F of every volume; rates and times are compared as they are, MARAC
+    cases per 10,000 women among them (its women are scaled with its cases)."""
     from simcj.experiment.catalogue import is_volume
+    from simcj.scenario import scaled
 
-    volumes = ("recorded", "charged", "convicted", "marac_cases", "marac_cases_per_10k_women", "repeat_incidents", "idva_supported", "crown_backlog")
+    volumes = ("recorded", "charged", "convicted", "marac_cases", "repeat_incidents", "idva_supported", "crown_backlog")
     assert all(is_volume(m, baseline) for m in volumes)
-    assert not any(is_volume(m, baseline) for m in ("rate_charge_recorded", "marac_repeat_rate", "days_report_to_charge_median", "idva_utilisation"))
+    rates = ("rate_charge_recorded", "marac_repeat_rate", "days_report_to_charge_median", "idva_utilisation", "marac_cases_per_10k_women")
+    assert not any(is_volume(m, baseline) for m in rates)
+    tenth = scaled(baseline, 0.1).population.adult_women
+    assert all(tenth[b] == pytest.approx(n * 0.1) for b, n in baseline.population.adult_women.items())

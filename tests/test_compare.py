@@ -211,8 +211,13 @@ def test_compare_writes_differences_costs_and_report(comparison):
         assert heading in html, heading
     assert "src=\"http" not in html and html.count("data:image/png;base64,") >= 7  # self-contained
     assert "IDVA FTE + 20 (the option)" in html  # the option's source is shown
+    assert "this ran at scale 0.05" in html  # a quick run's numbers are not London's, and the report says so
     book = load_workbook(out / "report.xlsx", read_only=True)
     assert {"Headline", "When", "Economics", "Paired vs unpaired", "Differences", "Unit costs", "Changes", "Manifest"} <= set(book.sheetnames)
+    from simcj.report.comparison import Folder, sourced_table
+
+    unit_costs = sourced_table(Folder(out), "costs.").set_index("parameter")["value"]
+    assert unit_costs["costs.advocate_year.idva"] == base["costs"]["advocate_year"]["idva"] and unit_costs.notna().all()  # the values the run used
 
 
 def test_report_rebuilds_from_the_folder(comparison, tmp_path):
@@ -315,3 +320,11 @@ def test_sensitivity_runs_each_end_of_a_range_on_common_random_numbers(tmp_path)
     assert (out / "tornado_convicted.png").read_bytes()[:4] == b"\x89PNG"
     bad = CliRunner().invoke(main, ["sensitivity", str(BASELINE), "--only", "courts.crown.sitting_days_per_year", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "not a parameter with a low-high range" in bad.output and not (tmp_path / "x").exists()
+
+
+def test_excel_sheet_names_stay_distinct_when_cut_to_31_characters():
+    from simcj.report.comparison import sheet_names
+
+    names = sheet_names(["Performance sdvc_all_da_long_name_x", "Performance sdvc_all_da_long_name_y", "Performance sdvc_all_da_long_name_z", "Headline"])
+    assert len(set(names)) == 4 and all(len(n) <= 31 for n in names)
+    assert names[1].endswith("(2)") and names[2].endswith("(3)") and names[3] == "Headline"

@@ -26,7 +26,7 @@ UNITS = {
     "share": Unit("rate", False, "{:.1%}", " (points)"),
     "ratio": Unit("rate", False, "{:,.2f}"),
     "per 100": Unit("rate", False, "{:,.1f}"),
-    "per 10,000 women": Unit("rate", True, "{:,.1f}"),  # a volume over an unscaled population
+    "per 10,000 women": Unit("rate", False, "{:,.1f}"),  # cases over women, both scaled by --scale
     "days": Unit("duration", False, "{:,.0f}"),
     "mean days": Unit("duration", False, "{:,.1f}"),
     "£ a year": Unit("money", True, "{:,.0f}"),

@@ -358,13 +358,24 @@ def _flatten(tree, prefix: str = "") -> dict:
 
 def sourced_table(folder: Folder, prefix: str = "", ranged_only: bool = False) -> pd.DataFrame:
     """The base's sourced parameters under ``prefix`` (or those with a sensitivity range)."""
-    sources = folder.manifests[folder.base]["sources"]
+    manifest = folder.manifests[folder.base]
+    sources, resolved = manifest["sources"], manifest["resolved_scenario"]
     rows = []
     for key, src in sorted(sources.items()):
         if not key.startswith(prefix) or (ranged_only and "low" not in src):
             continue
-        rows.append({"parameter": key, "value": src.get("value"), "low": src.get("low"), "high": src.get("high"), "source": src.get("source", "")})
+        rows.append({"parameter": key, "value": _setting(resolved, key), "low": src.get("low"), "high": src.get("high"), "source": src.get("source", "")})
     return pd.DataFrame(rows, columns=["parameter", "value", "low", "high", "source"])
+
+
+def _setting(resolved: dict, key: str):
+    """The value at a dotted key of the resolved scenario (the one the run used), or None."""
+    node = resolved
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 # --------------------------------------------------------------------------- the report
@@ -406,7 +417,7 @@ h1{font-size:1.6em}h2{border-bottom:2px solid #1f5f8b;padding-bottom:.2em;margin
 img{max-width:100%;height:auto;display:block;margin:1em 0}
 table.t{border-collapse:collapse;font-size:.82em;margin:1em 0}
 table.t th,table.t td{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
-.note{color:#555;font-size:.9em}.head p{margin:.6em 0}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.75em}
+.note{color:#555;font-size:.9em}.warn{background:#fff3cd;border-left:4px solid #b8860b;padding:.5em 1em}.head p{margin:.6em 0}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.75em}
 """
 
 
@@ -428,6 +439,13 @@ def build_report(path: Path) -> tuple[Path, Path]:
         f"Flows (counts, costs) are per year of the measured period; rates are of the published denominators; "
         f"backlogs are stocks at the date stated. 95% confidence intervals.</p>"
     )
+    scale = m.get("scale")
+    if scale is not None and float(scale) != 1.0:
+        intro += (
+            f"<p class=warn><b>Not London's figures: this ran at scale {float(scale):g}.</b> Every volume, capacity, backlog and cost "
+            f"below is {float(scale):g} of London's (rates, shares and times are not scaled); the options' descriptions give London's "
+            "figures. Run at scale 1 for numbers to put in a board paper.</p>"
+        )
     if f.is_comparison:
         sentences = headline_sentences(f)
         sections.append("<h2>Headlines</h2><div class=head>" + "".join(f"<p><b>{html.escape(s)}</b>: {html.escape(t)}</p>" for s, t in sentences.items()) + "</div>")
@@ -453,7 +471,7 @@ def build_report(path: Path) -> tuple[Path, Path]:
         for name, p in performance.items():
             table = pd.read_csv(p)
             sections.append((f"<h3>{html.escape(name)}</h3>" if len(f.names) > 1 else "") + _table(table))
-            sheets[f"Performance {name}"[:31]] = table
+            sheets[f"Performance {name}"] = table
     offences = f.offences()
     has_women = any((s["offence"] == WOMEN).any() for s in f.summaries.values())
     has_victims = any((s["offence"] != WOMEN).any() for s in f.summaries.values())
@@ -631,9 +649,34 @@ def _replications_section(f: Folder) -> str:
     return text + _table(f.precision.reset_index(), "{:.3f}")
 
 
+def sheet_names(names: list[str]) -> list[str]:
+    """Excel sheet names (at most 31 characters), each distinct: a name that repeats once cut gets ' (2)', ' (3)', ..."""
+    out: list[str] = []
+    for name in names:
+        candidate, k = name[:31], 1
+        while candidate in out:
+            k += 1
+            candidate = f"{name[:31 - len(f' ({k})')]} ({k})"
+        out.append(candidate)
+    return out
+
+
 def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    """One sheet a table, numbers kept as numbers with a display format (thousands separators, or
+    three decimals for small values) and columns wide enough to read."""
     tmp = path.with_name(f".{path.name}.partial")
     with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-        for name, frame in sheets.items():
-            frame.to_excel(xl, sheet_name=name[:31], index=False)
+        for sheet, frame in zip(sheet_names(list(sheets)), sheets.values()):
+            frame.to_excel(xl, sheet_name=sheet, index=False)
+            ws = xl.sheets[sheet]
+            for j, column in enumerate(frame.columns, start=1):
+                values = frame[column]
+                letter = ws.cell(row=1, column=j).column_letter
+                width = max([len(str(column)), *(len(str(v)) for v in values.head(200))]) if len(values) else len(str(column))
+                ws.column_dimensions[letter].width = min(60, width + 2)
+                if pd.api.types.is_float_dtype(values):
+                    big = values.abs().max(skipna=True)
+                    number = "#,##0" if np.isfinite(big) and big >= 100 else "0.000"
+                    for cell in ws[letter][1:]:
+                        cell.number_format = number
     tmp.replace(path)

@@ -112,7 +112,9 @@ class Population(Strict):
     age_band: dict[str, NonNeg] = Field(min_length=1)
     borough: dict[str, NonNeg] = Field(min_length=1)
     adult_women: dict[str, NonNeg] = Field(
-        default_factory=dict, description="women aged 16 and over by borough (keys of borough): the denominator of rates per 10,000 women"
+        default_factory=dict,
+        json_schema_extra=VOLUME,  # scaled with the cases it divides, so that a rate per 10,000 women is the same at any --scale
+        description="women aged 16 and over by borough (keys of borough): the denominator of rates per 10,000 women",
     )
 
     @model_validator(mode="after")
