@@ -136,3 +136,42 @@ def test_extreme_but_valid_scenarios_run_to_the_end_with_every_case_accounted_fo
         assert total["days_investigation_wait_mean"] < 1.0
     if name == "twenty_years":
         assert out.horizon == pytest.approx((20 + 0.5) * 365.0)
+
+
+def test_a_lists_lead_time_follows_its_load_from_the_anchor():
+    """1 until anchored; then the backlog over the reference, times the reference sitting days over
+    today's to the elasticity: Little's law with the list hearing what its days allow."""
+    import simpy
+
+    from simcj.vawg.courts import CourtTierList
+
+    sc = load_scenario(BASELINE)
+    params = sc.courts.crown.model_copy(update={"sitting_day_elasticity": 0.5})
+    env = simpy.Environment()
+    tier = CourtTierList(env, "crown", params, np.random.default_rng(0), 100.0)
+    tier.listed = 400
+    assert tier.load() == 1.0
+    tier.anchor_at(10.0)
+    env.run(until=11.0)
+    assert tier.load() == pytest.approx(1.0)
+    tier.listed = 800  # twice the backlog: dates twice as far off
+    assert tier.load() == pytest.approx(2.0)
+    tier.retune(params.model_copy(update={"sitting_days_per_year": params.sitting_days_per_year * 4}))
+    assert tier.load() == pytest.approx(2.0 / 4**0.5)
+    empty = CourtTierList(simpy.Environment(), "crown", params, np.random.default_rng(0), 100.0)
+    empty.anchor()
+    assert empty.load() == 1.0  # nothing listed: no load to scale by
+
+
+def test_more_sitting_days_clear_a_backlog_once_the_list_follows_its_load():
+    """Paired on the same seed: the Crown list with 10% more sitting days from the date ends the run
+    with a smaller backlog."""
+    base = with_run(load_scenario(BASELINE), years=1.5, warmup_years=1.0)
+    more = with_run(load_scenario(BASELINE.parent / "crown_sitting_days_plus_10.yaml"), years=1.5, warmup_years=1.0)
+
+    def backlog(sc):
+        ts = run_replication(scaled(sc, 0.05), 0, 11).timeseries
+        crown = ts[ts["series"] == "crown_backlog"]
+        return crown[crown["day"] >= crown["day"].max() - 60]["value"].mean()
+
+    assert backlog(more) < 0.95 * backlog(base)

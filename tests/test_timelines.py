@@ -130,7 +130,7 @@ def test_the_background_court_load_follows_its_dated_rate_and_court_time():
     )  # fmt: skip
     world = World(scaled(sc, 0.05), 0, seed=2)
     world.start()
-    arrived = world.stages["courts"].crown._arrived
+    arrived = world.stages["courts"].crown.background_arrivals
     first, second = np.histogram(arrived, bins=[0, 365, 730])[0]
     assert first == pytest.approx(1000, abs=5 * 1000**0.5) and second == pytest.approx(2000, abs=5 * 2000**0.5)
     segments = dated_durations(sc, "courts.crown.background_sitting_days", sc.courts.crown.background_sitting_days, 730.0)

@@ -9,7 +9,12 @@ is listed for trial:
   stream of non-VAWG cases, so the backlog and the wait depend on the total load, as they do.
   Every case, VAWG or background, is listed for the earliest date the list offers (the tier's
   listing delay, a lead time) and then waits for a free courtroom; the tier's backlog is every case
-  listed and not yet heard, in its lead time or waiting, as HMCTS counts cases awaiting trial;
+  listed and not yet heard, in its lead time or waiting, as HMCTS counts cases awaiting trial.
+  From the end of the warm-up the lead time follows the list's load (:meth:`CourtTierList.load`):
+  a case listed when the backlog is larger, or the sitting days fewer, than at that date waits
+  proportionally longer, so the list hears cases at a rate its sitting days set, as listing
+  officers fill the days they have. More sitting days then clear a backlog; fewer, or more cases,
+  grow it;
 * SDVCs sit in dedicated weekly sessions, each hearing a fixed number of listed trials, after a
   listing delay of their own.
 
@@ -90,6 +95,10 @@ class CourtTier(Strict):
         0.0, description="background cases waiting at the start of the run"
     )
     listing_delay: Duration = Field(description="not-guilty plea to the earliest trial date the list offers, days")
+    sitting_day_elasticity: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
+        1.0, description="from the end of the warm-up, the proportional change in the cases the list hears for a proportional change in "
+        "its sitting days (1: in proportion)"
+    )
     p_ineffective: Prob = Field(description="a listed trial does not go ahead and is re-listed")
     cracked_sitting_days: NonNeg = Field(description="court time of a cracked or ineffective listing")
     relist_delay: Duration = Field(description="ineffective trial to its next listing, days")
@@ -195,6 +204,11 @@ def convicted_at_trial(p: Prosecution, venue: Venue, evidence_led: bool, support
 # --------------------------------------------------------------------------- court capacity
 
 
+MIN_ANCHOR_BACKLOG = 10  # cases listed at the anchoring date for a list's lead time to follow its load
+MAX_LOAD = 20.0  # the most a lead time is stretched by the list's load
+MIN_ANCHOR_WARMUP_DAYS = 365.0  # a shorter warm-up leaves the lists filling: their lead times stay fixed
+
+
 class CourtTierList:
     """A tier's courtrooms: capacity = sitting days per year, shared with background cases.
 
@@ -207,15 +221,46 @@ class CourtTierList:
         self.env = env
         self.name = name
         self.pool = Pool(env, 1, name)
+        self._reference: tuple[float, float] | None = None  # (backlog, sitting days) the lead times are scaled from
+        self._anchor_from = math.inf
         self.retune(params)
         self._rng = rng
         self._horizon = horizon
         self.listed = 0  # VAWG cases in their lead time or waiting to be re-listed
-        self._arrived = self._entered = np.empty(0)  # background cases' days: listed, and their lead time over
+        self.background_listed = 0  # background cases in their lead time
+        self.background_arrivals = np.empty(0)  # the background cases' listing days
+
+    def anchor_at(self, day: float) -> None:
+        """Scale lead times by the list's load from ``day`` (the end of the warm-up), or from an
+        earlier change of its sitting days after it."""
+        self._anchor_from = day
+        self.env.timeout(day).callbacks.append(lambda _event: self.anchor())
+
+    def anchor(self) -> None:
+        """Take the list's backlog and sitting days now as the reference its lead times are scaled
+        from (once; a list with fewer than :data:`MIN_ANCHOR_BACKLOG` cases listed keeps its fixed
+        lead time: there is no load yet to scale by)."""
+        if self._reference is None and self.backlog() >= MIN_ANCHOR_BACKLOG:
+            self._reference = (float(self.backlog()), self.params.sitting_days_per_year)
+
+    def load(self) -> float:
+        """The factor on a lead time drawn now: 1 until the list is anchored; then its backlog over
+        the reference backlog, times the reference sitting days over today's to the power of the
+        tier's ``sitting_day_elasticity`` (at most :data:`MAX_LOAD`). By Little's law the list then
+        hears cases at the rate it did at the reference, times that ratio of sitting days: more
+        cases than that grow the backlog, fewer drain it."""
+        if self._reference is None:
+            return 1.0
+        backlog, days = self._reference
+        ratio = (days / self.params.sitting_days_per_year) ** self.params.sitting_day_elasticity
+        return min(MAX_LOAD, self.backlog() / backlog * ratio)
 
     def retune(self, params) -> None:
         """Sitting days (and the list's other settings) from now: courtrooms open at once, or close as
-        their current hearing ends."""
+        their current hearing ends. A change at or after the anchoring date anchors the list first,
+        on the sitting days it had."""
+        if self.env.now >= self._anchor_from:
+            self.anchor()
         self.params = params
         rooms = max(1, math.ceil(params.sitting_days_per_year / params.sitting_days_per_courtroom))
         # Calendar days one sitting day occupies a courtroom, so that rooms x year = sitting days.
@@ -243,24 +288,23 @@ class CourtTierList:
         return self.params.relist_delay.at(u)
 
     def listing_delay(self, u: float) -> float:
-        return self.params.listing_delay.at(u)
+        return self.params.listing_delay.at(u) * self.load()
 
     def backlog(self) -> int:
         """Cases awaiting trial: listed and not yet heard, in their lead time, waiting for a courtroom
         or in one (VAWG and background)."""
-        now = self.env.now
-        pipeline = int(np.searchsorted(self._arrived, now, "right") - np.searchsorted(self._entered, now, "right"))
-        return self.listed + pipeline + self.pool.waiting() + self.pool.busy
+        return self.listed + self.background_listed + self.pool.waiting() + self.pool.busy
 
     def start_background(self, per_year: float, level=None, sitting: list | None = None) -> None:
         """The initial backlog at time 0, then Poisson background arrivals to the horizon at
-        ``per_year`` (times ``level(t)``, a dated rate), each listed after the tier's listing delay.
+        ``per_year`` (times ``level(t)``, a dated rate), each listed after its lead time (drawn before
+        the run, times the list's :meth:`load` on the day it is listed).
         ``sitting``: (from day, the court time a case takes) in force from each day, if dated.
 
-        Background cases are pure load, so they are admitted to the courtroom list in one batch a
-        day (the day their lead time ends, at a time of that day drawn for the day, so that weekly
-        snapshots taken at one time of day see the list as it is on average), by event callbacks:
-        one event a day and one per hearing, no process.
+        Background cases are pure load: on each day some arrive, one event lists them all; the cases
+        whose lead time ends on a day enter the courtroom list together, at a time of that day drawn
+        for the day (so that weekly snapshots taken at one time of day see the list as it is on
+        average), by one event. No process, two events a day.
         """
         p, rng = self.params, self._rng
         n0 = int(round(p.initial_backlog))
@@ -274,26 +318,40 @@ class CourtTierList:
             for k, (_day, duration) in enumerate(sitting):
                 out[period == k] = duration.ppf(u[period == k])
             sitting = out
-        day, batch = np.unique(np.floor(arrived + p.listing_delay.ppf(rng.random(arrived.size))), return_inverse=True)
-        entered = (day + rng.random(day.size))[batch]
-        order = np.argsort(entered, kind="stable")
-        self._arrived, self._entered = arrived, entered[order]
+        leads = p.listing_delay.ppf(rng.random(arrived.size))
+        self._time_of_day_key = int(rng.integers(0, 2**63))
+        self.background_arrivals = arrived
         for k in range(n0):
             self.pool.call_when_free(None, self._sit_callback(float(sitting[k])))
-        day_list, counts = np.unique(self._entered, return_counts=True)
-        self._next_background_day(day_list.tolist(), np.cumsum(counts).tolist(), sitting[n0:][order].tolist(), 0, 0)
+        days, first = np.unique(arrived, return_index=True)
+        self._entering: dict[int, list[float]] = {}
+        bounds = [*first.tolist(), arrived.size]
+        self._next_listing_day(days.tolist(), bounds, leads.tolist(), sitting[n0:].tolist(), 0)
 
-    def _next_background_day(self, days: list, ends: list, sitting: list, first: int, k: int) -> None:
+    def _next_listing_day(self, days: list, bounds: list, leads: list, sitting: list, k: int) -> None:
         if k == len(days):
             return
 
-        def admit(_event):
-            start = first + (ends[k - 1] if k else 0)
-            for j in range(start, first + ends[k]):
-                self.pool.call_when_free(None, self._sit_callback(sitting[j]))
-            self._next_background_day(days, ends, sitting, first, k + 1)
+        def list_day(_event):
+            load = self.load()
+            for j in range(bounds[k], bounds[k + 1]):
+                day = int(days[k] + leads[j] * load)
+                waiting = self._entering.get(day)
+                if waiting is None:
+                    waiting = self._entering[day] = []
+                    self.env.timeout(day + case_uniform(self._time_of_day_key, day) - self.env.now).callbacks.append(partial(self._enter, day))
+                waiting.append(sitting[j])
+            self.background_listed += bounds[k + 1] - bounds[k]
+            self._next_listing_day(days, bounds, leads, sitting, k + 1)
 
-        self.env.timeout(days[k] - self.env.now).callbacks.append(admit)
+        self.env.timeout(days[k] - self.env.now).callbacks.append(list_day)
+
+    def _enter(self, day: int, _event) -> None:
+        """The background cases whose lead time ends today join the courtroom list."""
+        waiting = self._entering.pop(day)
+        self.background_listed -= len(waiting)
+        for sitting_days in waiting:
+            self.pool.call_when_free(None, self._sit_callback(sitting_days))
 
     def _sit_callback(self, sitting_days: float):
         return lambda _item: self.sit(sitting_days)
@@ -506,9 +564,14 @@ class CourtsStage(Stage):
             self._convicted(i)
 
     def start(self) -> None:
-        """The background load of each shared tier, at a rate that follows its timeline if it has one."""
+        """The background load of each shared tier, at a rate that follows its timeline if it has one;
+        each tier's lead times follow its load from the end of a warm-up of a year or more (a shorter
+        one leaves the lists filling, with no load to scale by: their lead times stay fixed)."""
         sc = self.world.scenario
+        warmup = sc.run.warmup_years * DAYS_PER_YEAR
         for tier in (self.crown, self.magistrates):
+            if warmup >= MIN_ANCHOR_WARMUP_DAYS:
+                tier.anchor_at(warmup)
             path = f"courts.{tier.name}.background_cases_per_year"
             dated = sc.timelines.get(path)
             sitting = dated_durations(sc, f"courts.{tier.name}.background_sitting_days", tier.params.background_sitting_days, self.world.horizon)
