@@ -41,7 +41,8 @@ def test_the_parameter_that_prices_an_option_is_what_its_cost_depends_on():
     option = with_run(load_scenario(SCENARIOS / "idva_plus_20.yaml"), years=1, warmup_years=1)
     unc = run_uncertainty(base, [option], 6, 2, 5, 0.03, 2)
     rank = unc.ranking[(unc.ranking["metric"] == "cost_delivery")].sort_values("rank")
-    assert rank.iloc[0]["parameter"] == "costs.advocate_year.idva" and rank.iloc[0]["spearman"] > 0.9
+    idva = rank.set_index("parameter").loc["costs.advocate_year.idva"]
+    assert idva["spearman"] == pytest.approx(1.0)  # the cost is that unit cost times the staff (at 6 sets another may tie by chance)
     convictions = unc.ranking[unc.ranking["metric"] == "convicted"]
     assert not convictions["parameter"].str.startswith("costs.").any()  # a unit cost never moves a case
     row = unc.intervals.set_index(["scenario", "metric", "offence"]).loc[("idva_plus_20", "cost_delivery", "all")]
@@ -214,24 +215,35 @@ def test_an_option_keeps_its_own_value_of_a_setting_it_changes(tmp_path):
     assert drawn.support.effect.conviction_rr == drawn.before.support.effect.conviction_rr == 0.8
 
 
-def test_a_killed_uncertainty_run_resumes_from_the_sets_it_kept(tmp_path, monkeypatch):
+def test_a_killed_uncertainty_run_resumes_from_the_sets_it_kept(tmp_path, monkeypatch, baseline):
+    """Each finished set is kept; a re-run reads the kept sets and runs only the lost one; another
+    seed reuses nothing. (The comparison is a stand-in: what is kept, not what is simulated, is tested.)"""
     import shutil
+    from types import SimpleNamespace
 
     from simcj.experiment import uncertainty
 
-    base = with_run(load_scenario(BASELINE), years=0.25, warmup_years=0.25)
-    option = with_run(load_scenario(SCENARIOS / "idva_plus_20.yaml"), years=0.25, warmup_years=0.25)
-    store = tmp_path / "sets"
-    first = run_uncertainty(base, [option], 2, 2, 5, 0.01, 1, store=store)
-    kept = sorted(store.iterdir())
-    assert len(kept) == 2
-    shutil.rmtree(kept[1])  # as if killed while the second set ran
+    def kpis(value):
+        return pd.DataFrame({"replication": [0, 1], "metric": "convicted", "offence": "all", "group": "all", "value": [value, value + 1.0]})
+
     runs = []
-    real = uncertainty.run_comparison
-    monkeypatch.setattr(uncertainty, "run_comparison", lambda *a, **k: runs.append(1) or real(*a, **k))
-    again = run_uncertainty(base, [option], 2, 2, 5, 0.01, 1, store=store)
-    assert len(runs) == 1  # only the lost set ran again
+
+    def fake(base, alternatives, reps, seed, *args, **kwargs):
+        runs.append(seed)
+        option = SimpleNamespace(kpis=kpis(seed % 97 + 5.0), scenario=alternatives[0])
+        economics = pd.DataFrame({"scenario": [option.scenario.name], "measure": ["incremental_cost"], "mean": [float(seed % 13)], "ci_low": [0.0], "ci_high": [1.0]})
+        return SimpleNamespace(base=SimpleNamespace(kpis=kpis(1.0)), alternatives=[option], economics=economics)
+
+    monkeypatch.setattr(uncertainty, "run_comparison", fake)
+    option = load_scenario(SCENARIOS / "idva_plus_20.yaml")
+    store = tmp_path / "sets"
+    first = run_uncertainty(baseline, [option], 3, 2, 5, 0.01, 1, store=store)
+    kept = sorted(store.iterdir())
+    assert len(kept) == 3 and len(runs) == 3
+    shutil.rmtree(kept[1])  # as if killed while the second set ran
+    again = run_uncertainty(baseline, [option], 3, 2, 5, 0.01, 1, store=store)
+    assert runs[3:] == [first.seeds[1]]  # only the lost set ran again
     pd.testing.assert_frame_equal(first.differences, again.differences)
     pd.testing.assert_frame_equal(first.economics, again.economics)
-    other = run_uncertainty(base, [option], 2, 2, 6, 0.01, 1, store=store)  # another seed: nothing kept is reused
-    assert len(runs) == 3 and not other.differences.equals(first.differences)
+    run_uncertainty(baseline, [option], 3, 2, 6, 0.01, 1, store=store)  # another seed: nothing kept is reused
+    assert len(runs) == 7
