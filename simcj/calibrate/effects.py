@@ -121,7 +121,7 @@ def check_effects(base: Scenario, effects: pd.DataFrame, scenarios_dir: Path, re
             r = d.loc[key]
             divisor = scale if is_volume(e["metric"], base) else 1.0
             found[key] = (r["diff_mean"] / divisor, r["diff_ci_low"] / divisor, r["diff_ci_high"] / divisor, materiality(e["metric"], r["base_mean"] / divisor), n)
-        undecided = {k[0] for k, e in zip(found, found.values()) if verdict(*e[:4]) is None and _scored(effects, k)}
+        undecided = {key[0] for key, e in found.items() if verdict(*e[:4]) is None and _scored(effects, key)}
         if n >= max_reps:
             break
         todo, n = [o for o in todo if o in undecided], min(max_reps, 2 * n)

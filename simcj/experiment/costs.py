@@ -67,7 +67,8 @@ def cost_rows(scenario: Scenario, kpis: pd.DataFrame) -> pd.DataFrame:
         by_kind = {kind: sum(v for k, v in lines.values() if k == kind) for kind in KINDS}
         total = sum(by_kind[kind] for kind in SPENDING)
         rows += [(name, offence, value) for name, (_kind, value) in lines.items()]
-        rows += [(f"cost_{kind}", offence, value) for kind, value in by_kind.items() if kind in SPENDING or any(k == kind for k, _ in lines.values())]
+        priced = {kind for kind, _ in lines.values()}
+        rows += [(f"cost_{kind}", offence, value) for kind, value in by_kind.items() if kind in SPENDING or kind in priced]
         rows.append(("cost_total", offence, total))
         if offence == "all":
             supported = get("victims_supported")

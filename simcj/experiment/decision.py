@@ -99,13 +99,12 @@ def value_of_information(nb: pd.DataFrame) -> float:
 
 
 def _regression(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str]:
-    """Fitted values of y on a group's parameters by least squares: an additive cubic regression
-    spline when there are :data:`SETS_PER_COLUMN` sets for each of its columns, else a straight
-    line (a plane for several)."""
+    """Fitted values of y (a column per option) on a group's parameters by least squares: an
+    additive cubic regression spline when there are :data:`SETS_PER_COLUMN` sets for each of its
+    columns, else a straight line (a plane for several)."""
     n, p = x.shape
-    design = spline_basis(x)
-    if n >= SETS_PER_COLUMN * design.shape[1]:
-        method = "cubic regression spline" if p == 1 else f"additive cubic regression splines in {p} parameters"
+    if n >= SETS_PER_COLUMN * (1 + 6 * p):  # the spline design's columns: an intercept, six a parameter
+        design, method = spline_basis(x), "cubic regression spline" if p == 1 else f"additive cubic regression splines in {p} parameters"
     else:
         design, method = np.column_stack([np.ones(n), x]), f"linear in {p} parameter(s): too few sets for splines"
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
@@ -113,10 +112,9 @@ def _regression(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def _group_value(x: np.ndarray, nb: pd.DataFrame) -> tuple[float, str]:
-    fitted, method = {}, ""
-    for option in nb.columns:
-        fitted[option], method = _regression(x, nb[option].to_numpy(dtype=float))
-    return value_of_information(pd.DataFrame(fitted, index=nb.index)), method
+    """The value of information of the group's parameters: every option's net benefit fitted at once."""
+    fitted, method = _regression(x, nb.to_numpy(dtype=float))
+    return value_of_information(pd.DataFrame(fitted, index=nb.index, columns=nb.columns)), method
 
 
 def evppi(economics: pd.DataFrame, sets: pd.DataFrame) -> pd.DataFrame:

@@ -51,6 +51,7 @@ from .catalogue import key_results
 from .compare import clear, run_comparison
 
 LHS_SEED = 20261122
+SPLIT_COLUMNS = ["scenario", "metric", "offence", "n_sets", "reps", "var_between_sets", "var_noise", "var_parameter", "share_parameter"]
 SIGNIFICANCE = 0.05  # a correlation's, Bonferroni-corrected over the parameters tried
 MIN_SETS_FOR_SIGNIFICANCE = 10  # below it a rank correlation's p-value (a t approximation) means nothing
 @dataclass(frozen=True)
@@ -200,14 +201,10 @@ def npsv_variance(economics: pd.DataFrame, reps: int) -> pd.DataFrame:
     """:func:`variance_split` for each option's NPSV (metric ``npsv``), each set's noise read back
     from its 95% t interval over its replications."""
     e = economics[economics["measure"] == "npsv"]
-    rows = []
-    for scenario, part in e.groupby("scenario", sort=False):
-        noise = (((part["ci_high"] - part["mean"]) / stats.t.ppf(0.975, reps - 1)) ** 2).mean() if reps > 1 else np.nan
-        between = part["mean"].var(ddof=1)
-        param = max(between - noise, 0.0) if np.isfinite(noise) else np.nan
-        share = param / (param + noise) if np.isfinite(param) and param + noise > 0 else np.nan
-        rows.append((scenario, "npsv", "all", len(part), reps, between, noise, param, share))
-    return pd.DataFrame(rows, columns=["scenario", "metric", "offence", "n_sets", "reps", "var_between_sets", "var_noise", "var_parameter", "share_parameter"])
+    se = (e["ci_high"] - e["mean"]) / stats.t.ppf(0.975, reps - 1) if reps > 1 else e["mean"] * np.nan
+    by = e.assign(noise=se**2).groupby("scenario", sort=False)
+    out = pd.DataFrame({"n_sets": by.size(), "reps": reps, "var_between_sets": by["mean"].var(ddof=1), "var_noise": by["noise"].mean()})
+    return _split(out).reset_index().assign(metric="npsv", offence="all")[SPLIT_COLUMNS]
 
 
 def further_abuse_value(scenario: Scenario) -> float:
@@ -228,12 +225,17 @@ def variance_split(differences: pd.DataFrame) -> pd.DataFrame:
     g = differences.groupby(["scenario", "metric", "offence", "set"])["diff"]
     per_set = pd.DataFrame({"mean": g.mean(), "var": g.var(ddof=1), "reps": g.size()})
     by = per_set.groupby(level=[0, 1, 2])
-    out = pd.DataFrame({"n_sets": by.size(), "reps": by["reps"].min(), "var_between_sets": by["mean"].var(ddof=1), "var_within_set": by["var"].mean()})
-    out["var_noise"] = out["var_within_set"] / out["reps"]
-    out["var_parameter"] = (out["var_between_sets"] - out["var_noise"]).clip(lower=0.0)
-    total = out["var_parameter"] + out["var_noise"]
-    out["share_parameter"] = np.where(total > 0, out["var_parameter"] / total.where(total > 0, 1.0), np.nan)
-    return out.drop(columns="var_within_set").reset_index()
+    out = pd.DataFrame({"n_sets": by.size(), "reps": by["reps"].min(), "var_between_sets": by["mean"].var(ddof=1)})
+    out["var_noise"] = by["var"].mean() / out["reps"]
+    return _split(out).reset_index()[SPLIT_COLUMNS]
+
+
+def _split(table: pd.DataFrame) -> pd.DataFrame:
+    """Parameter variance (between sets less noise, at least 0) and its share, beside the noise."""
+    table["var_parameter"] = (table["var_between_sets"] - table["var_noise"]).clip(lower=0.0)
+    total = table["var_parameter"] + table["var_noise"]
+    table["share_parameter"] = np.where(total > 0, table["var_parameter"] / total.where(total > 0, 1.0), np.nan)
+    return table
 
 
 def _paired(cmp, k: int) -> pd.DataFrame:
